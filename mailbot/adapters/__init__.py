@@ -1,0 +1,1 @@
+"""One module per technology and role: mailboxes, mailers, the database store, renderers."""

@@ -1,0 +1,87 @@
+"""When to chase a stage: the reminder, the notice on the day, and the overdue notices.
+
+Chase points are computed from the deadline alone, so the schedule is the same however
+often the deadline pass runs: a case remembers how many points it has passed, and the
+pass sends only the latest point that is due (a worker that was down for a week sends one
+overdue notice, not a backlog of them). Every point falls on a working day at the
+policy's chasing hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
+
+from mailbot.domain.policy import ChaserSettings
+from mailbot.domain.working_days import WorkingCalendar
+
+REMINDER = "reminder"
+DUE_TODAY = "due_today"
+OVERDUE = "overdue"
+FOLLOW_ON = "follow_on"  # the phase ends and the next phase of the same stage begins
+
+
+@dataclass(frozen=True)
+class ChasePoint:
+    index: int
+    kind: str
+    at: datetime
+    overdue_number: int = 0
+
+
+def chase_points(
+    deadline: datetime,
+    entered_at: datetime,
+    settings: ChaserSettings,
+    calendar: WorkingCalendar,
+    follow_on: bool = False,
+) -> Iterator[ChasePoint]:
+    """Every chase point for one deadline, in time order (endless when overdue repeats)."""
+    local_deadline = calendar.local(deadline)
+    moments = []
+    reminder = _reminder_moment(local_deadline, settings, calendar)
+    if reminder and calendar.local(entered_at) < reminder < local_deadline:
+        moments.append((REMINDER, reminder))
+    due = calendar.local(datetime.combine(local_deadline.date(), settings.send_at))
+    if (settings.on_the_day and calendar.is_working_day(due.date())
+            and calendar.local(entered_at) < due < local_deadline):
+        moments.append((DUE_TODAY, due))
+    for index, (kind, at) in enumerate(moments):
+        yield ChasePoint(index, kind, at)
+    if follow_on:
+        yield ChasePoint(len(moments), FOLLOW_ON, local_deadline)
+        return
+    day = local_deadline.date()
+    for number in count(1):
+        step = 1 if number == 1 else settings.overdue_every_working_days
+        day = calendar.add_working_days(day, step)
+        at = calendar.local(datetime.combine(day, settings.send_at))
+        yield ChasePoint(len(moments) + number - 1, OVERDUE, at, overdue_number=number)
+
+
+def _reminder_moment(deadline: datetime, settings: ChaserSettings,
+                     calendar: WorkingCalendar) -> datetime | None:
+    if settings.reminder_working_days_before < 1:
+        return None
+    day = deadline.date()
+    for _ in range(settings.reminder_working_days_before):
+        day = calendar.previous_working_day(day)
+    return calendar.local(datetime.combine(day, settings.send_at))
+
+
+def point_due(points: Iterator[ChasePoint], passed: int, now: datetime) -> ChasePoint | None:
+    """The latest point not yet passed whose time has come, or None."""
+    due = None
+    for point in points:
+        if point.at > now:
+            break
+        if point.index >= passed:
+            due = point
+    return due
+
+
+def next_point(points: Iterator[ChasePoint], passed: int) -> ChasePoint | None:
+    """The first point not yet passed: when the deadline pass must next look at the case."""
+    return next((point for point in points if point.index >= passed), None)

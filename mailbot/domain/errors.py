@@ -1,0 +1,50 @@
+"""The typed error family every layer raises and the entry points translate.
+
+Adapters translate third-party failures into these with ``raise ... from``; the worker
+only needs to know whether to retry (transient) or give up and report (permanent).
+"""
+
+
+class MailbotError(Exception):
+    """Base of every error mailbot raises on purpose."""
+
+
+class TransientError(MailbotError):
+    """Worth retrying later: a dropped connection, a 4xx SMTP answer, a locked row."""
+
+
+class PermanentError(MailbotError):
+    """Retrying will not help: a 5xx SMTP answer, a refused login, a malformed message."""
+
+
+class ConfigError(PermanentError):
+    """The configuration is wrong. Carries the file, the key and the fix."""
+
+    def __init__(self, file: str, key: str, problem: str, fix: str = ""):
+        self.file, self.key, self.problem, self.fix = file, key, problem, fix
+        text = f"{file}: {key}: {problem}"
+        super().__init__(f"{text}. {fix}" if fix else text)
+
+
+class PolicyError(PermanentError):
+    """A policy file is invalid. Carries the file, the key and the problem."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+class FormError(PermanentError):
+    """An attachment or form cannot be read. ``reply_text`` tells the sender what to fix."""
+
+    def __init__(self, reply_text: str, *, code: str = "unreadable"):
+        self.reply_text, self.code = reply_text, code
+        super().__init__(reply_text)
+
+
+class CaseRuleRefused(MailbotError):
+    """The policy does not allow this change to this case; ``reason`` is for a person."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

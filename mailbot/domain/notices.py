@@ -1,0 +1,85 @@
+"""The emails the domain asks for, and who receives them.
+
+The case engine never sends anything: each change returns ``Notice`` values naming a
+template, the people, and the facts the template needs. The service layer renders them
+and writes one outbox row per recipient in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailbot.domain.referral import Person
+
+
+class Template:
+    """Template names, one per kind of email (``templates/<name>.txt`` and ``.html``)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    NEW_CASE = "new_case"
+    STAGE_NOTICE = "stage_notice"
+    STAGE_CHANGE = "stage_change"
+    REMINDER = "reminder"
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"
+    OUTCOME = "outcome"
+    DECISION = "decision"
+    WITHDRAWN = "withdrawn"
+    DEADLINE_EXTENDED = "deadline_extended"
+    COMMAND_CONFIRMATION = "command_confirmation"
+    COMMAND_REFUSAL = "command_refusal"
+    PLEASE_CORRECT = "please_correct"
+    BOUNCE_ALERT = "bounce_alert"
+    QUARANTINE_ALERT = "quarantine_alert"
+    MAILBOX_FAILURE = "mailbox_failure"
+    MAILBOX_RECOVERED = "mailbox_recovered"
+
+
+class Attachment:
+    """Attachments the renderer builds for a notice."""
+
+    STAGE_DEADLINE_ICS = "stage_deadline_ics"
+    DECISION_NOTICE = "decision_notice"
+    BLANK_FORM = "blank_form"
+
+
+AUTO_GENERATED = "auto-generated"
+AUTO_REPLIED = "auto-replied"
+
+
+@dataclass(frozen=True)
+class Partnership:
+    """The partnership-level people a mailbox's config names (contract section 3)."""
+
+    address: str
+    business_managers: tuple[Person, ...]
+    contacts: Mapping[str, tuple[Person, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One email the domain wants sent, before rendering.
+
+    ``key`` tells apart notices of the same template and stage (a second overdue notice, a
+    notice to a newly assigned person); with the case, template, stage and recipient it is
+    the outbox's uniqueness key, so the same notice can never be queued twice.
+    """
+
+    template: str
+    to: tuple[Person, ...]
+    stage: int | None = None
+    key: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[str, ...] = ()
+    auto_submitted: str = AUTO_GENERATED
+    in_reply_to: str | None = None
+
+
+def unique_people(people: Iterable[Person]) -> tuple[Person, ...]:
+    """People in order, each address once (addresses compare case-insensitively)."""
+    seen: dict[str, Person] = {}
+    for person in people:
+        seen.setdefault(person.email.lower(), person)
+    return tuple(seen.values())

@@ -1,0 +1,265 @@
+"""Turns a policy file's parsed TOML into a ``Policy``, naming file, key and problem on error.
+
+The schema is documented in ``policies/README.md``. Parsing is pure: the caller reads the
+file and passes the mapping with the file's name, so this runs the same in tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from typing import Any
+
+from mailbot.domain.errors import PolicyError
+from mailbot.domain.policy import (
+    ChaserSettings,
+    Condition,
+    ConditionalRoles,
+    FormRules,
+    NoticeMoment,
+    NotifyRule,
+    Phase,
+    Policy,
+    Role,
+    SkipRule,
+    Stage,
+    TimeUnit,
+)
+from mailbot.domain.referral import AgencyType, Referral
+
+NATIONS = ("ENG", "WLS", "SCT", "NIR")
+ROLE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+PREFIX = re.compile(r"^[A-Z]{2,10}$")
+FORM_FIELDS = frozenset(Referral.__dataclass_fields__) - {"extra"}
+DEFAULT_REQUIRED = ("child_name", "referrer_name", "referrer_email", "summary")
+
+
+class _Reader:
+    """Reads typed values from one table, naming the dotted key on any problem."""
+
+    def __init__(self, file: str, data: Mapping[str, Any], path: str = ""):
+        self.file, self.data, self.path = file, data, path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, problem: str) -> PolicyError:
+        return PolicyError(self.file, self.key(name), problem)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if name not in self.data:
+            if default is ...:
+                raise self.fail(name, "is required but missing")
+            return default
+        value = self.data[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+        return value
+
+    def text(self, name: str, default: Any = ...) -> str:
+        value = self.get(name, str, default)
+        if default is ... and not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        values = self.get(name, list, list(default))
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.fail(f"{name}[{i}]", "must be a string")
+        return tuple(values)
+
+    def table(self, name: str, default: Any = ...) -> _Reader:
+        return _Reader(self.file, self.get(name, dict, default), self.key(name))
+
+    def tables(self, name: str, required: bool = False) -> list[_Reader]:
+        items = self.get(name, list, ... if required else [])
+        readers = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise self.fail(f"{name}[{i}]", "must be a table")
+            readers.append(_Reader(self.file, item, f"{self.key(name)}[{i}]"))
+        return readers
+
+    def clock(self, name: str, default: str) -> time:
+        value = self.text(name, default)
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, f"must be a time like 17:00, not {value!r}") from None
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.data) - allowed)
+        if extra:
+            raise self.fail(extra[0], f"is not a known key here (known: {', '.join(sorted(allowed))})")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", list: "a list", dict: "a table", bool: "true/false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def parse_policy(file: str, data: Mapping[str, Any]) -> Policy:
+    """Build and validate a policy; raises PolicyError naming the first problem found."""
+    top = _Reader(file, data)
+    top.unknown_keys({"partnership", "calendar", "roles", "stages", "routing", "immediate_risk",
+                      "chasers", "form", "guidance"})
+    partnership = top.table("partnership")
+    calendar = top.table("calendar", {})
+    roles = _parse_roles(top.table("roles"))
+    stages = tuple(_parse_stage(r) for r in top.tables("stages", required=True))
+    risk = top.table("immediate_risk")
+    policy = Policy(
+        key=partnership.text("key"),
+        name=partnership.text("name"),
+        reference_prefix=partnership.text("reference_prefix"),
+        source_document=partnership.text("source", ""),
+        nation=calendar.text("nation", "ENG"),
+        close_of_business=calendar.clock("close_of_business", "17:00"),
+        roles=roles,
+        stages=stages,
+        skip_rules=tuple(_parse_skip(r) for r in top.tables("routing")),
+        immediate_risk_guidance=risk.text("guidance"),
+        immediate_risk_source=risk.text("source", ""),
+        chasers=_parse_chasers(top.table("chasers", {})),
+        form=_parse_form(top.table("form", {})),
+        general_guidance=top.strings("guidance"),
+    )
+    _check_references(file, policy)
+    return policy
+
+
+def _parse_roles(table: _Reader) -> dict[str, Role]:
+    roles = {}
+    for key in table.data:
+        if not ROLE_KEY.match(key):
+            raise table.fail(key, "role keys must be snake_case")
+        role = table.table(key)
+        level = role.text("level")
+        if level not in ("case", "partnership"):
+            raise role.fail("level", "must be 'case' or 'partnership'")
+        roles[key] = Role(key, role.text("name"), level, role.text("description", ""))
+    if not roles:
+        raise table.fail("", "must declare at least one role")
+    return roles
+
+
+def _parse_stage(r: _Reader) -> Stage:
+    r.unknown_keys({"number", "name", "responsible", "phases", "what_happens", "record",
+                    "guidance", "decision_maker", "conditional_roles", "notify", "source"})
+    return Stage(
+        number=r.get("number", int),
+        name=r.text("name"),
+        responsible=r.strings("responsible"),
+        phases=tuple(_parse_phase(p) for p in r.tables("phases", required=True)),
+        what_happens=r.text("what_happens", ""),
+        record=r.text("record", ""),
+        guidance=r.strings("guidance"),
+        decision_maker=r.get("decision_maker", str, None),
+        conditional_roles=tuple(
+            ConditionalRoles(c.strings("roles"), _parse_condition(c.table("when")),
+                             c.text("source", ""))
+            for c in r.tables("conditional_roles")),
+        notify=tuple(_parse_notify(n) for n in r.tables("notify")),
+        source=r.text("source", ""),
+    )
+
+
+def _parse_phase(r: _Reader) -> Phase:
+    r.unknown_keys({"amount", "unit", "what", "roles", "source"})
+    amount = r.get("amount", int)
+    if amount < 0:
+        raise r.fail("amount", "cannot be negative")
+    unit = r.text("unit")
+    if unit not in TimeUnit.__members__.values():
+        raise r.fail("unit", f"must be one of {', '.join(TimeUnit)}, not {unit!r}")
+    return Phase(amount, TimeUnit(unit), r.text("what"), r.strings("roles"), r.text("source", ""))
+
+
+def _parse_notify(r: _Reader) -> NotifyRule:
+    on = r.text("on", NoticeMoment.STAGE_START.value)
+    if on not in NoticeMoment.__members__.values():
+        raise r.fail("on", f"must be one of {', '.join(NoticeMoment)}")
+    when = _parse_condition(r.table("when")) if "when" in r.data else Condition()
+    return NotifyRule(r.strings("roles"), r.text("why"), when, NoticeMoment(on),
+                      r.text("source", ""))
+
+
+def _parse_condition(r: _Reader) -> Condition:
+    r.unknown_keys({"agency_types_include", "agency_types_within",
+                    "child_protection_plan_or_looked_after", "immediate_risk"})
+    return Condition(
+        agency_types_include=_agency_types(r, "agency_types_include"),
+        agency_types_within=_agency_types(r, "agency_types_within"),
+        child_protection_plan_or_looked_after=r.get(
+            "child_protection_plan_or_looked_after", bool, None),
+        immediate_risk=r.get("immediate_risk", bool, None),
+    )
+
+
+def _agency_types(r: _Reader, name: str) -> frozenset[AgencyType]:
+    values = r.strings(name)
+    known = {t.value for t in AgencyType}
+    for value in values:
+        if value not in known:
+            raise r.fail(name, f"{value!r} is not an agency type ({', '.join(sorted(known))})")
+    return frozenset(AgencyType(v) for v in values)
+
+
+def _parse_skip(r: _Reader) -> SkipRule:
+    return SkipRule(r.text("key"), r.get("from_stage", int), r.get("to_stage", int),
+                    _parse_condition(r.table("when")), r.text("why"), r.text("source", ""))
+
+
+def _parse_chasers(r: _Reader) -> ChaserSettings:
+    return ChaserSettings(
+        reminder_working_days_before=r.get("reminder_working_days_before", int, 1),
+        on_the_day=r.get("on_the_day", bool, True),
+        overdue_every_working_days=max(1, r.get("overdue_every_working_days", int, 2)),
+        send_at=r.clock("send_at", "09:00"),
+    )
+
+
+def _parse_form(r: _Reader) -> FormRules:
+    rules = FormRules(r.strings("required", DEFAULT_REQUIRED), r.strings("warned"))
+    for name, fields in (("required", rules.required), ("warned", rules.warned)):
+        for value in fields:
+            if value not in FORM_FIELDS:
+                raise r.fail(name, f"{value!r} is not a form field ({', '.join(sorted(FORM_FIELDS))})")
+    return rules
+
+
+def _check_references(file: str, policy: Policy) -> None:
+    """Cross-checks that need the whole policy: every role and stage named must exist."""
+    if not PREFIX.match(policy.reference_prefix):
+        raise PolicyError(file, "partnership.reference_prefix", "must be 2 to 10 capital letters")
+    if policy.nation not in NATIONS:
+        raise PolicyError(file, "calendar.nation", f"must be one of {', '.join(NATIONS)}")
+    numbers = [stage.number for stage in policy.stages]
+    if numbers != sorted(set(numbers)) or numbers[0] < 1:
+        raise PolicyError(file, "stages", "stage numbers must be unique, ascending and from 1")
+    for i, stage in enumerate(policy.stages):
+        _check_stage_roles(file, f"stages[{i}]", stage, policy.roles)
+    for i, rule in enumerate(policy.skip_rules):
+        for name in ("from_stage", "to_stage"):
+            if not policy.has_stage(getattr(rule, name)):
+                raise PolicyError(file, f"routing[{i}].{name}", "names a stage that does not exist")
+    if not any(stage.decision_maker for stage in policy.stages):
+        raise PolicyError(file, "stages", "no stage has a decision_maker: who makes the final decision?")
+
+
+def _check_stage_roles(file: str, path: str, stage: Stage, roles: Mapping[str, Role]) -> None:
+    named = [("responsible", stage.responsible)]
+    named += [(f"phases[{i}].roles", p.roles) for i, p in enumerate(stage.phases)]
+    named += [(f"conditional_roles[{i}].roles", c.roles)
+              for i, c in enumerate(stage.conditional_roles)]
+    named += [(f"notify[{i}].roles", n.roles) for i, n in enumerate(stage.notify)]
+    named += [("decision_maker", (stage.decision_maker,) if stage.decision_maker else ())]
+    for key, keys in named:
+        for role in keys:
+            if role not in roles:
+                raise PolicyError(file, f"{path}.{key}", f"role {role!r} is not declared under [roles]")
+    if not stage.responsible:
+        raise PolicyError(file, f"{path}.responsible", "a stage needs at least one responsible role")

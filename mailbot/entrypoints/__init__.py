@@ -1,0 +1,1 @@
+"""The command line and the scheduled worker: the only places that exit or read the environment."""
