@@ -43,7 +43,18 @@ def load_policy(name: str, directory: Path = DEFAULT_POLICY_DIR) -> Policy:
 
 
 def load_all(directory: Path = DEFAULT_POLICY_DIR) -> dict[str, Policy]:
-    return {path.stem: load_policy_file(path) for path in policy_paths(directory)}
+    """Every policy in ``directory``; reference prefixes must differ so references never clash."""
+    policies: dict[str, Policy] = {}
+    for path in policy_paths(directory):
+        policy = load_policy_file(path)
+        clash = next((p for p in policies.values()
+                      if p.reference_prefix == policy.reference_prefix), None)
+        if clash:
+            raise PolicyError(str(path), "partnership.reference_prefix",
+                              f"{policy.reference_prefix!r} is already used by {clash.key}.toml;"
+                              " choose another")
+        policies[path.stem] = policy
+    return policies
 
 
 def calendar_for(policy: Policy) -> WorkingCalendar:

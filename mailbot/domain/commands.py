@@ -122,7 +122,7 @@ def _command_blocks(text: str):
         i += 1
         if not match or not _looks_like_command(match):
             continue
-        verb, rest = match.group(1).upper(), match.group(2)
+        verb, rest = match.group(1).upper(), _bare(match.group(2))
         continuation = []
         while i < len(lines) and not _is_command(lines[i]) and not _SIGN_OFF.match(lines[i]):
             continuation.append(lines[i])
@@ -131,10 +131,15 @@ def _command_blocks(text: str):
         yield verb, rest, more
 
 
+def _bare(rest: str) -> str:
+    """People end a one-word command with a full stop ("Escalate."); that is still the command."""
+    return "" if not rest.strip(" \t.!") else rest
+
+
 def _looks_like_command(match: re.Match) -> bool:
     """A verb opens a command only when followed by nothing, a colon, or (for STAGE, EXTEND
     and ASSIGN) its argument: "Escalate this please" is prose, not a command."""
-    rest = match.group(2)
+    rest = _bare(match.group(2))
     verb = match.group(1).upper()
     if not rest.strip() or rest.lstrip().startswith(":"):
         return True

@@ -107,10 +107,13 @@ def parse_policy(file: str, data: Mapping[str, Any]) -> Policy:
     top.unknown_keys({"partnership", "calendar", "roles", "stages", "routing", "immediate_risk",
                       "chasers", "form", "guidance"})
     partnership = top.table("partnership")
+    partnership.unknown_keys({"key", "name", "reference_prefix", "source"})
     calendar = top.table("calendar", {})
+    calendar.unknown_keys({"nation", "close_of_business"})
     roles = _parse_roles(top.table("roles"))
     stages = tuple(_parse_stage(r) for r in top.tables("stages", required=True))
     risk = top.table("immediate_risk")
+    risk.unknown_keys({"guidance", "source"})
     policy = Policy(
         key=partnership.text("key"),
         name=partnership.text("name"),
@@ -137,6 +140,7 @@ def _parse_roles(table: _Reader) -> dict[str, Role]:
         if not ROLE_KEY.match(key):
             raise table.fail(key, "role keys must be snake_case")
         role = table.table(key)
+        role.unknown_keys({"name", "level", "description"})
         level = role.text("level")
         if level not in ("case", "partnership"):
             raise role.fail("level", "must be 'case' or 'partnership'")
@@ -158,10 +162,7 @@ def _parse_stage(r: _Reader) -> Stage:
         record=r.text("record", ""),
         guidance=r.strings("guidance"),
         decision_maker=r.get("decision_maker", str, None),
-        conditional_roles=tuple(
-            ConditionalRoles(c.strings("roles"), _parse_condition(c.table("when")),
-                             c.text("source", ""))
-            for c in r.tables("conditional_roles")),
+        conditional_roles=tuple(_parse_conditional(c) for c in r.tables("conditional_roles")),
         notify=tuple(_parse_notify(n) for n in r.tables("notify")),
         source=r.text("source", ""),
     )
@@ -178,12 +179,25 @@ def _parse_phase(r: _Reader) -> Phase:
     return Phase(amount, TimeUnit(unit), r.text("what"), r.strings("roles"), r.text("source", ""))
 
 
+def _parse_conditional(r: _Reader) -> ConditionalRoles:
+    r.unknown_keys({"roles", "when", "source"})
+    return ConditionalRoles(_role_list(r), _parse_condition(r.table("when")), r.text("source", ""))
+
+
+def _role_list(r: _Reader) -> tuple[str, ...]:
+    roles = r.strings("roles")
+    if not roles:
+        raise r.fail("roles", "must name at least one role")
+    return roles
+
+
 def _parse_notify(r: _Reader) -> NotifyRule:
+    r.unknown_keys({"on", "roles", "why", "when", "source"})
     on = r.text("on", NoticeMoment.STAGE_START.value)
     if on not in NoticeMoment.__members__.values():
         raise r.fail("on", f"must be one of {', '.join(NoticeMoment)}")
     when = _parse_condition(r.table("when")) if "when" in r.data else Condition()
-    return NotifyRule(r.strings("roles"), r.text("why"), when, NoticeMoment(on),
+    return NotifyRule(_role_list(r), r.text("why"), when, NoticeMoment(on),
                       r.text("source", ""))
 
 
@@ -209,11 +223,14 @@ def _agency_types(r: _Reader, name: str) -> frozenset[AgencyType]:
 
 
 def _parse_skip(r: _Reader) -> SkipRule:
+    r.unknown_keys({"key", "from_stage", "to_stage", "when", "why", "source"})
     return SkipRule(r.text("key"), r.get("from_stage", int), r.get("to_stage", int),
                     _parse_condition(r.table("when")), r.text("why"), r.text("source", ""))
 
 
 def _parse_chasers(r: _Reader) -> ChaserSettings:
+    r.unknown_keys({"reminder_working_days_before", "on_the_day", "overdue_every_working_days",
+                    "send_at"})
     return ChaserSettings(
         reminder_working_days_before=r.get("reminder_working_days_before", int, 1),
         on_the_day=r.get("on_the_day", bool, True),
@@ -223,6 +240,7 @@ def _parse_chasers(r: _Reader) -> ChaserSettings:
 
 
 def _parse_form(r: _Reader) -> FormRules:
+    r.unknown_keys({"required", "warned"})
     rules = FormRules(r.strings("required", DEFAULT_REQUIRED), r.strings("warned"))
     for name, fields in (("required", rules.required), ("warned", rules.warned)):
         for value in fields:
@@ -246,8 +264,13 @@ def _check_references(file: str, policy: Policy) -> None:
         for name in ("from_stage", "to_stage"):
             if not policy.has_stage(getattr(rule, name)):
                 raise PolicyError(file, f"routing[{i}].{name}", "names a stage that does not exist")
-    if not any(stage.decision_maker for stage in policy.stages):
-        raise PolicyError(file, "stages", "no stage has a decision_maker: who makes the final decision?")
+        # A rule that led back down the ladder would let ESCALATE go round in a loop.
+        if rule.to_stage <= rule.from_stage:
+            raise PolicyError(file, f"routing[{i}].to_stage", "must be a later stage than from_stage")
+    # Without a decision maker at the last stage a case there could neither climb nor close.
+    if not policy.last_stage.decision_maker:
+        raise PolicyError(file, f"stages[{len(policy.stages) - 1}].decision_maker",
+                          "the last stage needs a decision_maker: who makes the final decision?")
 
 
 def _check_stage_roles(file: str, path: str, stage: Stage, roles: Mapping[str, Role]) -> None:

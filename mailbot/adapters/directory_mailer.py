@@ -1,0 +1,66 @@
+"""The directory mailer: the embedded default, writing each outgoing message as an .eml file.
+
+Files appear whole or not at all (written to a hidden temporary name, flushed, then renamed),
+so whoever collects them never reads half a message. File names are built only from the clock
+and a sanitised Message-ID, never from raw input.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import secrets
+from pathlib import Path
+
+from mailbot.domain.errors import TransientError
+from mailbot.services.ports import OutgoingEmail
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
+_MAX_ID_LENGTH = 100
+
+
+class DirectoryMailer:
+    """Writes ``<UTC timestamp>-<safe message-id>.eml`` files into ``path``."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def send(self, email: OutgoingEmail) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._write(email)
+        except OSError as error:
+            raise TransientError(f"cannot write {email.message_id} to {self.path}") from error
+
+    def _write(self, email: OutgoingEmail) -> None:
+        final = self.path / file_name(email.message_id, datetime.datetime.now(datetime.UTC))
+        temporary = self.path / f".tmp-{secrets.token_hex(8)}"
+        # 0600: the messages carry children's details.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(email.data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _sync_directory(self.path)
+
+
+def file_name(message_id: str, when: datetime.datetime) -> str:
+    """The file name for a message: sortable by time, recognisable by Message-ID, path-free."""
+    safe = _UNSAFE.sub("_", message_id.strip().strip("<>"))[:_MAX_ID_LENGTH].strip("._")
+    stamp = when.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{safe or 'message'}.eml"
+
+
+def _sync_directory(path: Path) -> None:
+    # The rename is durable only once the directory entry itself is on disk.
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

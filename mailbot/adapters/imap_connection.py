@@ -1,0 +1,155 @@
+"""One IMAP session for the IMAP mailbox: connect, secure, log in, name folders, back off.
+
+``imap_mailbox`` holds the mailbox semantics; this module holds what any IMAP session needs and
+translates imapclient, imaplib and socket failures into mailbot's transient/permanent errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, LoginError
+
+from mailbot.domain.errors import PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+class Disconnected(Exception):
+    """The server said BYE or the connection went quiet in a way only a dead one does."""
+
+
+# imaplib's ``abort`` derives from its ``error``: always test for these first.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.abort, OSError, EOFError,
+                                                       Disconnected)
+COMMAND_ERRORS = (imaplib.IMAP4.error,)
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str  # none | starttls | tls, already checked
+    username: str
+    password: str | None
+    token_provider: Callable[[], str] | None
+    timeout: float
+    ssl_context: ssl.SSLContext | None
+
+
+def open_session(settings: ImapSettings) -> IMAPClient:
+    """A logged-in client; raises PermanentError for refused logins, TransientError otherwise."""
+    context = settings.ssl_context or ssl.create_default_context()
+    try:
+        client = IMAPClient(settings.host, settings.port, ssl=settings.security == "tls",
+                            ssl_context=context, timeout=settings.timeout)
+    except CONNECTION_ERRORS as error:
+        raise TransientError(f"cannot connect to {settings.host}:{settings.port}") from error
+    try:
+        if settings.security == "starttls":
+            client.starttls(context)
+        _login(client, settings)
+        return client
+    except BaseException:
+        shut(client)
+        raise
+
+
+def _login(client: IMAPClient, settings: ImapSettings) -> None:
+    where = f"{settings.username} at {settings.host}:{settings.port}"
+    try:
+        if settings.token_provider is not None:
+            client.oauth2_login(settings.username, settings.token_provider())
+        else:
+            client.login(settings.username, settings.password or "")
+    except CapabilityError as error:
+        # STARTTLS missing: falling back to plain text would leak the password.
+        raise PermanentError(f"IMAP server for {where} does not offer {error}") from error
+    except LoginError as error:
+        # imapclient turns a dropped connection during login into LoginError too.
+        if isinstance(error.__context__, CONNECTION_ERRORS):
+            raise TransientError(f"IMAP connection to {where} dropped at login") from error
+        # RFC 5530: UNAVAILABLE is a passing outage of the authentication backend.
+        if "UNAVAILABLE" in str(error).upper():
+            raise TransientError(f"IMAP login for {where} unavailable: {error}") from error
+        raise PermanentError(f"IMAP login refused for {where}: {error}") from error
+    except CONNECTION_ERRORS as error:
+        raise TransientError(f"IMAP connection to {where} failed during login") from error
+    except COMMAND_ERRORS as error:
+        raise TransientError(f"IMAP server for {where} answered: {error}") from error
+
+
+def shut(client: IMAPClient) -> None:
+    """Close without ceremony; the connection may already be gone."""
+    # Nothing useful can be done with a failed close.
+    with contextlib.suppress(Exception):
+        client.shutdown()
+
+
+def server_folder_name(client: IMAPClient, path: str) -> str:
+    """Translate a configured ``a/b`` path into the server's hierarchy and personal namespace.
+
+    Dovecot's Maildir++ uses ``.`` between levels, Exchange uses ``/``; some servers put every
+    personal folder under a prefix such as ``INBOX.``.
+    """
+    prefix, delimiter = "", None
+    if client.has_capability("NAMESPACE"):
+        personal = client.namespace().personal
+        if personal:
+            prefix, delimiter = personal[0]
+    if delimiter is None:
+        listed = client.list_folders("", "")
+        delimiter = listed[0][1] if listed else None
+    if isinstance(delimiter, bytes):
+        delimiter = delimiter.decode()
+    name = path.replace("/", delimiter) if delimiter else path
+    if prefix and path.upper() != "INBOX" and not name.startswith(prefix):
+        name = prefix + name
+    return name
+
+
+def ensure_folder(client: IMAPClient, name: str) -> None:
+    """Create ``name`` if missing; losing a creation race to another worker is fine."""
+    if client.folder_exists(name):
+        return
+    try:
+        client.create_folder(name)
+    except COMMAND_ERRORS:
+        if not client.folder_exists(name):
+            raise
+    try:
+        client.subscribe_folder(name)  # so that people see it in their mail clients
+    except COMMAND_ERRORS:
+        log.info("could not subscribe to IMAP folder %s", name)
+
+
+class Backoff:
+    """Exponential reconnect delays: the first retry is immediate, then base, 2*base, ... cap.
+
+    Jitter spreads the reconnects of several mailboxes on one server after it restarts.
+    """
+
+    def __init__(self, base: float = 0.5, cap: float = 60.0):
+        self.base, self.cap = base, cap
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def failed(self) -> None:
+        self.failures += 1
+        delay = 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
+        self.retry_at = time.monotonic() + delay * random.uniform(0.8, 1.0)
+
+    def succeeded(self) -> None:
+        self.failures, self.retry_at = 0, 0.0
+
+    def wait(self) -> float:
+        """Seconds until the next attempt is allowed."""
+        return max(0.0, self.retry_at - time.monotonic())

@@ -1,0 +1,273 @@
+"""The IMAP mailbox: a partnership's shared mailbox on Dovecot, Exchange Online or the like.
+
+State lives in folders, never in custom keywords (Exchange Online has none): a message in the
+watched folder is unprocessed; ``mark_processed`` moves it to the processed folder with MOVE,
+or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\Flagged where
+neither is (and then \\Flagged messages are not fetched). New mail is awaited with IDLE, re-issued
+before the 29-minute limit of RFC 2177, or by polling. A dropped connection is re-opened with
+exponential backoff; failures surface as TransientError, refused logins as PermanentError.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable
+
+from imapclient import DELETED, FLAGGED, IMAPClient
+
+from mailbot.adapters.connection_security import check_security
+from mailbot.adapters.imap_connection import (
+    COMMAND_ERRORS,
+    CONNECTION_ERRORS,
+    Backoff,
+    Disconnected,
+    ImapSettings,
+    ensure_folder,
+    open_session,
+    server_folder_name,
+    shut,
+)
+from mailbot.domain.errors import ConfigError, PermanentError, TransientError
+from mailbot.services.ports import RawMessage
+
+log = logging.getLogger(__name__)
+
+IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+
+class ImapMailbox:
+    """One IMAP folder watched for new mail; see the module docstring for the semantics."""
+
+    def __init__(
+        self, name: str, host: str, port: int, security: str, username: str,
+        password: str | None = None, token_provider: Callable[[], str] | None = None,
+        folder: str = "INBOX", processed_folder: str = "mailbot/processed", timeout: float = 30,
+        ssl_context: ssl.SSLContext | None = None, *, poll_interval: float = 30.0,
+        idle_renew: float = IDLE_RENEW_SECONDS, max_batch_bytes: int = MAX_BATCH_BYTES,
+    ):
+        check_security(host, security, f"mailbox.{name}.security")
+        if password is None and token_provider is None:
+            raise ConfigError("config", f"mailbox.{name}.password_env", "no password or token",
+                              "set password_env to a variable holding the password")
+        self.name, self.folder, self.processed_folder = name, folder, processed_folder
+        self._settings = ImapSettings(host, port, security, username, password, token_provider,
+                                      timeout, ssl_context)
+        self._poll_interval, self._idle_renew = poll_interval, idle_renew
+        self._max_batch_bytes = max_batch_bytes
+        self._client: IMAPClient | None = None
+        self._backoff = Backoff()
+        self._mode = "move"  # move | copy | flag, from the server's capabilities
+        self._processed_name = processed_folder
+        self._uidvalidity = 0
+        self._offered_up_to = 0  # highest UID fetch_new has looked at, under _uidvalidity
+
+    # -- the port ----------------------------------------------------------------------------
+
+    def fetch_new(self, limit: int = 200) -> list[RawMessage]:
+        return self._run(lambda client: self._fetch(client, limit))
+
+    def mark_processed(self, message: RawMessage) -> None:
+        if message.mailbox != self.name:
+            raise PermanentError(f"mailbox {self.name} cannot mark a message of {message.mailbox}")
+        self._run(lambda client: self._mark(client, message))
+
+    def wait_for_new(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = self._connected()
+                arrived = self._arrived(client)
+                self._backoff.succeeded()
+                if arrived:
+                    return True
+                if client.has_capability("IDLE"):
+                    return self._idle(client, deadline)
+                return self._poll(client, deadline)
+            except TransientError as error:
+                log.info("mailbox %s: %s", self.name, error)
+                if not _sleep_until(deadline, self._backoff.wait()):
+                    return False
+            except CONNECTION_ERRORS + COMMAND_ERRORS as error:
+                self._drop(error)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.logout()
+            except Exception:  # a failed goodbye changes nothing
+                shut(client)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _run(self, operation: Callable[[IMAPClient], object]):
+        """Run ``operation``, re-opening the connection once if it turns out to be dead."""
+        for attempt in (1, 2):
+            client = self._connected()
+            try:
+                result = operation(client)
+            except CONNECTION_ERRORS as error:
+                self._drop(error)
+                if attempt == 2:
+                    raise TransientError(f"mailbox {self.name}: connection lost") from error
+                continue
+            except COMMAND_ERRORS as error:
+                raise TransientError(f"mailbox {self.name}: server answered {error}") from error
+            self._backoff.succeeded()
+            return result
+        raise AssertionError("unreachable")
+
+    def _connected(self) -> IMAPClient:
+        if self._client is not None:
+            return self._client
+        wait = self._backoff.wait()
+        if wait > 0:
+            raise TransientError(f"mailbox {self.name}: reconnecting in {wait:.1f}s")
+        try:
+            client = open_session(self._settings)
+        except (TransientError, PermanentError):
+            self._backoff.failed()  # also after a refused login: retries could lock the account
+            raise
+        try:
+            self._prepare(client)
+        except CONNECTION_ERRORS + COMMAND_ERRORS as error:
+            shut(client)
+            self._backoff.failed()
+            raise TransientError(f"mailbox {self.name}: cannot open {self.folder}") from error
+        self._client = client
+        return client
+
+    def _prepare(self, client: IMAPClient) -> None:
+        if client.has_capability("MOVE"):
+            self._mode = "move"
+        elif client.has_capability("UIDPLUS"):
+            self._mode = "copy"
+        else:
+            self._mode = "flag"  # plain EXPUNGE would also purge what people marked \Deleted
+        if self._mode != "flag":
+            self._processed_name = server_folder_name(client, self.processed_folder)
+            ensure_folder(client, self._processed_name)
+        uidvalidity = int(client.select_folder(self.folder)[b"UIDVALIDITY"])
+        if uidvalidity != self._uidvalidity:
+            if self._uidvalidity:
+                log.warning("mailbox %s: UIDVALIDITY of %s changed from %d to %d; rescanning",
+                            self.name, self.folder, self._uidvalidity, uidvalidity)
+            self._uidvalidity, self._offered_up_to = uidvalidity, 0
+
+    def _drop(self, error: BaseException) -> None:
+        log.warning("mailbox %s: connection lost (%s: %s)", self.name,
+                    type(error).__name__, error)
+        client, self._client = self._client, None
+        if client is not None:
+            shut(client)
+        self._backoff.failed()
+
+    # -- mail --------------------------------------------------------------------------------
+
+    def _criteria(self) -> list[str]:
+        return ["NOT", "DELETED", "NOT", "FLAGGED"] if self._mode == "flag" else ["NOT", "DELETED"]
+
+    def _fetch(self, client: IMAPClient, limit: int) -> list[RawMessage]:
+        uids = self._within_size(client, sorted(client.search(self._criteria()))[:limit])
+        if not uids:
+            return []
+        # One FETCH for the whole batch: a round trip per message would dominate a backlog.
+        fetched = client.fetch(uids, ["BODY.PEEK[]"])
+        self._offered_up_to = max(self._offered_up_to, uids[-1])
+        return [
+            RawMessage(self.name, self._uidvalidity, str(uid), fetched[uid][b"BODY[]"])
+            for uid in uids
+            if b"BODY[]" in fetched.get(uid, {})
+        ]
+
+    def _within_size(self, client: IMAPClient, uids: list[int]) -> list[int]:
+        """Cut the batch so its bodies stay under max_batch_bytes (always at least one)."""
+        if len(uids) <= 1:
+            return uids
+        sizes = client.fetch(uids, ["RFC822.SIZE"])
+        total, kept = 0, []
+        for uid in uids:
+            total += sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
+            if kept and total > self._max_batch_bytes:
+                break
+            kept.append(uid)
+        return kept
+
+    def _mark(self, client: IMAPClient, message: RawMessage) -> None:
+        if message.uidvalidity != self._uidvalidity:
+            # The UID may now name another message; the rescan offers this one again.
+            log.warning("mailbox %s: not moving UID %s of stale UIDVALIDITY %d", self.name,
+                        message.uid, message.uidvalidity)
+            return
+        uid = [int(message.uid)]
+        if self._mode == "flag":
+            client.add_flags(uid, [FLAGGED])
+            return
+        try:
+            self._move(client, uid)
+        except COMMAND_ERRORS as error:
+            if "TRYCREATE" not in str(error).upper():
+                raise
+            ensure_folder(client, self._processed_name)  # someone deleted it
+            self._move(client, uid)
+
+    def _move(self, client: IMAPClient, uid: list[int]) -> None:
+        # A vanished UID is no error in either form, which makes marking idempotent.
+        if self._mode == "move":
+            client.move(uid, self._processed_name)
+        else:
+            client.copy(uid, self._processed_name)
+            client.add_flags(uid, [DELETED])
+            client.uid_expunge(uid)
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def _arrived(self, client: IMAPClient) -> bool:
+        """Anything unprocessed beyond what fetch_new has looked at (``n:*`` matches the top)."""
+        criteria = ["UID", f"{self._offered_up_to + 1}:*", *self._criteria()]
+        return any(uid > self._offered_up_to for uid in client.search(criteria))
+
+    def _poll(self, client: IMAPClient, deadline: float) -> bool:
+        while _sleep_until(deadline, self._poll_interval):
+            if self._arrived(client):
+                return True
+        return False
+
+    def _idle(self, client: IMAPClient, deadline: float) -> bool:
+        client.idle()
+        renew_at = time.monotonic() + self._idle_renew
+        while True:
+            until = min(deadline, renew_at)
+            responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
+            if _mentions(responses, b"BYE"):
+                raise Disconnected("server said BYE during IDLE")
+            if _mentions(responses, b"EXISTS"):
+                client.idle_done()
+                return True
+            now = time.monotonic()
+            if now >= deadline:
+                return _mentions(client.idle_done()[1], b"EXISTS")
+            if now >= renew_at or not responses:
+                # Renewal, or an early empty wake-up, which is how a closed socket shows itself:
+                # DONE + IDLE is one round trip and raises if the connection is gone.
+                if _mentions(client.idle_done()[1], b"EXISTS"):
+                    return True
+                client.idle()
+                renew_at = time.monotonic() + self._idle_renew
+
+
+def _mentions(responses: list[tuple], word: bytes) -> bool:
+    return any(isinstance(item, tuple) and word in item[:2] for item in responses)
+
+
+def _sleep_until(deadline: float, seconds: float) -> bool:
+    """Sleep ``seconds`` unless that passes the deadline; False (after sleeping) if it would."""
+    remaining = deadline - time.monotonic()
+    if seconds >= remaining:
+        time.sleep(max(0.0, remaining))
+        return False
+    time.sleep(seconds)
+    return True

@@ -1,0 +1,140 @@
+"""What an email template can see: plain dicts built from a notice, its case and policy.
+
+The jinja renderer hands templates these views rather than domain objects, so a template
+cannot reach into a case and change it, and every name a template uses is listed here.
+Keys that some notices of a template carry and others do not get defaults below, so the
+templates can run under StrictUndefined and a misspelt name still fails loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mailbot.adapters.plain_dates import date_phrase
+from mailbot.domain.case import Case
+from mailbot.domain.notices import Template
+from mailbot.domain.policy import Policy
+from mailbot.domain.referral import Person
+
+# Keys a template may use that not every notice of that template carries.
+TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    Template.STAGE_NOTICE: {"why": "", "rule_source": "", "rule_roles": []},
+    Template.STAGE_CHANGE: {"why": ""},
+    Template.OVERDUE: {"overdue_number": 0},
+    Template.COMMAND_CONFIRMATION: {"commands": [], "results": []},
+    Template.COMMAND_REFUSAL: {"commands": [], "reasons": [], "reason": ""},
+    Template.PLEASE_CORRECT: {"problems": [], "warnings": []},
+    Template.BOUNCE_ALERT: {"text": "", "failed_recipient": "", "diagnostic": ""},
+    Template.QUARANTINE_ALERT: {"reason": "", "message_id": "", "sender": "", "mailbox": "",
+                                "received_at": ""},
+    Template.MAILBOX_FAILURE: {"mailbox": "", "error": "", "since": ""},
+    Template.MAILBOX_RECOVERED: {"mailbox": "", "since": ""},
+}
+
+# The reply commands of contract section 4, in the order the contract lists them.
+_COMMANDS = (
+    ("ESCALATE or ESCALATE: reason", "moves the case to the next stage the {policy} policy"
+     " allows for it"),
+    ("STAGE n or STAGE n: reason", "moves the case to stage n (the stages are {stages})"),
+    ("RESOLVED: outcome", "records that the agencies agreed at the current stage and closes the"
+     " case; the outcome, which may run on over the next lines, is the written statement"),
+    ("DECISION: text", "records the final written decision ({deciders}); closes the case and"
+     " emails the decision notice to the referrer"),
+    ("EXTEND n or EXTEND n: reason", "moves the current deadline n working days later"
+     " (1 to 60)"),
+    ("ASSIGN role: Name <email>", "names the person for a role on this case; the roles are"
+     " {roles}"),
+    ("NOTE: text", "adds a note to the case record"),
+    ("WITHDRAW: reason", "withdraws the case"),
+)
+
+
+def person_view(person: Person) -> dict[str, str]:
+    return {"name": person.name, "email": person.email, "formatted": person.formatted()}
+
+
+def case_view(case: Case, policy: Policy | None, tz: ZoneInfo) -> dict[str, Any]:
+    """Everything a template may say about the case itself."""
+    r = case.referral
+    stage_name = _stage_name(policy, case.stage)
+    return {
+        "reference": case.reference,
+        "child_name": r.child_name,
+        "child_initials": initials(r.child_name),
+        "child_dob": date_phrase(r.child_dob) or "not given",
+        "date_of_notification": date_phrase(r.date_of_notification),
+        "referrer": {**person_view(case.referrer), "role": r.referrer_role,
+                     "agency": r.referrer_agency, "phone": r.referrer_phone},
+        "other_agency": r.other_agency,
+        "summary": r.summary,
+        "desired_outcome": r.desired_outcome,
+        "earlier_stages_evidence": r.earlier_stages_evidence,
+        "disagreement_category": r.disagreement_category,
+        "immediate_risk": bool(r.immediate_risk),
+        "child_protection_plan": bool(r.child_protection_plan),
+        "looked_after": bool(r.looked_after),
+        "status": case.status.value,
+        "is_open": case.is_open,
+        "stage": case.stage,
+        "stage_name": stage_name,
+        "stage_label": f"Stage {case.stage}: {stage_name}" if stage_name else f"Stage {case.stage}",
+        "deadline": case.deadline.isoformat() if case.deadline else "",
+        "opened_on": date_phrase(case.opened_at, tz=tz),
+        "parties": _parties(case, policy),
+        "outcome": case.outcome,
+        "decision": case.decision,
+    }
+
+
+def _stage_name(policy: Policy | None, number: int) -> str:
+    if policy is None or not policy.has_stage(number):
+        return ""
+    return policy.stage(number).name
+
+
+def _parties(case: Case, policy: Policy | None) -> dict[str, list[str]]:
+    """Case-level people by role name, in the order the policy declares its roles."""
+    order = list(policy.roles) if policy else []
+    keys = sorted(case.parties, key=lambda k: order.index(k) if k in order else len(order))
+    name = policy.role_name if policy else (lambda key: key.replace("_", " "))
+    return {name(key): [p.formatted() for p in case.parties[key]]
+            for key in keys if case.parties[key]}
+
+
+def initials(name: str) -> str:
+    return "".join(f"{part[0].upper()}." for part in name.split() if part[:1].isalpha())
+
+
+def policy_view(policy: Policy) -> dict[str, Any]:
+    """The policy's name, guidance and the reply commands with this policy's own values."""
+    return {
+        "key": policy.key,
+        "name": policy.name,
+        "immediate_risk_guidance": policy.immediate_risk_guidance,
+        "general_guidance": list(policy.general_guidance),
+        "stages": [{"number": s.number, "name": s.name,
+                    "label": f"Stage {s.number}: {s.name}"} for s in policy.stages],
+        "roles": [{"key": r.key, "name": r.name} for r in policy.roles.values()],
+        "commands": commands_help(policy),
+    }
+
+
+def commands_help(policy: Policy) -> list[dict[str, str]]:
+    deciders = "; ".join(f"at Stage {s.number}, by the {policy.role_name(s.decision_maker)}"
+                         for s in policy.stages if s.decision_maker) or "at the last stage"
+    values = {
+        "policy": policy.name,
+        "stages": ", ".join(str(s.number) for s in policy.stages),
+        "deciders": deciders,
+        "roles": ", ".join(policy.roles),
+    }
+    return [{"syntax": syntax, "effect": effect.format(**values)} for syntax, effect in _COMMANDS]
+
+
+def unassigned_roles(names: list[str], policy: Policy | None) -> list[dict[str, str]]:
+    """The roles nobody holds, with the key an ASSIGN line needs for each."""
+    keys = {role.name: role.key for role in policy.roles.values()} if policy else {}
+    return [{"name": name, "key": keys.get(name, name.lower().replace(" ", "_"))}
+            for name in names]

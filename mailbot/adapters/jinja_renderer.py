@@ -1,0 +1,186 @@
+"""Turns a domain ``Notice`` into an email's subject, text, HTML and attachments.
+
+The service layer calls ``render`` once per recipient before queueing the message. The
+templates live in ``templates/`` (``<name>.subject.txt``, ``<name>.txt``, ``<name>.html``),
+and a partnership may override any of them in ``templates/<policy_key>/``. Templates run
+under StrictUndefined, HTML is autoescaped, and a subject is always one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup, escape
+
+from mailbot.adapters import decision_notice, ics_calendar
+from mailbot.adapters.jinja_context import (
+    TEMPLATE_DEFAULTS,
+    case_view,
+    person_view,
+    policy_view,
+    unassigned_roles,
+)
+from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
+from mailbot.domain.case import Case
+from mailbot.domain.errors import PermanentError
+from mailbot.domain.notices import Attachment, Notice, Template
+from mailbot.domain.policy import Policy
+from mailbot.domain.referral import Person
+from mailbot.domain.working_days import LONDON
+
+_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE_DIR = _ROOT / "templates"
+DEFAULT_FORMS_DIR = _ROOT / "forms"
+TEMPLATE_NAMES = tuple(v for k, v in vars(Template).items() if k.isupper())
+PARTS = ("subject.txt", "txt", "html")
+
+AttachmentFile = tuple[str, str, bytes]  # filename, MIME type, content
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[AttachmentFile, ...] = ()
+
+
+class JinjaRenderer:
+    def __init__(self, template_dirs: Sequence[Path] = (DEFAULT_TEMPLATE_DIR,),
+                 forms_dir: Path = DEFAULT_FORMS_DIR, tz: ZoneInfo = LONDON):
+        self.template_dirs = tuple(Path(d) for d in template_dirs)
+        self.forms_dir = Path(forms_dir)
+        self.tz = tz
+        self._environments: dict[str, Environment] = {}
+
+    def render(self, notice: Notice, *, case: Case | None, policy: Policy | None,
+               partnership_name: str, recipient: Person, extra: Mapping | None = None,
+               partnership_address: str = "") -> RenderedEmail:
+        """Raises PermanentError when a template is missing or uses a name it was not given."""
+        attachments = self.attachments(notice, case, policy, partnership_name,
+                                       partnership_address)
+        context = self.context(notice, case, policy, partnership_name, recipient, extra)
+        context["attached"] = [name for name, _, _ in attachments]
+        environment = self.environment(policy.key if policy else "")
+        try:
+            subject, text, html = (environment.get_template(f"{notice.template}.{part}")
+                                   .render(context) for part in PARTS)
+        except TemplateError as error:
+            raise PermanentError(f"template {notice.template}: {error}") from error
+        return RenderedEmail(" ".join(subject.split()), text.strip() + "\n", html, attachments)
+
+    # --- context -----------------------------------------------------------------------
+
+    def context(self, notice: Notice, case: Case | None, policy: Policy | None,
+                partnership_name: str, recipient: Person,
+                extra: Mapping | None = None) -> dict[str, Any]:
+        context: dict[str, Any] = {**TEMPLATE_DEFAULTS.get(notice.template, {}),
+                                   **notice.context, **(extra or {})}
+        context.update(
+            notice=notice.template,
+            case=case_view(case, policy, self.tz) if case else None,
+            policy=policy_view(policy) if policy else None,
+            partnership_name=partnership_name,
+            recipient=person_view(recipient),
+        )
+        context["unassigned_roles"] = unassigned_roles(list(context.get("unassigned", [])), policy)
+        return context
+
+    def environment(self, policy_key: str) -> Environment:
+        """One jinja environment per partnership: its own folder first, then the shared one."""
+        if policy_key not in self._environments:
+            own = [d / policy_key for d in self.template_dirs if policy_key]
+            self._environments[policy_key] = _environment([*own, *self.template_dirs], self.tz)
+        return self._environments[policy_key]
+
+    def missing_templates(self, policy_key: str = "") -> list[str]:
+        """Template files that are absent or do not compile, for a startup check."""
+        environment, problems = self.environment(policy_key), []
+        for name in TEMPLATE_NAMES:
+            for part in PARTS:
+                try:
+                    environment.get_template(f"{name}.{part}")
+                except TemplateError as error:
+                    problems.append(f"{name}.{part}: {error}")
+        return problems
+
+    # --- attachments -------------------------------------------------------------------
+
+    def attachments(self, notice: Notice, case: Case | None, policy: Policy | None,
+                    partnership_name: str, partnership_address: str = "",
+                    ) -> tuple[AttachmentFile, ...]:
+        """The files ``notice.attachments`` names; a blank form that is missing is skipped."""
+        files = []
+        for kind in notice.attachments:
+            if kind == Attachment.STAGE_DEADLINE_ICS and case and case.deadline:
+                files.append(self._ics(case, policy, partnership_name, partnership_address))
+            elif kind == Attachment.DECISION_NOTICE and case:
+                files.append(self._decision_notice(notice, case, partnership_name,
+                                                   partnership_address))
+            elif kind == Attachment.BLANK_FORM and policy:
+                form = self.blank_form(policy.key)
+                if form:
+                    files.append(form)
+        return tuple(files)
+
+    def blank_form(self, policy_key: str) -> AttachmentFile | None:
+        path = self.forms_dir / f"{policy_key}.docx"
+        if not path.is_file():
+            return None
+        return (f"request-for-resolution-{policy_key}.docx", decision_notice.MIME_TYPE,
+                path.read_bytes())
+
+    def _ics(self, case: Case, policy: Policy | None, partnership_name: str,
+             partnership_address: str) -> AttachmentFile:
+        assert case.deadline is not None
+        view = case_view(case, policy, self.tz)
+        event = ics_calendar.DeadlineEvent(
+            reference=case.reference, stage_number=case.stage, stage_name=view["stage_name"],
+            deadline=case.deadline, created=case.deadline_started_at or case.stage_entered_at,
+            partnership_name=partnership_name, organizer=partnership_address,
+            description=(f"{view['stage_label']} of case {case.reference} is due by"
+                         f" {deadline_phrase(case.deadline, self.tz)}."))
+        return event.filename, "text/calendar", ics_calendar.stage_deadline_ics(event)
+
+    def _decision_notice(self, notice: Notice, case: Case, partnership_name: str,
+                         partnership_address: str) -> AttachmentFile:
+        decided_at = case.closed_at or _latest(case)
+        decision = decision_notice.Decision(
+            text=str(notice.context.get("decision", case.decision)),
+            maker=str(notice.context.get("decision_maker", "")),
+            decided_at=decided_at, decided_by=str(notice.context.get("decided_by", "")))
+        data = decision_notice.build_decision_notice(case, decision, partnership_name,
+                                                     partnership_address, self.tz)
+        return (decision_notice.decision_notice_filename(case.reference),
+                decision_notice.MIME_TYPE, data)
+
+
+def _latest(case: Case) -> datetime:
+    return case.history[-1].at if case.history else case.stage_entered_at
+
+
+def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader([str(p) for p in search_path]),
+        undefined=StrictUndefined,
+        autoescape=lambda name: bool(name and name.endswith(".html")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
+    environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
+    environment.filters["nl2br"] = nl2br
+    return environment
+
+
+def nl2br(text: str) -> Markup:
+    """Escapes ``text`` and keeps its line breaks, for the HTML part."""
+    lines = str(text).replace("\r\n", "\n").split("\n")
+    return Markup("<br>\n").join(escape(line) for line in lines)

@@ -1,0 +1,140 @@
+"""The case repository: cases in, cases out, history only ever appended, references counted.
+
+A unit of work tracks every case it added or loaded; on ``save`` and on commit it writes
+the case's columns and INSERTs the events beyond those already stored. It never updates or
+deletes an event, and refuses to commit a case whose stored history was altered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, exists, select, text
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.sqlalchemy_store.case_rows import (
+    case_from_rows,
+    copy_case_to_row,
+    event_row,
+)
+from mailbot.adapters.sqlalchemy_store.orm import (
+    OPEN_CASES,
+    CaseEventRow,
+    CaseRow,
+    ReferenceCounterRow,
+)
+from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.domain.case import Case, Event
+from mailbot.domain.errors import PermanentError
+from mailbot.services.unit_of_work import CaseSummary
+
+
+@dataclass
+class _Tracked:
+    case: Case
+    row: CaseRow
+    stored: tuple[Event, ...] = field(default=())  # the history as the database holds it
+
+
+class SqlCaseRepository:
+    def __init__(self, session: Session):
+        self._session = session
+        self._tracked: dict[str, _Tracked] = {}
+
+    @translated
+    def add(self, case: Case) -> None:
+        if case.reference in self._tracked:
+            raise PermanentError(f"case {case.reference} is already in this unit of work")
+        row = CaseRow(reference=case.reference)
+        copy_case_to_row(case, row)
+        self._session.add(row)
+        self._session.flush()  # a duplicate reference is refused here, not at commit
+        tracked = _Tracked(case, row)
+        self._tracked[case.reference] = tracked
+        self._write(tracked)
+
+    @translated
+    def get(self, reference: str) -> Case | None:
+        """The case, with its row locked until commit (FOR UPDATE; SQLite's lock is the
+        whole database, already held since BEGIN IMMEDIATE)."""
+        if reference in self._tracked:
+            return self._tracked[reference].case
+        query = select(CaseRow).where(CaseRow.reference == reference).with_for_update()
+        row = self._session.scalars(query).one_or_none()
+        if row is None:
+            return None
+        events = self._session.scalars(
+            select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.seq))
+        case = case_from_rows(row, events)
+        self._tracked[reference] = _Tracked(case, row, tuple(case.history))
+        return case
+
+    @translated
+    def save(self, case: Case) -> None:
+        """Writes the case's changes now; commit writes them too, so this is optional."""
+        tracked = self._tracked.get(case.reference)
+        if tracked is None or tracked.case is not case:
+            raise PermanentError(
+                f"case {case.reference} was not added or loaded by this unit of work")
+        self._write(tracked)
+
+    @translated
+    def write_all(self) -> None:
+        """Called by the unit of work just before it commits."""
+        for tracked in self._tracked.values():
+            self._write(tracked)
+
+    def _write(self, tracked: _Tracked) -> None:
+        case, stored = tracked.case, tracked.stored
+        if tuple(case.history[:len(stored)]) != stored:
+            raise PermanentError(f"the history of {case.reference} is append-only, but events"
+                                 " already recorded were changed or removed")
+        copy_case_to_row(case, tracked.row)
+        new_events = case.history[len(stored):]
+        for seq, event in enumerate(new_events, start=len(stored) + 1):
+            self._session.add(event_row(tracked.row.id, seq, event))
+        self._session.flush()
+        tracked.stored = tuple(case.history)
+
+    @translated
+    def next_reference(self, prefix: str, year: int) -> str:
+        """``PREFIX-YYYY-NNNN``: the counter row is bumped in one statement, which locks it
+        until commit, so concurrent writers queue and each gets its own number. A number a
+        stored case already has is skipped, even if the counter was somehow lost."""
+        while True:
+            number = self._bump_counter(prefix, year)
+            reference = f"{prefix}-{year:04d}-{number:04d}"
+            if not self._session.scalar(select(exists().where(CaseRow.reference == reference))):
+                return reference
+
+    def _bump_counter(self, prefix: str, year: int) -> int:
+        table = ReferenceCounterRow.__table__
+        statement = upsert(self._session, table).values(prefix=prefix, year=year, last_number=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.prefix, table.c.year],
+            set_={"last_number": table.c.last_number + 1},
+        ).returning(table.c.last_number)
+        return int(self._session.execute(statement).scalar_one())
+
+    @translated
+    def summaries(self, status: str | None = None) -> list[CaseSummary]:
+        query = select(CaseRow.reference, CaseRow.policy_key, CaseRow.stage, CaseRow.status,
+                       CaseRow.deadline).order_by(CaseRow.opened_at, CaseRow.reference)
+        if status is not None:
+            query = query.where(CaseRow.status == status)
+        return [CaseSummary(*row) for row in self._session.execute(query)]
+
+    @translated
+    def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:
+        """Open cases whose next chase point has come, earliest first (index ix_cases_due)."""
+        return list(self._session.scalars(due_for_chasing_query(now, limit)))
+
+
+def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]:
+    # The status test is written as literal SQL, identical to the partial index's WHERE,
+    # so that SQLite (which compares the text, not bound values) can use the index.
+    return (select(CaseRow.reference)
+            .where(text(OPEN_CASES), CaseRow.next_chase_at <= now)
+            .order_by(CaseRow.next_chase_at)
+            .limit(limit))

@@ -1,0 +1,68 @@
+"""Database engines and sessions: SQLite (the embedded default) and PostgreSQL (psycopg 3).
+
+SQLite gets write-ahead logging, foreign keys and a busy timeout, and every transaction
+starts with BEGIN IMMEDIATE: it takes the write lock at once, so two processes can never
+both read a counter or a case and then race to write it. PostgreSQL relies on row locks
+(SELECT ... FOR UPDATE, INSERT ... ON CONFLICT) instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.domain.errors import ConfigError
+
+BUSY_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine for ``url``; ``postgresql://`` is taken to mean psycopg 3."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True,
+                             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    raise ConfigError("config", "database.url", f"unsupported database {backend!r}",
+                      "Use sqlite:///path or postgresql+psycopg://user@host/dbname.")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Loaded rows stay readable after commit; the unit of work keeps using them.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_engine(url: URL, echo: bool) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:
+    # The sqlite3 module's own transaction handling starts transactions late and as
+    # DEFERRED; switch it off so _begin_immediate decides how each transaction begins.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

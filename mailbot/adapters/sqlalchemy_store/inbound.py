@@ -1,0 +1,90 @@
+"""The inbound log: every raw message is stored here before anything acts on it.
+
+A message is the same message if its bytes hash the same or if it sits at the same
+(mailbox, UIDVALIDITY, UID); either unique constraint makes ``record`` return None, so a
+replay after a crash, a restart or a UIDVALIDITY change is recognised and not acted on twice.
+The insert and the check are one statement (ON CONFLICT DO NOTHING), so two workers racing
+over the same message cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
+from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.domain.errors import PermanentError
+from mailbot.services.unit_of_work import InboundRecord
+
+RECEIVED = "received"
+MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
+
+
+class SqlInboundLog:
+    def __init__(self, session: Session, clock: Callable[[], datetime]):
+        self._session, self._clock = session, clock
+
+    @translated
+    def record(self, mailbox: str, uidvalidity: int, uid: str, message_id: str,
+               data: bytes) -> InboundRecord | None:
+        """The new record, or None if this message (by hash or by UID) was seen before."""
+        table = InboundMessageRow.__table__
+        digest = hashlib.sha256(data).hexdigest()
+        statement = upsert(self._session, table).values(
+            mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=message_id[:MESSAGE_ID],
+            sha256=digest, raw=zlib.compress(data), status=RECEIVED, case_reference=None,
+            error="", received_at=self._clock(),
+        ).on_conflict_do_nothing().returning(table.c.id)
+        new_id = self._session.execute(statement).scalar_one_or_none()
+        if new_id is None:
+            return None
+        return InboundRecord(new_id, mailbox, uidvalidity, uid, message_id[:MESSAGE_ID], digest,
+                             RECEIVED)
+
+    @translated
+    def find(self, mailbox: str, uidvalidity: int, uid: str,
+             data: bytes) -> InboundRecord | None:
+        """The stored record of this message, matched by its bytes or its place."""
+        digest = hashlib.sha256(data).hexdigest()
+        row = self._session.scalars(
+            select(InboundMessageRow).where(or_(
+                InboundMessageRow.sha256 == digest,
+                (InboundMessageRow.mailbox == mailbox)
+                & (InboundMessageRow.uidvalidity == uidvalidity)
+                & (InboundMessageRow.uid == uid),
+            )).order_by(InboundMessageRow.id).limit(1)
+        ).one_or_none()
+        return None if row is None else _record(row)
+
+    @translated
+    def mark(self, record_id: int, status: str, case_reference: str | None = None,
+             error: str = "") -> None:
+        result = self._session.execute(
+            update(InboundMessageRow).where(InboundMessageRow.id == record_id)
+            .values(status=status, case_reference=case_reference, error=error[-MAX_ERROR:]))
+        if result.rowcount != 1:
+            raise PermanentError(f"no inbound message with id {record_id}")
+
+    @translated
+    def raw(self, record_id: int) -> bytes:
+        data = self._session.scalar(
+            select(InboundMessageRow.raw).where(InboundMessageRow.id == record_id))
+        if data is None:
+            raise PermanentError(f"no inbound message with id {record_id}")
+        return zlib.decompress(data)
+
+    @translated
+    def get(self, record_id: int) -> InboundRecord | None:
+        row = self._session.get(InboundMessageRow, record_id)
+        return None if row is None else _record(row)
+
+
+def _record(row: InboundMessageRow) -> InboundRecord:
+    return InboundRecord(row.id, row.mailbox, row.uidvalidity, row.uid, row.message_id,
+                         row.sha256, row.status, row.case_reference)

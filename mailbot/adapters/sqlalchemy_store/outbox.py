@@ -1,0 +1,120 @@
+"""The transactional outbox: mail is queued in the same transaction as the change that causes
+it, and a separate send pass delivers it.
+
+One row per (case, template, stage, key, recipient): ``enqueue`` of the same message again
+adds nothing and returns False. The Message-ID is fixed when the row is written, so a reply
+or a bounce can be matched to its case by ``lookup`` whether or not the row was sent yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
+from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.domain.errors import PermanentError
+from mailbot.services.unit_of_work import OutboxItem, OutboxRow, SentMessage
+
+QUEUED, SENT, FAILED = "queued", "sent", "failed"
+MAX_ERROR = 2000
+_LOOKUP_CHUNK = 500  # keeps IN (...) lists well under every driver's parameter limit
+# A new row is due at once, whatever clock the send pass runs on; it sorts before retries.
+AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class SqlOutbox:
+    def __init__(self, session: Session, clock: Callable[[], datetime]):
+        self._session, self._clock = session, clock
+
+    @translated
+    def enqueue(self, item: OutboxItem) -> bool:
+        """True if queued; False if this message was already queued for this recipient."""
+        table = OutboxMessageRow.__table__
+        now = self._clock()
+        statement = upsert(self._session, table).values(
+            case_reference=item.case_reference or "", template=item.template,
+            stage=item.stage or 0, key=item.key, recipient=item.recipient,
+            message_id=_bare(item.message_id), envelope_from=item.envelope_from, data=item.data,
+            status=QUEUED, attempts=0, next_attempt_at=AT_ONCE, last_error="", sent_at=None,
+            created_at=now,
+        )
+        # Only the natural key counts as "already queued"; a clashing Message-ID is a bug
+        # and must fail loudly rather than silently drop a message.
+        statement = statement.on_conflict_do_nothing(index_elements=[
+            table.c.case_reference, table.c.template, table.c.stage, table.c.key,
+            table.c.recipient,
+        ]).returning(table.c.id)
+        return self._session.execute(statement).scalar_one_or_none() is not None
+
+    @translated
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
+        """Queued rows whose next attempt has come, oldest first (index ix_outbox_due)."""
+        rows = self._session.scalars(
+            select(OutboxMessageRow)
+            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now)
+            .order_by(OutboxMessageRow.next_attempt_at, OutboxMessageRow.id)
+            .limit(limit))
+        return [_outbox_row(row) for row in rows]
+
+    @translated
+    def mark_sent(self, row_id: int, now: datetime) -> None:
+        self._change(row_id, status=SENT, sent_at=now,
+                     attempts=OutboxMessageRow.attempts + 1)
+
+    @translated
+    def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
+                    retry_at: datetime | None) -> None:
+        """A permanent failure is final; a transient one stays queued until ``retry_at``."""
+        self._change(row_id, status=FAILED if permanent else QUEUED,
+                     next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:],
+                     attempts=OutboxMessageRow.attempts + 1)
+
+    def _change(self, row_id: int, **values: object) -> None:
+        result = self._session.execute(
+            update(OutboxMessageRow).where(OutboxMessageRow.id == row_id).values(**values))
+        if result.rowcount != 1:
+            raise PermanentError(f"no outbox row with id {row_id}")
+
+    @translated
+    def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
+        """What we issued under these Message-IDs (angle brackets optional); unknown ones
+        are left out."""
+        wanted = sorted({_bare(m) for m in message_ids if _bare(m)})
+        found: list[SentMessage] = []
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start:start + _LOOKUP_CHUNK]
+            rows = self._session.execute(
+                select(OutboxMessageRow.message_id, OutboxMessageRow.case_reference,
+                       OutboxMessageRow.recipient, OutboxMessageRow.template)
+                .where(OutboxMessageRow.message_id.in_(chunk)))
+            found += [SentMessage(m, ref or None, to, template) for m, ref, to, template in rows]
+        return found
+
+    @translated
+    def sent_count_since(self, recipient: str, since: datetime) -> int:
+        """Messages to ``recipient`` sent since ``since``, plus those still queued for them,
+        so a burst of auto-replies in one intake pass is limited before any is sent."""
+        return int(self._session.scalar(
+            select(func.count()).select_from(OutboxMessageRow).where(
+                OutboxMessageRow.recipient == recipient,
+                or_(OutboxMessageRow.status == QUEUED, OutboxMessageRow.sent_at >= since))) or 0)
+
+    @translated
+    def get(self, row_id: int) -> OutboxRow | None:
+        row = self._session.get(OutboxMessageRow, row_id)
+        return None if row is None else _outbox_row(row)
+
+
+def _bare(message_id: str) -> str:
+    return message_id.strip().strip("<>").strip()
+
+
+def _outbox_row(row: OutboxMessageRow) -> OutboxRow:
+    item = OutboxItem(case_reference=row.case_reference or None, template=row.template,
+                      stage=row.stage or None, key=row.key, recipient=row.recipient,
+                      message_id=row.message_id, envelope_from=row.envelope_from, data=row.data)
+    return OutboxRow(row.id, item, row.attempts, row.status, row.last_error)

@@ -1,0 +1,47 @@
+"""Helpers the repositories share: dialect upserts and translating database errors.
+
+A locked database, a dropped connection or a serialisation failure is worth retrying, so it
+becomes ``TransientError``; a broken constraint is a bug or bad data, so ``PermanentError``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from mailbot.domain.errors import PermanentError, TransientError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def upsert(session: Session, table: Table) -> Any:
+    """An INSERT that offers ``on_conflict_do_nothing`` / ``_do_update`` on either dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Re-raises SQLAlchemy's errors as the ``MailbotError`` kind the worker understands."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except IntegrityError as error:
+            raise PermanentError(f"database constraint refused the change: {error.orig}") from error
+        except OperationalError as error:
+            raise TransientError(f"database unavailable or busy: {error.orig}") from error
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise TransientError(f"database connection lost: {error.orig}") from error
+            raise
+
+    return wrapper

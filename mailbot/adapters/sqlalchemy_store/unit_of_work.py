@@ -1,0 +1,93 @@
+"""The SQLAlchemy unit of work: one session, one transaction, every repository on it.
+
+``with SqlAlchemyUnitOfWork(factory) as uow:`` opens the transaction (on SQLite it takes the
+write lock at once); ``uow.commit()`` writes the tracked cases and commits everything the
+use case did; leaving the block rolls back whatever was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
+from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
+from mailbot.adapters.sqlalchemy_store.orm import StateRow
+from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
+from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlStateStore:
+    """Small named values the worker keeps across restarts."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    @translated
+    def get(self, key: str) -> str | None:
+        return self._session.scalar(select(StateRow.value).where(StateRow.key == key))
+
+    @translated
+    def set(self, key: str, value: str) -> None:
+        table = StateRow.__table__
+        statement = upsert(self._session, table).values(key=key, value=value)
+        self._session.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.key], set_={"value": value}))
+
+
+class SqlAlchemyUnitOfWork:
+    """``clock`` only stamps when rows were written (received_at, created_at)."""
+
+    cases: SqlCaseRepository
+    inbound: SqlInboundLog
+    outbox: SqlOutbox
+    state: SqlStateStore
+
+    def __init__(self, session_factory: Callable[[], Session],
+                 clock: Callable[[], datetime] = utc_now):
+        self._session_factory, self._clock = session_factory, clock
+        self._session: Session | None = None
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already in use; make a new one")
+        self._session = session = self._session_factory()
+        self.cases = SqlCaseRepository(session)
+        self.inbound = SqlInboundLog(session, self._clock)
+        self.outbox = SqlOutbox(session, self._clock)
+        self.state = SqlStateStore(session)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            try:
+                session.rollback()
+            finally:
+                session.close()
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a with block")
+        return self._session
+
+    def commit(self) -> None:
+        self.cases.write_all()
+        self._commit()
+
+    @translated
+    def _commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        # What the case repository tracked as stored may have just been undone.
+        self.cases = SqlCaseRepository(self.session)

@@ -1,0 +1,110 @@
+"""`mailbot run`: the long-running worker.
+
+Each mailbox has its own watcher thread that drains the mailbox, sends what that queued
+(so an acknowledgement leaves within seconds), then waits in IMAP IDLE (or sleeps, for
+Maildir) until something arrives. APScheduler runs the deadline pass and the send job on
+intervals, one instance of each at a time. One failing mailbox is retried with backoff
+and reported once; the others carry on. SIGTERM and SIGINT stop everything cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from mailbot.bootstrap import App
+from mailbot.domain.errors import MailbotError
+from mailbot.entrypoints.passes import send_all
+from mailbot.services.deadlines import run_deadline_pass
+from mailbot.services.polling import drain_mailbox, report_mailbox_health
+
+log = logging.getLogger(__name__)
+
+WAIT_SLICE_SECONDS = 5.0  # how long one IDLE or sleep lasts: bounds how long a stop takes
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class Worker:
+    def __init__(self, app: App, now: Callable[[], datetime]):
+        self.app, self.now = app, now
+        self.stopping = threading.Event()
+        self.send_lock = threading.Lock()  # the send job and the watchers never send at once
+        self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
+
+    def send(self) -> None:
+        with self.send_lock:
+            send_all(self.app, self.now)
+
+    def chase(self) -> None:
+        run_deadline_pass(self.app.services, self.now())
+        self.send()
+
+    def watch(self, name: str) -> None:
+        """Drain, send, wait; reconnect with backoff after any mailbox failure."""
+        context = self.app.services.mailboxes[name]
+        settings = self.app.mailbox_settings[name]
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                mailbox = self.app.open_mailbox(name)
+                try:
+                    self._watch_open(name, context, mailbox, settings.poll_seconds)
+                finally:
+                    mailbox.close()
+            except MailbotError as error:
+                log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
+                report_mailbox_health(self.app.services, context, self.now(), problem=str(error))
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
+        healthy_reported = False
+        while not self.stopping.is_set():
+            if drain_mailbox(self.app.services, context, mailbox, self.now):
+                self.send()
+            if not healthy_reported:
+                report_mailbox_health(self.app.services, context, self.now(), problem="")
+                healthy_reported = True
+            mailbox.wait_for_new(min(poll_seconds, WAIT_SLICE_SECONDS))
+
+    def start(self) -> list[threading.Thread]:
+        worker = self.app.settings.worker
+        self.scheduler.add_job(self.chase, "interval", minutes=worker.chase_every_minutes,
+                               id="deadline-pass", max_instances=1, coalesce=True,
+                               next_run_time=datetime.now(self.scheduler.timezone))
+        self.scheduler.add_job(self.send, "interval", seconds=worker.send_every_seconds,
+                               id="send", max_instances=1, coalesce=True)
+        self.scheduler.start()
+        threads = [threading.Thread(target=self.watch, args=(name,), name=f"watch-{name}",
+                                    daemon=True) for name in self.app.services.mailboxes]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False) -> int:
+    worker = Worker(app, now)
+
+    def on_signal(signum, frame):
+        log.info("signal %s received: stopping", signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = worker.start()
+    log.info("worker started: %d mailbox(es)%s", len(threads), " (fixed clock)" if fixed_clock else "")
+    while not worker.stopping.is_set():
+        worker.stopping.wait(1.0)
+    worker.scheduler.shutdown(wait=True)
+    for thread in threads:
+        thread.join(timeout=WAIT_SLICE_SECONDS * 2)
+    log.info("worker stopped")
+    return 0

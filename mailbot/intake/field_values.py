@@ -1,0 +1,168 @@
+"""Parsing of the answers written on a form: UK dates, Yes/No, agency types, stages, emails.
+
+Pure functions from the text a person wrote to a typed value, raising ``ValueError`` with a
+sentence fit for the reply when the text cannot be read. ``fields.parse_value`` picks the
+right one for each field of the catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from mailbot.domain.referral import AgencyType
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_MONTH_RE = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DMY_NUM = re.compile(r"\b(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})\b")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_DMY_WORD = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?[\s\-]+" + _MONTH_RE
+                       + r",?[\s\-]+'?(\d{4}|\d{2})\b")
+_MDY_WORD = re.compile(r"\b" + _MONTH_RE + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+
+
+def _full_year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        # Two-digit years on a child's form are this century unless they cannot be.
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def parse_uk_date(text: str) -> date:
+    """A UK date in its common written forms; an impossible or unclear date is a ValueError."""
+    low = text.strip().lower()
+    if m := _ISO.search(low):
+        parts = (int(m[1]), int(m[2]), int(m[3]))
+    elif m := _DMY_NUM.search(low):
+        parts = (_full_year(m[3]), int(m[2]), int(m[1]))
+    elif m := _DMY_WORD.search(low):
+        parts = (_full_year(m[3]), _MONTHS[m[2]], int(m[1]))
+    elif m := _MDY_WORD.search(low):
+        parts = (int(m[3]), _MONTHS[m[1]], int(m[2]))
+    else:
+        raise ValueError(f'"{text.strip()}" is not a date we can read')
+    try:
+        return date(*parts)
+    except ValueError:
+        raise ValueError(f'"{text.strip()}" is not a real date') from None
+
+
+_CHECKED = "☒☑✔✓■x"
+_UNCHECKED = "☐□"
+_YES = {"yes", "true", "yep", "yeah", "y"}
+_NO = {"no", "false", "nope", "n"}
+_UNKNOWN = {"", "unknown", "not known", "n/a", "na", "dont know", "don't know", "unsure",
+            "not sure", "tbc", "-", "yes no", "no yes"}
+
+
+def _yes_no_word(word: str) -> bool | None:
+    return True if word in _YES else False if word in _NO else None
+
+
+def _checkbox_answer(low: str) -> bool | None:
+    """"☒ Yes ☐ No": the word that follows a ticked box is the answer."""
+    ticked = re.findall(rf"[{_CHECKED}]\s*(yes|no)\b", low)
+    if len(set(ticked)) == 1:
+        return ticked[0] == "yes"
+    stripped = low.strip()
+    if len(stripped) == 1 and stripped in _CHECKED + _UNCHECKED:
+        return stripped in _CHECKED
+    return None
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """Yes/No answers; None when unanswered, a ValueError when it says neither clearly.
+
+    Handles the printed "Yes / No" pair left untouched (unanswered), with one word deleted
+    ("Yes /"), or with the answer typed after it ("Yes / No  - No"); otherwise the first word
+    decides ("Yes, no further concerns").
+    """
+    low = text.strip().lower().replace("\u2019", "'")
+    if (boxed := _checkbox_answer(low)) is not None:
+        return boxed
+    low = re.sub(rf"[{_UNCHECKED}]", " ", low)
+    plain = " ".join(re.findall(r"[a-z'/]+", low))
+    if plain in _UNKNOWN:
+        return None
+    low = re.sub(r"\byes\s*/\s*no\b", " ", low, count=1)
+    words = [w for w in re.findall(r"[a-z']+", low) if len(w) > 1 or len(low.strip()) == 1]
+    if not words:
+        return None
+    answers = [a for a in map(_yes_no_word, words) if a is not None]
+    if answers and (len(set(answers)) == 1 or _yes_no_word(words[0]) is not None):
+        return answers[0]
+    raise ValueError(f'"{text.strip()}" is neither Yes nor No')
+
+
+_AGENCY_WORDS: tuple[tuple[AgencyType, tuple[str, ...]], ...] = (
+    (AgencyType.SELF_EMPLOYED, ("self employed", "self-employed", "selfemployed", "sole trader",
+                                "childminder", "freelance")),
+    (AgencyType.CHILDRENS_SOCIAL_CARE, ("social care", "social work", "csc", "children's services",
+                                        "childrens services", "mash", "early help", "local authority")),
+    (AgencyType.POLICE, ("police", "constabulary")),
+    (AgencyType.HEALTH, ("health", "nhs", "gp", "hospital", "nurse", "nursing", "midwi", "camhs",
+                         "icb", "clinical", "surgery", "paediatric")),
+    (AgencyType.SCHOOL, ("school", "academy", "college", "education", "nursery", "early years")),
+    (AgencyType.VOLUNTARY, ("voluntary", "charity", "vcs", "third sector", "community group")),
+    (AgencyType.OTHER, ("other",)),
+)
+
+
+def parse_agency_type(text: str) -> AgencyType | None:
+    """The agency type named by a tick-box label or free words; None when nothing matches."""
+    low = text.strip().lower().replace("\u2019", "'")
+    if not low:
+        return None
+    for value in AgencyType:
+        if low in (value.value, value.value.replace("_", " ")):
+            return value
+    for value, words in _AGENCY_WORDS:
+        if any(re.search(rf"\b{re.escape(w)}", low) for w in words):
+            return value
+    return None
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                 "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+
+
+def parse_stage(text: str) -> int:
+    """The highest stage a free answer mentions ("Stage 2", "1, 2 & 3", "level two")."""
+    low = text.lower()
+    numbers = [int(n) for n in re.findall(r"\b(\d{1,2})\b", low)]
+    numbers += [_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", low) if w in _NUMBER_WORDS
+                and (len(w) > 1 or re.search(rf"\b(stage|level)\s+{w}\b", low))]
+    valid = [n for n in numbers if 1 <= n <= 9]
+    if not valid:
+        raise ValueError(f'"{text.strip()}" does not say a stage number')
+    return max(valid)
+
+
+EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+PHONE_RE = re.compile(r"(?:\+?\d[\d ()\-]{7,}\d)")
+
+
+def parse_email(text: str) -> str:
+    """The one email address in an answer ("Jane <jane@x.org>" too); else a ValueError."""
+    found = EMAIL_RE.findall(text)
+    if not found:
+        raise ValueError(f'"{text.strip()}" is not an email address')
+    return found[0]
+
+
+def split_contact(text: str) -> tuple[str, str]:
+    """Bury's "Contact Details" box: (email, phone), either possibly empty."""
+    emails = EMAIL_RE.findall(text)
+    rest = EMAIL_RE.sub(" ", text)
+    phones = PHONE_RE.findall(rest)
+    return (emails[0] if emails else "", " ".join(phones[0].split()) if phones else "")
+
+
+def strip_email(text: str) -> str:
+    """A name with any email address (and its brackets) taken out: "Jo Bloggs <jo@x>" -> name."""
+    text = EMAIL_RE.sub(" ", text)
+    text = re.sub(r"[<>()\[\]]|\b(e-?mail|tel|phone)\s*:?", " ", text, flags=re.I)
+    return " ".join(text.replace(" ,", ",").split()).strip(" ,;-")

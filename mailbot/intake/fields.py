@@ -1,0 +1,243 @@
+"""The Request for Resolution field catalogue: keys, labels, tolerant aliases and value parsing.
+
+Both form readers (Word and email) find answers by label and hand the raw text here; this module
+says which field a label names and turns the raw answer into a typed value for the ``Referral``
+(contract section 5). Field keys are the attribute names of ``mailbot.domain.referral.Referral``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mailbot.domain.referral import AgencyType
+from mailbot.intake.field_values import (  # noqa: F401  (re-exported for the readers)
+    EMAIL_RE,
+    PHONE_RE,
+    parse_agency_type,
+    parse_email,
+    parse_stage,
+    parse_uk_date,
+    parse_yes_no,
+    split_contact,
+    strip_email,
+)
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    DATE = "date"
+    YES_NO = "yes_no"
+    AGENCY_TYPE = "agency_type"
+    STAGE = "stage"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the form: its key, the label our own forms print, and other wordings."""
+
+    key: str
+    label: str
+    kind: Kind = Kind.TEXT
+    aliases: tuple[str, ...] = ()
+    hint: str = ""
+
+
+_YES_NO_HINT = "answer Yes or No"
+_DATE_HINT = "write the date as day/month/year, for example 14/03/2016"
+AGENCY_TYPE_LABELS: dict[AgencyType, str] = {
+    AgencyType.CHILDRENS_SOCIAL_CARE: "Children's social care",
+    AgencyType.SCHOOL: "School",
+    AgencyType.HEALTH: "Health",
+    AgencyType.POLICE: "Police",
+    AgencyType.SELF_EMPLOYED: "Self-employed",
+    AgencyType.VOLUNTARY: "Voluntary",
+    AgencyType.OTHER: "Other",
+}
+_AGENCY_HINT = "choose one of: " + ", ".join(AGENCY_TYPE_LABELS.values())
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("date_of_notification", "Date of notification", Kind.DATE,
+              ("date", "date of referral", "date of request", "notification date",
+               "date submitted", "date of this notice"), _DATE_HINT),
+    FieldSpec("child_name", "Child's name", Kind.TEXT,
+              ("name of child/young person", "name of child or young person", "name of child",
+               "child name", "name of the child", "child/young person", "child or young person",
+               "young person's name", "child's full name", "name of young person",
+               "child/young person's name", "child")),
+    FieldSpec("child_dob", "Child's date of birth", Kind.DATE,
+              ("d.o.b", "date of birth", "child dob", "child's d.o.b", "child's dob",
+               "child date of birth", "birth date", "date of birth of child"), _DATE_HINT),
+    FieldSpec("referrer_name", "Referrer's name", Kind.TEXT,
+              ("referrer", "name of referrer", "referrer name", "your name", "referred by",
+               "referrer's full name")),
+    FieldSpec("referrer_role", "Referrer's role", Kind.TEXT,
+              ("referrer role", "your role", "job title", "role of referrer")),
+    FieldSpec("referrer_agency", "Referrer's agency/team", Kind.TEXT,
+              ("referrer agency", "referrer's agency", "your agency", "your agency/team",
+               "referrer's team", "organisation", "your organisation", "agency and team")),
+    FieldSpec("referrer_email", "Referrer's email", Kind.EMAIL,
+              ("referrer email", "your email", "referrer's email address",
+               "your email address", "email of referrer")),
+    FieldSpec("referrer_phone", "Referrer's phone", Kind.PHONE,
+              ("referrer phone", "your phone", "referrer's telephone", "your telephone",
+               "referrer's phone number", "your phone number")),
+    FieldSpec("referrer_agency_type", "Type of referrer's agency", Kind.AGENCY_TYPE,
+              ("referrer agency type", "referrer's agency type", "your agency type",
+               "type of your agency", "agency type", "type of agency"), _AGENCY_HINT),
+    FieldSpec("safeguarding_lead_aware", "Designated safeguarding lead aware of this notice?",
+              Kind.YES_NO,
+              ("safeguarding lead aware", "is your safeguarding lead aware", "dsl aware",
+               "designated safeguarding lead aware", "safeguarding lead aware of this notice",
+               "is the designated safeguarding lead aware"), _YES_NO_HINT),
+    FieldSpec("safeguarding_lead_name", "Name of safeguarding lead", Kind.TEXT,
+              ("safeguarding lead", "safeguarding lead name", "safeguarding lead's name",
+               "name of designated safeguarding lead", "designated safeguarding lead", "dsl",
+               "dsl name", "name of dsl")),
+    FieldSpec("safeguarding_lead_email", "Safeguarding lead's email", Kind.EMAIL,
+              ("safeguarding lead email", "safeguarding lead's email address", "dsl email",
+               "email of safeguarding lead", "designated safeguarding lead email")),
+    FieldSpec("other_agency", "Other agency", Kind.TEXT,
+              ("other agency/team", "other agency involved", "name of other agency",
+               "agency you disagree with", "agency the disagreement is with",
+               "agency disagreement is with", "other agency name")),
+    FieldSpec("other_agency_contact_name", "Other agency contact", Kind.TEXT,
+              ("other agency contact name", "other agency contact's name",
+               "contact at other agency", "contact in other agency", "other agency worker",
+               "other agency's contact")),
+    FieldSpec("other_agency_contact_email", "Other agency contact's email", Kind.EMAIL,
+              ("other agency contact email", "other agency email",
+               "other agency contact's email address", "other agency's contact email")),
+    FieldSpec("other_agency_type", "Type of other agency", Kind.AGENCY_TYPE,
+              ("other agency type", "other agency's type", "type of the other agency"),
+              _AGENCY_HINT),
+    FieldSpec("disagreement_category", "Category of disagreement", Kind.TEXT,
+              ("disagreement category", "type of disagreement", "nature of disagreement",
+               "category", "area of disagreement", "category of the disagreement")),
+    FieldSpec("child_protection_plan", "Is the child subject to a Child Protection Plan?",
+              Kind.YES_NO,
+              ("child protection plan", "subject to a child protection plan", "cp plan", "cpp",
+               "on a child protection plan", "child subject to a child protection plan",
+               "is the child on a child protection plan"), _YES_NO_HINT),
+    FieldSpec("looked_after", "Is the child Looked After?", Kind.YES_NO,
+              ("looked after", "looked after child", "cla", "lac", "child looked after",
+               "is the child a looked after child", "is the child looked after by the local "
+               "authority"), _YES_NO_HINT),
+    FieldSpec("immediate_risk", "Is the child at immediate risk?", Kind.YES_NO,
+              ("immediate risk", "at immediate risk", "child at immediate risk",
+               "is the child at immediate risk of harm", "immediate risk of harm"),
+              _YES_NO_HINT),
+    FieldSpec("stage_reached", "Stage reached so far", Kind.STAGE,
+              ("stage reached", "current stage", "level reached", "stage of escalation",
+               "escalation stage", "highest stage reached", "stage reached so far (1-4)"),
+              "give the stage number, for example 2"),
+    FieldSpec("summary", "Summary of disagreement", Kind.LONG_TEXT,
+              ("summary of the disagreement", "summary", "disagreement",
+               "details of disagreement", "details of the disagreement",
+               "reason for escalation")),
+    FieldSpec("earlier_stages_evidence",
+              "Evidence of the challenge that has taken place at stages 1, 2 & 3 and the "
+              "outcome at each stage", Kind.LONG_TEXT,
+              ("evidence of the challenge", "evidence of challenge", "evidence of earlier stages",
+               "earlier stages", "outcome at each stage", "evidence",
+               "evidence of the challenge at earlier stages")),
+    FieldSpec("desired_outcome",
+              "Desired outcome for the child and / or family", Kind.LONG_TEXT,
+              ("desired outcome", "outcome sought", "desired outcome for the child",
+               "desired outcome for the child and family", "what outcome are you seeking")),
+)
+
+FIELD_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
+
+# Generic labels (Bury's "Name", "Role", "Contact Details") mean different fields depending on
+# the section heading above them; "referrer" is the default because Bury's form says so.
+CONTACT = "contact_details"
+SECTION_LABELS: dict[str, dict[str, str]] = {
+    "referrer": {"name": "referrer_name", "role": "referrer_role", "agency/team": "referrer_agency",
+                 "agency": "referrer_agency", "team": "referrer_agency",
+                 "email": "referrer_email", "email address": "referrer_email",
+                 "e-mail": "referrer_email", "phone": "referrer_phone",
+                 "telephone": "referrer_phone", "tel": "referrer_phone",
+                 "phone number": "referrer_phone", "telephone number": "referrer_phone",
+                 "mobile": "referrer_phone", "contact number": "referrer_phone",
+                 "contact details": CONTACT, "contact": CONTACT},
+    "safeguarding_lead": {"name": "safeguarding_lead_name", "email": "safeguarding_lead_email",
+                          "email address": "safeguarding_lead_email",
+                          "contact details": "safeguarding_lead_email"},
+    "other_agency": {"name": "other_agency_contact_name", "agency": "other_agency",
+                     "agency/team": "other_agency", "email": "other_agency_contact_email",
+                     "email address": "other_agency_contact_email",
+                     "contact": "other_agency_contact_name",
+                     "contact details": "other_agency_contact_name"},
+}
+_SECTION_WORDS = (("safeguarding lead", "safeguarding_lead"), ("other agency", "other_agency"),
+                  ("referrer", "referrer"))
+
+
+def normalise_label(text: str) -> str:
+    """Lower case, straight quotes, punctuation and spacing folded, trailing colons gone."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    text = text.lower().replace("&", " and ").replace("d.o.b", "dob").replace("_", " ")
+    text = re.sub(r"[^\w/' ]+", " ", text)
+    text = re.sub(r"\s*/\s*", "/", text)
+    text = re.sub(r"'s\b", "s", text).replace("'", "")
+    return " ".join(text.split())
+
+
+def _alias_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for spec in FIELDS:
+        for text in (spec.key.replace("_", " "), spec.label, *spec.aliases):
+            table.setdefault(normalise_label(text), spec.key)
+    return table
+
+
+_ALIASES = _alias_table()
+# Prefix matches only for aliases of several words, longest first, so that a long printed label
+# ("Desired outcome for the child ... Please include details ...") still finds its field.
+_PREFIXES = sorted((a for a in _ALIASES if len(a.split()) >= 2), key=len, reverse=True)
+_SECTION_ALIASES = {s: {normalise_label(k): v for k, v in m.items()}
+                    for s, m in SECTION_LABELS.items()}
+
+
+def match_label(text: str, section: str = "referrer") -> str | None:
+    """The field key (or ``CONTACT``) a printed label names, or None when it names none."""
+    norm = normalise_label(text)
+    if not norm or len(norm) > 200:
+        return None
+    found = _SECTION_ALIASES.get(section, {}).get(norm) or _ALIASES.get(norm)
+    if found:
+        return found
+    return next((_ALIASES[a] for a in _PREFIXES if norm.startswith(a + " ")), None)
+
+
+def section_of_heading(text: str) -> str | None:
+    """The section a heading line opens ("Referrer details", "Other agency"), if any."""
+    norm = normalise_label(text)
+    if len(norm) > 80 or match_label(text) not in (None, "referrer_name"):
+        return None
+    return next((s for words, s in _SECTION_WORDS if words in norm), None)
+
+
+def parse_value(key: str, raw: str) -> object:
+    """The typed value of one field's raw answer; ValueError says why it cannot be read."""
+    kind = FIELD_BY_KEY[key].kind
+    text = raw.strip()
+    if kind is Kind.DATE:
+        return parse_uk_date(text) if text else None
+    if kind is Kind.YES_NO:
+        return parse_yes_no(text)
+    if kind is Kind.STAGE:
+        return parse_stage(text) if text else None
+    if kind is Kind.EMAIL:
+        return parse_email(text) if text else ""
+    if kind is Kind.AGENCY_TYPE:
+        return parse_agency_type(text)
+    if kind is Kind.LONG_TEXT:
+        return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+    return " ".join(text.split())

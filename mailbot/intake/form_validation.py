@@ -1,0 +1,109 @@
+"""Validation of a form reading against a policy: a ``Referral``, or a reply naming what to fix.
+
+The required set is kept small (the child, the referrer and a way to reach them, the summary);
+a policy may ask for more, or only warn about more. An answer that was written but cannot be
+read (an impossible date, "maybe" for Yes/No) is always a problem, because guessing it would be
+worse than asking. The referrer's address may come from the sender of the email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from mailbot.domain.referral import AgencyType, Referral
+from mailbot.intake import fields as F
+from mailbot.intake.reading import FormReading
+
+# Not a field of its own: "some way to reach the referrer", met by an email or a phone number.
+REFERRER_CONTACT = "referrer_contact"
+DEFAULT_REQUIRED: tuple[str, ...] = ("child_name", "referrer_name", REFERRER_CONTACT, "summary")
+DEFAULT_WARNED: tuple[str, ...] = ("child_dob", "referrer_agency", "other_agency",
+                                   "safeguarding_lead_aware", "desired_outcome")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    referral: Referral | None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    reply_text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.referral is not None
+
+
+def _label(key: str) -> str:
+    if key == REFERRER_CONTACT:
+        return "A way to reach the referrer (their email or phone number)"
+    return F.FIELD_BY_KEY[key].label.rstrip("?")
+
+
+def _missing(key: str, reading: FormReading, sender_email: str) -> bool:
+    if key == REFERRER_CONTACT:
+        return not (reading.value("referrer_email") or reading.value("referrer_phone")
+                    or F.EMAIL_RE.fullmatch(sender_email.strip() or "-"))
+    if key not in F.FIELD_BY_KEY:
+        raise KeyError(f"unknown form field in policy: {key!r}")
+    return reading.value(key) in (None, "")
+
+
+def _problems(reading: FormReading, required: Iterable[str], sender_email: str) -> list[str]:
+    problems = [f"{_label(key)}: {why}" for key, why in reading.errors.items()]
+    problems += [f"{_label(key)} is missing" for key in required
+                 if key not in reading.errors and _missing(key, reading, sender_email)]
+    return problems
+
+
+def _referral(reading: FormReading, sender_email: str) -> Referral:
+    values = reading.values()
+    email = values.get("referrer_email") or (sender_email.strip() if F.EMAIL_RE.fullmatch(
+        sender_email.strip() or "-") else "")
+    kwargs: dict[str, object] = {k: v for k, v in values.items() if k in F.FIELD_BY_KEY}
+    kwargs["referrer_email"] = email
+    for key in ("child_name", "referrer_name", "summary"):
+        kwargs.setdefault(key, "")
+    _check_types(kwargs)
+    return Referral(**kwargs, extra=tuple(reading.extra))
+
+
+def _check_types(kwargs: dict[str, object]) -> None:
+    """The reader types every answer; this keeps a wrong type from ever reaching the domain."""
+    for key, value in kwargs.items():
+        kind = F.FIELD_BY_KEY[key].kind
+        expected = {F.Kind.DATE: date, F.Kind.YES_NO: bool, F.Kind.STAGE: int,
+                    F.Kind.AGENCY_TYPE: AgencyType}.get(kind, str)
+        if not isinstance(value, expected):
+            raise TypeError(f"{key} should be {expected.__name__}, got {type(value).__name__}")
+
+
+def reply_for(problems: list[str], warnings: list[str]) -> str:
+    """The text sent back to the referrer, naming exactly what to fix."""
+    if not problems:
+        return ""
+    lines = ["Thank you for your Request for Resolution. We could not open a case from it yet, "
+             "because:", ""]
+    lines += [f"  - {p}" for p in problems]
+    if warnings:
+        lines += ["", "Please also check:", ""] + [f"  - {w}" for w in warnings]
+    lines += ["", "Please correct the form and send it again as a Word document (.docx), or "
+              "reply with the missing answers as \"Label: value\" lines, for example:",
+              "", "  Child's name: ...", "  Summary of disagreement: ...", "",
+              "We have kept what you sent; nothing has been lost."]
+    return "\n".join(lines)
+
+
+def validate(reading: FormReading, *, required: Iterable[str] = DEFAULT_REQUIRED,
+             warned: Iterable[str] = DEFAULT_WARNED, sender_email: str = "") -> ValidationResult:
+    """A ``Referral`` when every required answer is there and every answer is readable."""
+    required = tuple(required)
+    problems = _problems(reading, required, sender_email)
+    warnings = list(reading.warnings)
+    warnings += [f"{_label(key)} was not given" for key in warned
+                 if key not in required and key not in reading.errors
+                 and _missing(key, reading, sender_email)]
+    if problems:
+        return ValidationResult(None, problems, warnings, reply_for(problems, warnings))
+    return ValidationResult(_referral(reading, sender_email), [], warnings, "")

@@ -1,0 +1,85 @@
+"""``Label: value`` lines into form answers, for structured emails and free paragraphs in Word.
+
+A line that starts with a known label opens a field; the lines after it, up to the next label,
+belong to the same answer, so multi-line summaries come out whole. A signature or a quoted
+reply header ends the last answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mailbot.intake import fields as F
+from mailbot.intake.reading import ReadingBuilder
+
+# Separators between a label and its value: a colon (or dash) as people type it, or the tab
+# the HTML reader puts between two table cells.
+_SPLIT = re.compile(r"^(?P<label>[^:\t]{1,200}?)\s*(?:[:\t]|\s[-\u2013]\s|\?\s)\s*(?P<value>.*)$")
+_END_OF_FORM = re.compile(
+    r"^(--\s*|_{5,}|-{5,}.*|(kind |best |warm )?regards,?|many thanks,?|thanks,?|thank you,?"
+    r"|best wishes,?|sent from my .*|on .{4,80} wrote:|-+ ?original message ?-+.*"
+    r"|from: .*@.*)$", re.IGNORECASE)
+
+
+def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
+    """(field key, the label as written, the rest of the line) if the line opens a field."""
+    text = line.strip()
+    if m := _SPLIT.match(text):
+        key = F.match_label(m["label"], section)
+        if key:
+            return key, m["label"], m["value"]
+    key = F.match_label(text, section) if len(text) < 200 else None
+    if key:  # a label alone on its line, the answer below it
+        return key, text, ""
+    return None
+
+
+def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
+               section: str = "referrer", first_key: str | None = None,
+               stop_at_signature: bool = True) -> None:
+    """Feed every labelled answer in ``lines`` to ``builder``, noting the line it started on.
+
+    ``first_key`` says which field the lines before any label answer (a table cell beside its
+    label); ``stop_at_signature`` ends the reading at a sign-off, as emails need.
+    """
+    key, buffer, start = first_key, [], 1
+    for number, raw_line in enumerate(lines, start=1):
+        line = _unquote(raw_line)
+        if stop_at_signature and _END_OF_FORM.match(line.strip()):
+            break
+        opened = label_at_start(line, section)
+        if opened is None and (heading := F.section_of_heading(line)):
+            _flush(builder, key, buffer, _place(where, start, first_key))
+            key, buffer, section = None, [], heading
+            continue
+        if opened is None:
+            buffer.append(line)
+            continue
+        _flush(builder, key, buffer, _place(where, start, first_key))
+        key, buffer, start = opened[0], [opened[2]], number
+    _flush(builder, key, buffer, _place(where, start, first_key))
+
+
+def _place(where: str, line: int, first_key: str | None) -> str:
+    return where if first_key and line == 1 else f"{where} line {line}"
+
+
+def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: str) -> None:
+    if key is None:
+        return
+    text = "\n".join(buffer).strip()
+    spec = F.FIELD_BY_KEY.get(key)
+    if spec is not None and spec.kind in (F.Kind.LONG_TEXT, F.Kind.YES_NO):
+        # A Yes/No answer is often typed on the line under the printed "Yes / No".
+        builder.add_text(key, text if spec.kind is F.Kind.LONG_TEXT else " ".join(text.split()),
+                         where)
+        return
+    # A short answer may wrap onto the next lines; a blank line ends it, so a closing
+    # paragraph after the last field is not taken for part of the answer.
+    builder.add_text(key, " ".join(re.split(r"\n\s*\n", text, maxsplit=1)[0].split()), where)
+
+
+def _unquote(line: str) -> str:
+    """Forwarded text often arrives quoted ("> Child's name: ..."); the markers are not data."""
+    return re.sub(r"^(\s*>)+ ?", "", line.rstrip("\r"))

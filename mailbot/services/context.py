@@ -1,0 +1,56 @@
+"""What the use cases need to know about each partnership mailbox, built once by bootstrap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from mailbot.domain.engine import CaseEngine
+from mailbot.domain.notices import Partnership
+from mailbot.domain.policy import Policy
+from mailbot.services.messaging import Composer
+from mailbot.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class MailboxContext:
+    name: str
+    address: str
+    policy: Policy
+    engine: CaseEngine
+    sender_trust: str = "authentication-results"
+    trusted_authserv_ids: frozenset[str] = frozenset()
+
+    @property
+    def partnership(self) -> Partnership:
+        return self.engine.partnership
+
+    @property
+    def business_manager_addresses(self) -> frozenset[str]:
+        return frozenset(p.email.lower() for p in self.partnership.business_managers)
+
+
+@dataclass
+class Services:
+    """The dependencies of every use case; entry points get one from bootstrap."""
+
+    uow_factory: Callable[[], UnitOfWork]
+    composer: Composer
+    mailboxes: Mapping[str, MailboxContext]
+    replies_per_recipient_per_hour: int = 10
+    max_send_attempts: int = 12
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(m.address.lower() for m in self.mailboxes.values())
+
+    def for_policy(self, policy_key: str) -> MailboxContext:
+        """The mailbox that runs a policy's cases (one mailbox per partnership policy)."""
+        for context in self.mailboxes.values():
+            if context.policy.key == policy_key:
+                return context
+        raise LookupError(f"no mailbox is configured for policy {policy_key!r}")
+
+    def count(self, name: str, by: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + by

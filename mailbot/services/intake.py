@@ -1,0 +1,135 @@
+"""Use case: a message arrived in a partnership mailbox.
+
+The raw bytes are stored first, in their own transaction, so nothing a user sent is ever
+lost. Acting on the message (opening a case, applying commands, queueing replies) is a
+second transaction that also marks the stored message processed, so a crash anywhere
+leaves it either fully done or still waiting to be done: never half done, never twice.
+An error while acting quarantines that one message and tells the business managers; the
+messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailbot.domain.case import Case
+from mailbot.domain.notices import Notice, Template
+from mailbot.domain.referral import Person
+from mailbot.intake.classify import classify, subject_reference
+from mailbot.intake.message import InboundMessage, parse_message
+from mailbot.services import referrals, replies
+from mailbot.services.context import MailboxContext, Services
+from mailbot.services.messaging import queue_notices
+from mailbot.services.ports import RawMessage
+from mailbot.services.unit_of_work import InboundRecord, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+RECEIVED, PROCESSED, IGNORED, QUARANTINED = "received", "processed", "ignored", "quarantined"
+
+
+@dataclass(frozen=True)
+class Handled:
+    status: str
+    case_reference: str | None = None
+    note: str = ""
+
+
+def receive_message(services: Services, mailbox: MailboxContext, raw: RawMessage,
+                    now: datetime) -> Handled:
+    """Stores, then acts on, one raw message. Safe to call again for the same message."""
+    message = parse_message(raw.data)
+    record = _store(services, raw, message)
+    if record is None:
+        return Handled("replay", note="seen before")
+    try:
+        with services.uow_factory() as uow:
+            handled = _act(services, uow, mailbox, message, now)
+            uow.inbound.mark(record.id, handled.status, handled.case_reference, handled.note)
+            uow.commit()
+    except Exception as error:  # the one-message boundary: quarantine it, never block the rest
+        log.exception("message %s quarantined", message.message_id or record.id)
+        _quarantine(services, mailbox, record, message, error, now)
+        return Handled(QUARANTINED, note=str(error))
+    log.info("message %s from mailbox %s: %s%s", message.message_id or "-", mailbox.name,
+             handled.status, f" (case {handled.case_reference})" if handled.case_reference else "")
+    return handled
+
+
+def _store(services: Services, raw: RawMessage, message: InboundMessage) -> InboundRecord | None:
+    """The stored record still to act on, or None when this message was fully handled before."""
+    with services.uow_factory() as uow:
+        record = uow.inbound.record(raw.mailbox, raw.uidvalidity, raw.uid, message.message_id,
+                                    raw.data)
+        if record is None:
+            record = uow.inbound.find(raw.mailbox, raw.uidvalidity, raw.uid, raw.data)
+        uow.commit()
+    # A record still "received" was stored by a run that died before acting on it.
+    return record if record is not None and record.status == RECEIVED else None
+
+
+def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+         message: InboundMessage, now: datetime) -> Handled:
+    verdict = classify(message, own_addresses=services.own_addresses,
+                       own_message_id_domain=mailbox.address.rsplit("@", 1)[-1])
+    if verdict.kind in ("own", "automatic"):
+        return Handled(IGNORED, note=f"{verdict.kind}: {verdict.reason}")
+    if verdict.kind == "bounce":
+        return _bounce(services, uow, mailbox, message, verdict.bounced_message_ids, now)
+    case = find_case(uow, mailbox, message)
+    if case is not None:
+        replies.handle_reply(services, uow, mailbox, case, message, now)
+        return Handled(PROCESSED, case.reference)
+    reference = referrals.handle_new_mail(services, uow, mailbox, message, now)
+    return Handled(PROCESSED, reference, "" if reference else "asked the sender to correct it")
+
+
+def find_case(uow: UnitOfWork, mailbox: MailboxContext, message: InboundMessage) -> Case | None:
+    """Threading per contract section 4: our Message-IDs first, then the [REF] subject tag."""
+    referenced = [*message.in_reply_to, *message.references]
+    for sent in uow.outbox.lookup(referenced):
+        if sent.case_reference:
+            return uow.cases.get(sent.case_reference)
+    reference = subject_reference(message.subject or "")
+    case = uow.cases.get(reference) if reference else None
+    if case is not None and case.policy_key != mailbox.policy.key:
+        return None  # a tag from another partnership's ladder is not ours to act on
+    return case
+
+
+def _bounce(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+            message: InboundMessage, bounced_ids: tuple[str, ...], now: datetime) -> Handled:
+    for sent in uow.outbox.lookup(list(bounced_ids)):
+        case = uow.cases.get(sent.case_reference) if sent.case_reference else None
+        if case is None:
+            continue
+        text = (f"Mail about {case.reference} to {sent.recipient} ({sent.template}) could not"
+                f" be delivered: {message.subject or 'delivery failure report'}")
+        notices = mailbox.engine.record_bounce(case, text, now, message.message_id)
+        uow.cases.save(case)
+        _queue(services, uow, mailbox, notices, case, now)
+        return Handled(PROCESSED, case.reference, "bounce of our mail")
+    return Handled(IGNORED, note="bounce of mail we cannot match to a case")
+
+
+def _quarantine(services: Services, mailbox: MailboxContext, record: InboundRecord,
+                message: InboundMessage, error: Exception, now: datetime) -> None:
+    with services.uow_factory() as uow:
+        uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}")
+        notice = Notice(Template.QUARANTINE_ALERT, mailbox.partnership.business_managers,
+                        key=f"quarantine:{record.id}",
+                        context={"message_id": message.message_id, "record_id": record.id,
+                                 "error": f"{type(error).__name__}: {error}",
+                                 "sender": ", ".join(a.email for a in message.from_addresses),
+                                 "subject": message.subject or ""})
+        _queue(services, uow, mailbox, [notice], None, now)
+        uow.commit()
+
+
+def _queue(services: Services, uow: UnitOfWork, mailbox: MailboxContext, notices: list[Notice],
+           case: Case | None, now: datetime) -> None:
+    queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
+                  sender=Person(mailbox.policy.name, mailbox.address), now=now,
+                  replies_per_hour=services.replies_per_recipient_per_hour)

@@ -1,0 +1,85 @@
+"""The ports the service layer talks to: small Protocols the adapters implement.
+
+Use cases depend on these, never on imapclient, smtplib or SQLAlchemy; tests swap in
+hand-written fakes. Each section belongs to one family of adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailbot.domain.errors import PermanentError
+
+# ---------------------------------------------------------------------------------------------
+# Mailboxes and mailers (adapters: maildir_mailbox, imap_mailbox, smtp_mailer, directory_mailer)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One message as it sits in a mailbox, before anything has parsed it."""
+
+    mailbox: str  # config name of the mailbox
+    uidvalidity: int  # IMAP UIDVALIDITY; for Maildir a stable number kept in the folder
+    uid: str  # IMAP UID as text; the Maildir key
+    data: bytes
+
+
+class Mailbox(Protocol):
+    """Where mail arrives. State lives in folders, so a restarted worker neither skips nor repeats.
+
+    ``fetch_new`` returns every unprocessed message (oldest first, at most ``limit``), including
+    ones returned before but not yet marked, so a message whose processing failed is offered
+    again. ``mark_processed`` is called only after the message's effects are committed and is
+    idempotent; a message whose ``uidvalidity`` no longer matches the folder is left alone (it
+    will be offered again under the new UIDVALIDITY and recognised by its content hash).
+    ``wait_for_new`` returns True at once if messages arrived since the last ``fetch_new``
+    (or lie beyond its limit), else waits up to ``timeout`` seconds for one.
+    """
+
+    name: str
+
+    def fetch_new(self, limit: int = 200) -> list[RawMessage]: ...
+
+    def mark_processed(self, message: RawMessage) -> None: ...
+
+    def wait_for_new(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A message ready for the wire; the mailer sends ``data`` as it is."""
+
+    message_id: str
+    envelope_from: str
+    recipients: tuple[str, ...]
+    data: bytes  # the complete RFC 5322 message, already built
+
+
+class RecipientsRefused(PermanentError):
+    """The server accepted the message for some recipients and refused the others.
+
+    The message has been delivered to ``accepted``; resending it would duplicate it for them.
+    ``refused`` maps each refused address to the server's (code, text); a 4xx code there means
+    that recipient alone may be retried later.
+    """
+
+    def __init__(self, accepted: tuple[str, ...], refused: dict[str, tuple[int, str]]):
+        self.accepted, self.refused = accepted, refused
+        listed = ", ".join(f"{address} ({code})" for address, (code, _) in refused.items())
+        super().__init__(f"recipients refused: {listed}")
+
+
+class Mailer(Protocol):
+    """Where mail leaves. ``send`` raises TransientError (connection refused, timeouts, 4xx)
+    or PermanentError (5xx; RecipientsRefused when only some recipients were refused)."""
+
+    def send(self, email: OutgoingEmail) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# End of the mailbox and mailer section.
+# ---------------------------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Use case: new mail that is not a reply, read as a Request for Resolution.
+
+The form comes from a Word attachment (also inside a forwarded message) or from
+``Label: value`` lines in the body. A readable, complete form opens a case; anything else
+gets a reply naming exactly what to fix, with the partnership's blank form attached. The
+raw message stays stored either way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mailbot.domain.errors import FormError
+from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
+from mailbot.domain.referral import Person
+from mailbot.intake.email_form import read_email_form
+from mailbot.intake.form_validation import validate
+from mailbot.intake.forms import read_form_attachment
+from mailbot.intake.message import InboundMessage
+from mailbot.services.context import MailboxContext, Services
+from mailbot.services.messaging import queue_notices
+from mailbot.services.unit_of_work import UnitOfWork
+
+NO_FORM = ("We could not find a Request for Resolution in your message. Please attach the"
+           " completed form (a Word .docx file; a blank one is attached), or write the form's"
+           " fields in the body of your email as 'Label: value' lines.")
+
+
+def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+                    message: InboundMessage, now: datetime) -> str | None:
+    """Opens a case and returns its reference, or asks the sender to correct the form."""
+    sender = _sender(message)
+    reading, refusals = _read_form(message)
+    policy = mailbox.policy
+    if reading is None:
+        _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
+        return None
+    result = validate(reading, required=policy.form.required, warned=policy.form.warned,
+                      sender_email=sender.email)
+    if result.referral is None:
+        _ask_for_correction(services, uow, mailbox, message, sender,
+                            [*refusals, *result.problems], list(result.warnings), now)
+        return None
+    reference = uow.cases.next_reference(policy.reference_prefix, now.year)
+    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id)
+    uow.cases.add(case)
+    queue_notices(uow, services.composer, notices, case=case, policy=policy,
+                  sender=Person(policy.name, mailbox.address), now=now,
+                  replies_per_hour=services.replies_per_recipient_per_hour)
+    return reference
+
+
+def _read_form(message: InboundMessage):
+    """The first attachment that reads as a form, else the body; plus why others were refused."""
+    refusals = []
+    for attachment in message.all_attachments():
+        try:
+            reading = read_form_attachment(attachment.data)
+        except FormError as error:
+            name = attachment.filename or "an attachment"
+            refusals.append(f"{name}: {error.reply_text}")
+            continue
+        if reading.fields:
+            return reading, refusals
+    reading = read_email_form(message.text_body, message.html_body)
+    return (reading if reading.fields else None), refusals
+
+
+def _sender(message: InboundMessage) -> Person:
+    address = message.from_addresses[0] if message.from_addresses else None
+    return Person(address.name if address else "", address.email if address else "")
+
+
+def _ask_for_correction(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+                        message: InboundMessage, sender: Person, problems: list[str],
+                        warnings: list[str], now: datetime) -> None:
+    if not sender.email:
+        return  # nobody to answer; the message stays stored for the business managers
+    notice = Notice(Template.PLEASE_CORRECT, (sender,), key=f"msg:{message.message_id}",
+                    context={"problems": problems, "warnings": warnings,
+                             "original_subject": message.subject or ""},
+                    attachments=(Attachment.BLANK_FORM,), auto_submitted=AUTO_REPLIED,
+                    in_reply_to=message.message_id or None)
+    queue_notices(uow, services.composer, [notice], case=None, policy=mailbox.policy,
+                  sender=Person(mailbox.policy.name, mailbox.address), now=now,
+                  replies_per_hour=services.replies_per_recipient_per_hour)

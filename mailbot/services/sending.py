@@ -1,0 +1,75 @@
+"""Use case: deliver queued mail, retrying what failed before.
+
+Each row is sent and marked in its own transaction, so a crash loses nothing: a row whose
+delivery was accepted but not yet marked stays queued and is sent once more on restart.
+That window is one SMTP round trip wide, so such duplicates are rare; rows that had been
+attempted before are counted as possible duplicates when they succeed. Transient
+failures back off exponentially; permanent ones are marked and reported to the business
+managers of the partnership that sent them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.services.context import Services
+from mailbot.services.ports import Mailer, OutgoingEmail
+from mailbot.services.unit_of_work import OutboxRow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=2)
+
+
+def send_queued(services: Services, mailer: Mailer, now: datetime, *,
+                redirect_all_to: str = "", limit: int = 500) -> int:
+    """Sends every due outbox row; returns how many were delivered."""
+    with services.uow_factory() as uow:
+        rows = uow.outbox.due(now, limit)
+    delivered = 0
+    for row in rows:
+        delivered += _send_one(services, mailer, row, now, redirect_all_to)
+    if rows:
+        log.info("send pass: %d of %d due message(s) delivered", delivered, len(rows))
+    return delivered
+
+
+def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
+              redirect_all_to: str) -> int:
+    item = row.item
+    email = OutgoingEmail(item.message_id, item.envelope_from, (item.recipient,), item.data)
+    if redirect_all_to:
+        email = replace(email, recipients=(redirect_all_to,))
+    try:
+        mailer.send(email)
+    except TransientError as error:
+        _failed(services, row, now, str(error), permanent=row.attempts + 1 >= services.max_send_attempts)
+        return 0
+    except PermanentError as error:
+        _failed(services, row, now, str(error), permanent=True)
+        return 0
+    with services.uow_factory() as uow:
+        uow.outbox.mark_sent(row.id, now)
+        uow.commit()
+    if row.attempts:
+        services.count("resent_after_failure")
+    log.info("sent %s to %s (Message-ID %s)", item.template, item.recipient, item.message_id)
+    return 1
+
+
+def _failed(services: Services, row: OutboxRow, now: datetime, error: str, *,
+            permanent: bool) -> None:
+    delay = min(BACKOFF_BASE * (2 ** row.attempts), BACKOFF_MAX)
+    with services.uow_factory() as uow:
+        uow.outbox.mark_failed(row.id, now, error, permanent=permanent,
+                               retry_at=None if permanent else now + delay)
+        uow.commit()
+    level = logging.ERROR if permanent else logging.WARNING
+    log.log(level, "%s to %s failed (%s): %s", row.item.template, row.item.recipient,
+            "permanent" if permanent else f"retry in {delay}", error)
+    if permanent:
+        services.count("permanent_failures")

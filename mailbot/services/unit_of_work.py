@@ -1,0 +1,119 @@
+"""The storage ports the service layer talks to, and the records that cross them.
+
+One ``UnitOfWork`` is one transaction: a use case loads cases, changes them, logs the
+inbound message and queues outgoing mail, then commits all of it or none of it. The
+SQLAlchemy adapter implements these; unit tests use hand-written fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from mailbot.domain.case import Case
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    reference: str
+    policy_key: str
+    stage: int
+    status: str
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """A raw message as stored before anything acts on it."""
+
+    id: int
+    mailbox: str
+    uidvalidity: int
+    uid: str
+    message_id: str
+    sha256: str
+    status: str  # received | processed | ignored | quarantined
+    case_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One email to one recipient, rendered and ready; unique per
+    (case_reference, template, stage, key, recipient)."""
+
+    case_reference: str | None
+    template: str
+    stage: int | None
+    key: str
+    recipient: str
+    message_id: str
+    envelope_from: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    item: OutboxItem
+    attempts: int
+    status: str  # queued | sent | failed
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What we know of a Message-ID we issued: which case and to whom."""
+
+    message_id: str
+    case_reference: str | None
+    recipient: str
+    template: str
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case) -> None: ...
+    def save(self, case: Case) -> None: ...  # writes a loaded case's changes and its new events
+    def get(self, reference: str) -> Case | None: ...  # locks the row for update where it can
+    def next_reference(self, prefix: str, year: int) -> str: ...
+    def summaries(self, status: str | None = None) -> list[CaseSummary]: ...
+    def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]: ...
+
+
+class InboundLog(Protocol):
+    def record(self, mailbox: str, uidvalidity: int, uid: str, message_id: str,
+               data: bytes) -> InboundRecord | None: ...  # None: this message was seen before
+    def find(self, mailbox: str, uidvalidity: int, uid: str, data: bytes) -> InboundRecord | None: ...
+    def mark(self, record_id: int, status: str, case_reference: str | None = None,
+             error: str = "") -> None: ...
+    def raw(self, record_id: int) -> bytes: ...
+
+
+class Outbox(Protocol):
+    def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
+    def mark_sent(self, row_id: int, now: datetime) -> None: ...
+    def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
+                    retry_at: datetime | None) -> None: ...
+    def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]: ...
+    def sent_count_since(self, recipient: str, since: datetime) -> int: ...
+
+
+class StateStore(Protocol):
+    """Small named values the worker keeps across restarts (a mailbox's health, a cursor)."""
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    cases: CaseRepository
+    inbound: InboundLog
+    outbox: Outbox
+    state: StateStore
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...

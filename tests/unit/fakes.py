@@ -1,0 +1,177 @@
+"""Hand-written fakes of mailbot's own ports, for unit tests of the service layer.
+
+They keep everything in dictionaries and honour the same promises as the real store: a
+commit makes changes visible, leaving without one throws them away, uniqueness holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from mailbot.domain.case import Case
+from mailbot.domain.notices import Notice
+from mailbot.domain.policy import Policy
+from mailbot.domain.referral import Person
+from mailbot.services.unit_of_work import (
+    CaseSummary,
+    InboundRecord,
+    OutboxItem,
+    OutboxRow,
+    SentMessage,
+)
+
+
+class FakeDatabase:
+    def __init__(self):
+        self.cases: dict[str, Case] = {}
+        self.counters: dict[tuple[str, int], int] = {}
+        self.inbound: dict[int, InboundRecord] = {}
+        self.outbox: dict[int, OutboxRow] = {}
+        self.state: dict[str, str] = {}
+        self.commits = 0
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase):
+        self.db = db
+
+    def __enter__(self):
+        self.work = copy.deepcopy(self.db.__dict__)
+        self.cases = _Cases(self.work)
+        self.inbound = _Inbound(self.work)
+        self.outbox = _Outbox(self.work)
+        self.state = _State(self.work)
+        return self
+
+    def __exit__(self, *exc):
+        self.work = None
+
+    def commit(self):
+        self.work["commits"] += 1
+        self.db.__dict__.update(copy.deepcopy(self.work))
+
+    def rollback(self):
+        self.work = copy.deepcopy(self.db.__dict__)
+
+
+class _Cases:
+    def __init__(self, work):
+        self.work = work
+
+    def add(self, case: Case) -> None:
+        assert case.reference not in self.work["cases"], "reference reused"
+        self.work["cases"][case.reference] = case
+
+    def save(self, case: Case) -> None:
+        self.work["cases"][case.reference] = case
+
+    def get(self, reference: str) -> Case | None:
+        return self.work["cases"].get(reference)
+
+    def next_reference(self, prefix: str, year: int) -> str:
+        number = self.work["counters"].get((prefix, year), 0) + 1
+        self.work["counters"][(prefix, year)] = number
+        return f"{prefix}-{year}-{number:04d}"
+
+    def summaries(self, status: str | None = None) -> list[CaseSummary]:
+        return [CaseSummary(c.reference, c.policy_key, c.stage, c.status.value, c.deadline)
+                for c in self.work["cases"].values() if status in (None, c.status.value)]
+
+    def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:
+        return [c.reference for c in self.work["cases"].values()
+                if c.is_open and c.next_chase_at and c.next_chase_at <= now][:limit]
+
+
+class _Inbound:
+    def __init__(self, work):
+        self.work = work
+        self.raw_bytes = work.setdefault("raw", {})
+
+    def record(self, mailbox, uidvalidity, uid, message_id, data) -> InboundRecord | None:
+        if self.find(mailbox, uidvalidity, uid, data):
+            return None
+        record = InboundRecord(len(self.work["inbound"]) + 1, mailbox, uidvalidity, uid,
+                               message_id, hashlib.sha256(data).hexdigest(), "received")
+        self.work["inbound"][record.id] = record
+        self.raw_bytes[record.id] = data
+        return record
+
+    def find(self, mailbox, uidvalidity, uid, data) -> InboundRecord | None:
+        digest = hashlib.sha256(data).hexdigest()
+        for record in self.work["inbound"].values():
+            if record.sha256 == digest or (record.mailbox, record.uidvalidity, record.uid) == (
+                    mailbox, uidvalidity, uid):
+                return record
+        return None
+
+    def mark(self, record_id, status, case_reference=None, error=""):
+        record = self.work["inbound"][record_id]
+        self.work["inbound"][record_id] = replace(record, status=status,
+                                                  case_reference=case_reference)
+
+    def raw(self, record_id) -> bytes:
+        return self.raw_bytes[record_id]
+
+
+class _Outbox:
+    def __init__(self, work):
+        self.work = work
+
+    def _identity(self, item: OutboxItem):
+        return (item.case_reference, item.template, item.stage, item.key, item.recipient)
+
+    def enqueue(self, item: OutboxItem) -> bool:
+        if any(self._identity(r.item) == self._identity(item) for r in self.work["outbox"].values()):
+            return False
+        row_id = len(self.work["outbox"]) + 1
+        self.work["outbox"][row_id] = OutboxRow(row_id, item, 0, "queued")
+        return True
+
+    def due(self, now, limit=100) -> list[OutboxRow]:
+        return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
+
+    def mark_sent(self, row_id, now):
+        self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], status="sent")
+
+    def mark_failed(self, row_id, now, error, *, permanent, retry_at):
+        row = self.work["outbox"][row_id]
+        self.work["outbox"][row_id] = replace(row, attempts=row.attempts + 1, last_error=error,
+                                              status="failed" if permanent else "queued")
+
+    def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
+        wanted = {m.strip("<>") for m in message_ids}
+        return [SentMessage(r.item.message_id, r.item.case_reference, r.item.recipient,
+                            r.item.template)
+                for r in self.work["outbox"].values() if r.item.message_id in wanted]
+
+    def sent_count_since(self, recipient, since) -> int:
+        return sum(1 for r in self.work["outbox"].values() if r.item.recipient == recipient)
+
+
+class _State:
+    def __init__(self, work):
+        self.work = work
+
+    def get(self, key):
+        return self.work["state"].get(key)
+
+    def set(self, key, value):
+        self.work["state"][key] = value
+
+
+class RecordingComposer:
+    """Composes a tiny message whose subject names the template, and remembers each notice."""
+
+    def __init__(self):
+        self.composed: list[tuple[Notice, Person]] = []
+
+    def compose(self, notice: Notice, *, case, policy: Policy | None, sender: Person,
+                recipient: Person, message_id: str, now: datetime) -> bytes:
+        self.composed.append((notice, recipient))
+        ref = f"[{case.reference}] " if case else ""
+        return (f"Message-ID: <{message_id}>\r\nFrom: {sender.email}\r\nTo: {recipient.email}\r\n"
+                f"Subject: {ref}{notice.template}\r\n\r\n{dict(notice.context)}\r\n").encode()

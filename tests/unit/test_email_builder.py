@@ -1,0 +1,139 @@
+"""Tests of adapters.email_builder, read back through our own parser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from mailbot.adapters.email_builder import build_email, make_message_id
+from mailbot.intake.message import Address, parse_message
+
+WHEN = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+def _build(**overrides) -> bytes:
+    args = dict(
+        from_addr=Address("Bury Safeguarding Children Partnership", "bsp@bury.gov.uk"),
+        to=["Jane Smith <jane.smith@school.example>"],
+        subject="[BSCP-2026-0007] Referral received",
+        text="Your reference is BSCP-2026-0007.",
+        html="<p>Your reference is <b>BSCP-2026-0007</b>.</p>",
+        message_id="m1@mailbot.bury.gov.uk",
+        auto_submitted="auto-replied",
+        date=WHEN,
+    )
+    args.update(overrides)
+    return build_email(**args)
+
+
+def test_the_contract_headers_are_all_present():
+    raw = _build(in_reply_to="<orig@school.example>", references=["a@x.example", "<b@y>"])
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["From"].addresses[0].addr_spec == "bsp@bury.gov.uk"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["X-Mailbot-Loop"] == "bsp@bury.gov.uk"
+    assert msg["Message-ID"] == "<m1@mailbot.bury.gov.uk>"
+    assert msg["In-Reply-To"] == "<orig@school.example>"
+    assert msg["References"] == "<a@x.example> <b@y>"
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["Date"].datetime == WHEN
+
+
+def test_the_body_is_text_plus_html_alternatives():
+    parsed = parse_message(_build())
+    assert parsed.text_body.strip() == "Your reference is BSCP-2026-0007."
+    assert "<b>BSCP-2026-0007</b>" in parsed.html_body
+    assert message_from_bytes(_build()).get_content_type() == "multipart/alternative"
+
+
+def test_attachments_make_a_mixed_message_and_come_back_intact():
+    docx = b"PK\x03\x04" + bytes(range(256))
+    raw = _build(attachments=[
+        ("decision notice.docx",
+         "application/vnd.openxmlformats-officedocument.wordprocessingml.document", docx),
+        ("deadline.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR"),
+    ])
+    parsed = parse_message(raw)
+    assert message_from_bytes(raw).get_content_type() == "multipart/mixed"
+    assert [(a.filename, a.data) for a in parsed.attachments][0] == ("decision notice.docx", docx)
+    assert parsed.attachments[1].declared_type == "text/calendar"
+    assert b"method=REQUEST" in raw or b'method="REQUEST"' in raw
+    assert parsed.text_body.strip() == "Your reference is BSCP-2026-0007."
+
+
+def test_a_subject_with_an_injected_header_stays_one_subject():
+    raw = _build(subject="[BSCP-2026-0007] Hi\r\nBcc: victim@evil.example\nX-Evil: 1")
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert "Bcc: victim@evil.example" in msg["Subject"]
+
+
+def test_a_display_name_with_an_injected_header_stays_one_name():
+    raw = _build(
+        from_addr=Address("Bury SCP\r\nBcc: victim@evil.example", "bsp@bury.gov.uk"),
+        to=["Jane\r\nBcc: victim@evil.example <jane@school.example>"],
+        cc=['"Bob\nX-Evil: yes" <bob@police.example>'],
+    )
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert [a.addr_spec for a in msg["To"].addresses] == ["jane@school.example"]
+    assert [a.addr_spec for a in msg["Cc"].addresses] == ["bob@police.example"]
+    assert parse_message(raw).from_addresses == (
+        Address("Bury SCP Bcc: victim@evil.example", "bsp@bury.gov.uk"),
+    )
+
+
+def test_no_header_line_is_left_bare_by_an_injection():
+    raw = _build(subject="a\rb\nc\r\nd", extra_headers={"X-Case": "BSCP\r\nBcc: x@y"})
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode()
+    names = [line.split(":", 1)[0] for line in headers.split("\r\n") if not line[:1].isspace()]
+    assert "Bcc" not in names
+    assert re.search(r"^X-Case: BSCP Bcc: x@y\r?$", headers, re.MULTILINE)
+
+
+def test_every_line_ends_with_crlf():
+    raw = _build()
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_non_ascii_names_and_subjects_survive_the_round_trip():
+    raw = _build(to=["Zoë Brontë <zoe@school.example>"], subject="[BSCP-2026-0007] Zoë’s case")
+    parsed = parse_message(raw)
+    assert parsed.to == (Address("Zoë Brontë", "zoe@school.example"),)
+    assert parsed.subject == "[BSCP-2026-0007] Zoë’s case"
+
+
+def test_extra_headers_cannot_override_the_contract_headers():
+    with pytest.raises(ValueError):
+        _build(extra_headers={"Auto-Submitted": "no"})
+    with pytest.raises(ValueError):
+        _build(extra_headers={"Bad Name": "x"})
+
+
+def test_a_naive_date_and_a_wrong_auto_submitted_are_refused():
+    with pytest.raises(ValueError):
+        _build(date=datetime(2026, 3, 3, 10, 0))
+    with pytest.raises(ValueError):
+        _build(auto_submitted="no")
+
+
+def test_an_unusable_recipient_is_a_permanent_error():
+    from mailbot.domain.errors import PermanentError
+
+    with pytest.raises(PermanentError):
+        _build(to=["not an address <>"])
+
+
+def test_made_message_ids_are_bare_unique_and_in_our_domain():
+    ids = {make_message_id("Mailbot.Bury.gov.uk") for _ in range(100)}
+    assert len(ids) == 100
+    for item in ids:
+        assert item.endswith("@mailbot.bury.gov.uk")
+        assert "<" not in item and ">" not in item
+    raw = _build(message_id=next(iter(ids)))
+    assert parse_message(raw).message_id in ids

@@ -1,0 +1,194 @@
+"""The use cases over hand-written fakes of the store and composer: intake, replies,
+deadlines and sending, with real parsing, classification and the real Bury policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.domain.engine import CaseEngine
+from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.notices import Partnership
+from mailbot.domain.referral import Person
+from mailbot.domain.working_days import LONDON
+from mailbot.services.context import MailboxContext, Services
+from mailbot.services.deadlines import run_deadline_pass
+from mailbot.services.intake import receive_message
+from mailbot.services.ports import RawMessage
+from mailbot.services.sending import send_queued
+from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
+
+BM = "manager@bury.example"
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+
+REFERRAL = """\
+From: Priya Shah <priya@school.example>
+To: bsp@bury.example
+Subject: Request for resolution
+Message-ID: <ref-1@school.example>
+
+Child's name: Sam Sample
+Date of birth: 14/03/2015
+Referrer's name: Priya Shah
+Referrer's email: priya@school.example
+Agency/Team: Hollins Primary School
+Summary of disagreement: The threshold for assessment is met
+but the front door closed the contact.
+Desired outcome: An assessment.
+"""
+
+
+@pytest.fixture
+def world():
+    policy = load_policy("bury")
+    partnership = Partnership("bsp@bury.example", (Person("Manager", BM),))
+    engine = CaseEngine(policy, calendar_for(policy), partnership)
+    context = MailboxContext("bury", "bsp@bury.example", policy, engine, sender_trust="none")
+    db = FakeDatabase()
+    composer = RecordingComposer()
+    services = Services(lambda: FakeUnitOfWork(db), composer, {"bury": context})
+    return services, context, db, composer
+
+
+def deliver(services, context, text: str, uid: str, now=MONDAY):
+    raw = RawMessage("bury", 1, uid, text.replace("\n", "\r\n").encode())
+    return receive_message(services, context, raw, now)
+
+
+def queued(db, template=None):
+    return [r.item for r in db.outbox.values() if template in (None, r.item.template)]
+
+
+def reply(db, text: str, *, sender=BM, uid="r1", to_template="new_case", message_id="<rep@x>"):
+    ours = next(i.message_id for i in queued(db, to_template) if i.recipient == sender)
+    return (f"From: {sender}\nTo: bsp@bury.example\nSubject: Re: [BSCP-2026-0001] case\n"
+            f"Message-ID: {message_id}\nIn-Reply-To: <{ours}>\n\n{text}\n")
+
+
+def test_a_structured_email_opens_a_case_and_queues_acknowledgement_and_notices(world):
+    services, context, db, _ = world
+    handled = deliver(services, context, REFERRAL, "1")
+    assert handled.case_reference == "BSCP-2026-0001"
+    case = db.cases["BSCP-2026-0001"]
+    assert case.referral.child_name == "Sam Sample" and case.stage == 1
+    assert [i.recipient for i in queued(db, "acknowledgement")] == ["priya@school.example"]
+    assert [i.recipient for i in queued(db, "new_case")] == [BM]
+    assert queued(db, "stage_notice")
+
+
+def test_the_same_message_delivered_twice_is_handled_once(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    again = deliver(services, context, REFERRAL, "1")
+    assert again.status == "replay"
+    assert len(db.cases) == 1 and len(queued(db, "acknowledgement")) == 1
+
+
+def test_an_incomplete_referral_gets_a_reply_naming_what_is_missing_and_is_kept(world):
+    services, context, db, composer = world
+    text = REFERRAL.replace("Summary of disagreement: The threshold for assessment is met\n"
+                            "but the front door closed the contact.\n", "")
+    deliver(services, context, text, "1")
+    assert not db.cases
+    [item] = queued(db, "please_correct")
+    assert item.recipient == "priya@school.example"
+    notice = composer.composed[-1][0]
+    assert any("summary" in problem.lower() for problem in notice.context["problems"])
+    assert [r.status for r in db.inbound.values()] == ["processed"]
+
+
+def test_a_failure_while_acting_quarantines_the_message_and_tells_the_managers(world):
+    services, context, db, composer = world
+    original = composer.compose
+
+    def explode(notice, **kwargs):
+        if notice.template == "acknowledgement":
+            raise RuntimeError("template broke")
+        return original(notice, **kwargs)
+
+    composer.compose = explode
+    handled = deliver(services, context, REFERRAL, "1")
+    assert handled.status == "quarantined"
+    assert not db.cases, "a half-done case must not be committed"
+    assert [r.status for r in db.inbound.values()] == ["quarantined"]
+    assert [i.recipient for i in queued(db, "quarantine_alert")] == [BM]
+
+
+def test_a_business_manager_escalates_by_reply_and_gets_a_confirmation(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    deliver(services, context, reply(db, "ESCALATE: no agreement reached"), "2")
+    case = db.cases["BSCP-2026-0001"]
+    assert case.stage == 2
+    assert [i.recipient for i in queued(db, "command_confirmation")] == [BM]
+
+
+def test_a_command_from_someone_who_is_not_a_business_manager_changes_nothing(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    text = reply(db, "ESCALATE", sender="priya@school.example", to_template="acknowledgement")
+    deliver(services, context, text, "2")
+    assert db.cases["BSCP-2026-0001"].stage == 1
+    assert [i.recipient for i in queued(db, "command_refusal")] == ["priya@school.example"]
+    assert db.cases["BSCP-2026-0001"].history[-1].kind.value == "CommandRefused"
+
+
+def test_a_command_that_does_not_reply_to_our_mail_is_refused(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    forged = (f"From: {BM}\nTo: bsp@bury.example\nSubject: [BSCP-2026-0001]\n"
+              "Message-ID: <forged@x>\n\nSTAGE 4\n")
+    deliver(services, context, forged, "2")
+    assert db.cases["BSCP-2026-0001"].stage == 1
+    assert queued(db, "command_refusal")
+
+
+def test_an_out_of_office_reply_is_filed_nowhere_and_answered_never(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    before = len(db.outbox)
+    ooo = reply(db, "I am out of the office until Monday.").replace(
+        "Subject:", "Auto-Submitted: auto-replied\nSubject:")
+    handled = deliver(services, context, ooo, "2")
+    assert handled.status == "ignored" and len(db.outbox) == before
+
+
+def test_a_plain_reply_is_filed_on_the_case_as_correspondence(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    deliver(services, context, reply(db, "Thanks, we will meet on Thursday."), "2")
+    assert db.cases["BSCP-2026-0001"].history[-1].kind.value == "CorrespondenceFiled"
+
+
+def test_the_deadline_pass_chases_once_per_point(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    case = db.cases["BSCP-2026-0001"]
+    due_day = case.deadline.replace(hour=9, minute=30)
+    assert run_deadline_pass(services, due_day) > 0
+    assert run_deadline_pass(services, due_day) == 0
+    assert queued(db, "due_today")
+
+
+class FlakyMailer:
+    def __init__(self, *errors):
+        self.errors, self.sent = list(errors), []
+
+    def send(self, email):
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append(email)
+
+
+def test_sending_retries_transient_failures_and_marks_permanent_ones(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    total = len(db.outbox)
+    mailer = FlakyMailer(TransientError("451 try later"), PermanentError("550 no such user"))
+    first = send_queued(services, mailer, MONDAY)
+    assert first == total - 2
+    assert send_queued(services, mailer, MONDAY) == 1
+    statuses = sorted(r.status for r in db.outbox.values())
+    assert statuses.count("failed") == 1 and statuses.count("sent") == total - 1
