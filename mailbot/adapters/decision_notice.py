@@ -69,7 +69,8 @@ def _heading(document: DocxDocument, partnership_name: str, address: str) -> Non
 
 def _referral_table(document: DocxDocument, case: Case, tz: ZoneInfo) -> None:
     r = case.referral
-    lead = "Yes" if r.safeguarding_lead_aware else "No" if r.safeguarding_lead_aware is False else ""
+    aware = r.safeguarding_lead_aware
+    lead = "Yes" if aware else "No" if aware is False else "Yes / No"
     contact = ", ".join(v for v in (r.referrer_email, r.referrer_phone) if v)
     rows = [
         ("Reference", case.reference),
@@ -82,7 +83,7 @@ def _referral_table(document: DocxDocument, case: Case, tz: ZoneInfo) -> None:
         ("Agency/Team", r.referrer_agency),
         ("Contact Details", contact),
         ("Designated safeguarding lead aware of this notice?",
-         f"{lead or 'Yes / No'}\nName of safeguarding lead: {r.safeguarding_lead_name}"),
+         f"{lead}\nName of safeguarding lead: {r.safeguarding_lead_name}"),
         ("Summary of disagreement", r.summary),
         ("Evidence of the challenge that has taken place at stages 1, 2 & 3 and the outcome at"
          " each stage", r.earlier_stages_evidence),

@@ -21,6 +21,7 @@ from email.utils import format_datetime
 from typing import Literal
 
 from mailbot.domain.errors import PermanentError
+from mailbot.domain.notices import OWN_MESSAGE_ID_PREFIX
 from mailbot.intake.headers import Address, normalise_message_id, single_line
 from mailbot.intake.message import LOOP_HEADER
 
@@ -37,7 +38,8 @@ _RESERVED = {
 def make_message_id(domain: str) -> str:
     """A new, unguessable Message-ID in bare form (no angle brackets), as intake stores them."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    return f"{stamp}.{secrets.token_hex(10)}@{single_line(domain).strip().lower()}"
+    return (f"{OWN_MESSAGE_ID_PREFIX}{stamp}.{secrets.token_hex(10)}"
+            f"@{single_line(domain).strip().lower()}")
 
 
 def build_email(

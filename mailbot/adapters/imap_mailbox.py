@@ -171,6 +171,7 @@ class ImapMailbox:
         return ["NOT", "DELETED", "NOT", "FLAGGED"] if self._mode == "flag" else ["NOT", "DELETED"]
 
     def _fetch(self, client: IMAPClient, limit: int) -> list[RawMessage]:
+        client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
         uids = self._within_size(client, sorted(client.search(self._criteria()))[:limit])
         if not uids:
             return []
@@ -228,6 +229,7 @@ class ImapMailbox:
     def _arrived(self, client: IMAPClient) -> bool:
         """Anything unprocessed beyond what fetch_new has looked at (``n:*`` matches the top)."""
         criteria = ["UID", f"{self._offered_up_to + 1}:*", *self._criteria()]
+        client.noop()
         return any(uid > self._offered_up_to for uid in client.search(criteria))
 
     def _poll(self, client: IMAPClient, deadline: float) -> bool:

@@ -29,4 +29,7 @@ class MailComposer:
             from_addr=sender.formatted(), to=[recipient.formatted()], subject=rendered.subject,
             text=rendered.text, html=rendered.html, message_id=message_id,
             in_reply_to=reply_to, references=(reply_to,) if reply_to else (),
-            auto_submitted=notice.auto_submitted, attachments=rendered.attachments, date=now)
+            auto_submitted=notice.auto_submitted, attachments=rendered.attachments, date=now,
+            # For the partnership's mail rules (and our tests): what this is and which case.
+            extra_headers={"X-Mailbot-Template": notice.template,
+                           "X-Mailbot-Case": case.reference if case else ""})

@@ -40,7 +40,7 @@ def date_phrase(day: date | datetime | str | None, weekday: bool = False,
     """'29 December 2026' (or 'Tuesday 29 December 2026'); '' when there is no date."""
     if day is None or day == "":
         return ""
-    if isinstance(day, str) or isinstance(day, datetime):
+    if isinstance(day, str | datetime):
         day = as_local(day, tz).date()
     text = f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
     return f"{_DAYS[day.weekday()]} {text}" if weekday else text

@@ -223,6 +223,8 @@ class CaseEngine:
         if not case.is_open or case.deadline is None:
             case.next_chase_at = None
             return []
+        if not self.calendar.is_working_day(self.calendar.local(now).date()):
+            return []  # chasers go out on working days only, even when one is late
         point = chasers.point_due(self._points(case), case.chase_points_passed, now)
         if point is None:
             self._reschedule(case)

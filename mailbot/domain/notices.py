@@ -45,6 +45,10 @@ class Attachment:
     BLANK_FORM = "blank_form"
 
 
+# Every Message-ID mailbot makes starts with this, so that mail from people who share the
+# partnership's domain (and so its Message-ID domain) is never mistaken for our own.
+OWN_MESSAGE_ID_PREFIX = "mailbot."
+
 AUTO_GENERATED = "auto-generated"
 AUTO_REPLIED = "auto-replied"
 

@@ -255,6 +255,8 @@ def _check_references(file: str, policy: Policy) -> None:
         raise PolicyError(file, "partnership.reference_prefix", "must be 2 to 10 capital letters")
     if policy.nation not in NATIONS:
         raise PolicyError(file, "calendar.nation", f"must be one of {', '.join(NATIONS)}")
+    if not policy.stages:
+        raise PolicyError(file, "stages", "must list at least one stage")
     numbers = [stage.number for stage in policy.stages]
     if numbers != sorted(set(numbers)) or numbers[0] < 1:
         raise PolicyError(file, "stages", "stage numbers must be unique, ascending and from 1")

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every start-up at INFO; only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         now = _now_function(args.now)
         return args.handler(args, now)
@@ -39,15 +41,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command's name. After it, they
+    default to SUPPRESS so they never overwrite a value given before the command."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None,
+    default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
+    common.add_argument("--config", type=Path, default=default(None),
                         help="config file (default ./config.toml, else the embedded default)")
-    common.add_argument("--now", default=None,
+    common.add_argument("--now", default=default(None),
                         help="pretend the clock reads this ISO-8601 time (Europe/London)")
-    common.add_argument("-v", "--verbose", action="store_true")
-    parser = argparse.ArgumentParser(prog="mailbot", parents=[common],
+    common.add_argument("-v", "--verbose", action="store_true", default=default(False))
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", parents=[_common_options(False)],
                                      description="Escalation bot for resolving professional differences.")
+    common = _common_options(True)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, handler, text in (
         ("run", _run, "the worker: watch mailboxes, send mail, chase deadlines"),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mailbot.bootstrap import bootstrap
 from mailbot.config import embedded_default
+from mailbot.domain.referral import AgencyType
 from mailbot.entrypoints import reports
 from mailbot.entrypoints.passes import poll_all, send_all
 from mailbot.entrypoints.worker import run_worker
@@ -33,14 +34,14 @@ SAMPLE = {
     "referrer_agency": "Hollins Primary School",
     "referrer_email": "priya.shah@school.example",
     "referrer_phone": "0161 000 0000",
-    "referrer_agency_type": "school",
+    "referrer_agency_type": AgencyType.SCHOOL,
     "safeguarding_lead_aware": True,
     "safeguarding_lead_name": "Tom Reid",
     "safeguarding_lead_email": "tom.reid@school.example",
     "other_agency": "Children's Social Care, Bury",
     "other_agency_contact_name": "Alex Morgan",
     "other_agency_contact_email": "alex.morgan@csc.example",
-    "other_agency_type": "childrens_social_care",
+    "other_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE,
     "disagreement_category": "Levels of need",
     "child_protection_plan": False,
     "looked_after": False,

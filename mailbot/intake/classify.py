@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailbot.domain.notices import OWN_MESSAGE_ID_PREFIX
 from mailbot.intake.message import InboundMessage
 
 _SUBJECT_REFERENCE = re.compile(r"\[([A-Z]{2,10}-\d{4}-\d{4,6})\]")
@@ -107,7 +108,8 @@ def _own_reason(msg: InboundMessage, own: frozenset[str], domain: str) -> str:
         return "It comes from one of mailbot's own addresses."
     if msg.loop_header:
         return "It carries mailbot's own loop header (X-Mailbot-Loop)."
-    if domain and msg.message_id.lower().endswith("@" + domain):
+    own_id = msg.message_id.lower()
+    if domain and own_id.startswith(OWN_MESSAGE_ID_PREFIX) and own_id.endswith("@" + domain):
         return "Its Message-ID was made by mailbot."
     return ""
 

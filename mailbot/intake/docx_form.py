@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 
 from lxml import etree
 
@@ -28,7 +29,7 @@ def read_form_attachment(data: bytes, budgets: Budgets = DEFAULT_BUDGETS) -> For
         return read_docx(open_docx(data, budgets))
     except FormError:
         raise
-    except (etree.LxmlError, zipfile.BadZipFile, KeyError, ValueError, IndexError,
+    except (etree.LxmlError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, IndexError,
             RecursionError, UnicodeError, OSError, EOFError, NotImplementedError) as error:
         # A file that passed the gate can still be damaged inside; it is refused, not fatal.
         raise refuse("corrupt", "damaged (it cannot be read as a Word document)") from error
@@ -38,10 +39,15 @@ def read_docx(package: DocxPackage) -> FormReading:
     doc = walk_document(package.xml(package.main_part))
     builder = ReadingBuilder("docx")
     builder.controls.extend(doc.controls)
+    # A tag naming a field is the form's own word; an alias or a legacy field's bookmark name
+    # is weaker (LibreOffice keeps only the alias, around the first paragraph of an answer),
+    # so those come after the tables.
     for control in doc.controls:
-        _from_control(control, builder)
+        _from_control(control, builder, by_tag=True)
     for number, table in enumerate(doc.tables, start=1):
         _from_table(table, builder, f"table {number}")
+    for control in doc.controls:
+        _from_control(control, builder, by_tag=False)
     read_lines(doc.paragraphs, builder, "paragraph", stop_at_signature=False)
     return builder.build()
 
@@ -59,11 +65,15 @@ def _control_key(name: str) -> tuple[str | None, str]:
     return (key if key in F.FIELD_BY_KEY else None), meaning
 
 
-def _from_control(control: FormControl, builder: ReadingBuilder) -> None:
+def _from_control(control: FormControl, builder: ReadingBuilder, *, by_tag: bool) -> None:
+    exact = control.source == "content control" and control.name.partition("=")[0] in \
+        F.FIELD_BY_KEY
+    if exact != by_tag or control.placeholder:
+        return
     key, meaning = _control_key(control.name)
     if key is None and control.alias:
         key, meaning = _control_key(control.alias)
-    if key is None or control.placeholder:
+    if key is None or builder.has(key) and not meaning:
         return
     where = f"{control.source} '{control.name or control.alias}'"
     value = control.value

@@ -35,13 +35,19 @@ _SKIPPED = {"del", "moveFrom", "pPr", "rPr", "sdtPr", "sdtEndPr", "tblPr", "trPr
             "bookmarkEnd", "proofErr", "permStart", "permEnd"}
 
 
+_LOCAL_NAMES: dict[str, str | None] = {}
+
+
 def _local(el: etree._Element) -> str | None:
     """The local name of a WordprocessingML element, None for anything else."""
     tag = el.tag
-    if not isinstance(tag, str) or tag[0] != "{":
+    if not isinstance(tag, str):
         return None
-    ns, _, name = tag[1:].partition("}")
-    return name if ns in _W else None
+    name = _LOCAL_NAMES.get(tag, "")
+    if name == "":
+        ns, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+        name = _LOCAL_NAMES[tag] = local if ns in _W else None
+    return name
 
 
 def _attr(el: etree._Element | None, name: str) -> str | None:

@@ -179,13 +179,18 @@ _SECTION_WORDS = (("safeguarding lead", "safeguarding_lead"), ("other agency", "
                   ("referrer", "referrer"))
 
 
+_NOT_WORD = re.compile(r"[^\w/' ]+")
+_SLASH = re.compile(r"\s*/\s*")
+_POSSESSIVE = re.compile(r"'s\b")
+
+
 def normalise_label(text: str) -> str:
     """Lower case, straight quotes, punctuation and spacing folded, trailing colons gone."""
     text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
     text = text.lower().replace("&", " and ").replace("d.o.b", "dob").replace("_", " ")
-    text = re.sub(r"[^\w/' ]+", " ", text)
-    text = re.sub(r"\s*/\s*", "/", text)
-    text = re.sub(r"'s\b", "s", text).replace("'", "")
+    text = _NOT_WORD.sub(" ", text)
+    text = _SLASH.sub("/", text)
+    text = _POSSESSIVE.sub("s", text).replace("'", "")
     return " ".join(text.split())
 
 
@@ -200,7 +205,9 @@ def _alias_table() -> dict[str, str]:
 _ALIASES = _alias_table()
 # Prefix matches only for aliases of several words, longest first, so that a long printed label
 # ("Desired outcome for the child ... Please include details ...") still finds its field.
-_PREFIXES = sorted((a for a in _ALIASES if len(a.split()) >= 2), key=len, reverse=True)
+_PREFIXES: dict[str, list[str]] = {}
+for _alias in sorted((a for a in _ALIASES if len(a.split()) >= 2), key=len, reverse=True):
+    _PREFIXES.setdefault(_alias.split()[0], []).append(_alias)
 _SECTION_ALIASES = {s: {normalise_label(k): v for k, v in m.items()}
                     for s, m in SECTION_LABELS.items()}
 
@@ -213,7 +220,8 @@ def match_label(text: str, section: str = "referrer") -> str | None:
     found = _SECTION_ALIASES.get(section, {}).get(norm) or _ALIASES.get(norm)
     if found:
         return found
-    return next((_ALIASES[a] for a in _PREFIXES if norm.startswith(a + " ")), None)
+    candidates = _PREFIXES.get(norm.split(" ", 1)[0], ())
+    return next((_ALIASES[a] for a in candidates if norm.startswith(a + " ")), None)
 
 
 def section_of_heading(text: str) -> str | None:

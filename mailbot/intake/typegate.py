@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -161,7 +162,8 @@ class DocxPackage:
         try:
             with self.archive.open(info) as part:
                 return part.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+                NotImplementedError) as error:
             raise refuse("corrupt", "damaged (a part of it cannot be unpacked)") from error
 
     def xml(self, name: str) -> etree._Element:

@@ -8,12 +8,12 @@ a crash carries the same ID and replies thread to it whatever happened in betwee
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import Protocol
 
 from mailbot.domain.case import Case
-from mailbot.domain.notices import AUTO_REPLIED, Notice
+from mailbot.domain.notices import AUTO_REPLIED, OWN_MESSAGE_ID_PREFIX, Notice
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.services.unit_of_work import OutboxItem, UnitOfWork
@@ -30,8 +30,8 @@ class Composer(Protocol):
 
 def new_message_id(address: str) -> str:
     """A Message-ID in the partnership's own domain, without the angle brackets."""
-    domain = address.rsplit("@", 1)[-1]
-    return make_msgid(domain=domain).strip("<>")
+    domain = address.rsplit("@", 1)[-1].lower()
+    return f"{OWN_MESSAGE_ID_PREFIX}{secrets.token_hex(12)}@{domain}"
 
 
 def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,

@@ -72,6 +72,8 @@ class ImapWorld:
         return adapter
 
     def deliver(self, data: bytes, folder: str = INBOX) -> None:
+        if folder != INBOX and not self.server.folder_exists(self.account, folder):
+            self.server.create_folder(self.account, folder)
         self.server.append(self.account, data, folder)
 
     def waiting(self, folder: str = INBOX) -> list[bytes]:

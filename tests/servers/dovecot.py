@@ -8,10 +8,12 @@ mail arrives: by IMAP APPEND from a separate connection.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,6 +35,7 @@ MINIMAL_CAPABILITY = "IMAP4rev1"
 _BLOCK = 100  # accounts written to the passwd-file at a time
 
 _CONFIG = """\
+instance_name = {instance}
 protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
@@ -115,6 +118,9 @@ class DovecotServer:
         self.certificate = certificate or make_certificate(self.root / "tls")
         self.port, self.tls_port = free_port(), free_port()
         self.config_path = self.root / "dovecot.conf"
+        # Process titles become "dovecot-<instance>/imap", which is how stop() finds the
+        # session processes that outlive the master (see there).
+        self.instance = f"mbt{uuid.uuid4().hex[:10]}"
         self.log_path = self.root / "dovecot.log"
         self._spare = [_new_account() for _ in range(_BLOCK)]
         self._users: dict[str, str] = {a.username: a.password for a in self._spare}
@@ -130,7 +136,7 @@ class DovecotServer:
             extra += f"\nimap_capability = {capability}\n"
         self.config_path.write_text(
             _CONFIG.format(
-                root=self.root, internal_user=internal, login_user=login,
+                instance=self.instance, root=self.root, internal_user=internal, login_user=login,
                 mail_uid=self._mail_uid, mail_gid=self._mail_gid, port=self.port,
                 tls_port=self.tls_port, cert=self.certificate.cert_path,
                 key=self.certificate.key_path, extra=extra,
@@ -165,8 +171,12 @@ class DovecotServer:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the master with ``doveadm stop`` and wait for our PID to exit; kill if it won't."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
+        if process is not None and process.poll() is None:
+            self._stop_master(process, timeout)
+        self._end_survivors(timeout)
+        self._wait_until_closed(timeout)
+
+    def _stop_master(self, process: subprocess.Popen[bytes], timeout: float) -> None:
         # doveadm polls the master's PID until it is gone; the master is our child, so we must
         # reap it while doveadm waits, or doveadm would see a zombie for its whole timeout.
         stopper = subprocess.Popen(
@@ -183,7 +193,34 @@ class DovecotServer:
         except subprocess.TimeoutExpired:
             stopper.kill()
             stopper.wait(timeout)
-        self._wait_until_closed(timeout)
+
+    def _end_survivors(self, timeout: float) -> None:
+        """End this instance's processes that outlived the master, by PID.
+
+        Dovecot 2.3 leaves logged-in imap processes (and their log/stats helpers) serving their
+        clients after the master stops, whatever shutdown_clients says; a real restart or crash
+        drops those connections, so the tests' restart must too.
+        """
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self._instance_pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + timeout / 2
+            while self._instance_pids() and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+    def _instance_pids(self) -> list[int]:
+        prefix = f"dovecot-{self.instance}/".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if (entry / "cmdline").read_bytes().startswith(prefix):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile, or not ours to read
+        return pids
 
     def _wait_until_closed(self, timeout: float) -> None:
         # Children of the master (login, imap) may outlive it by a moment; wait for the ports.
@@ -292,7 +329,8 @@ class DovecotServer:
 
     def delimiter(self, account: ImapAccount) -> str:
         with self.connect(account) as client:
-            return client.list_folders("", "")[0][1]
+            delimiter = client.list_folders("", "")[0][1]
+            return delimiter.decode() if isinstance(delimiter, bytes) else delimiter
 
 
 def _new_account() -> ImapAccount:

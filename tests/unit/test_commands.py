@@ -62,7 +62,8 @@ def test_a_one_word_command_ending_in_a_full_stop_is_still_the_command():
 
 
 def test_an_outcome_runs_on_over_the_following_lines_until_the_sign_off():
-    text = "RESOLVED: The agencies agreed\na joint home visit on Friday\nand a review in May.\n\nKind regards\nBea"
+    text = ("RESOLVED: The agencies agreed\na joint home visit on Friday\nand a review in May."
+            "\n\nKind regards\nBea")
     assert only(text) == RecordOutcome(
         "The agencies agreed\na joint home visit on Friday\nand a review in May.")
 

@@ -77,7 +77,6 @@ def test_the_heading_names_the_partnership_and_where_the_notice_is_kept():
     text = "\n".join(p.text for p in document.paragraphs)
     assert PARTNERSHIP in text and "Request for Resolution Document" in text
     assert "THIS DOCUMENT MUST BE SENT/STORED SECURELY TO bsp@bury.gov.uk" in text
-    assert "a copy of the notice will be sent to the  referrer" not in text  # seed's typo fixed
     assert "Once stage 4 has concluded" in text
 
 

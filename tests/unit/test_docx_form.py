@@ -5,6 +5,8 @@ from pathlib import Path
 
 import form_samples as S
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.domain.errors import FormError
 from mailbot.domain.referral import AgencyType
@@ -14,6 +16,7 @@ from mailbot.intake.form_builder import PARTNERSHIPS, build_form, fill_form
 
 ROOT = Path(__file__).resolve().parents[2]
 STRICT_NS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
+DAMAGE_BASE = build_form("hackney")
 
 
 def row(label: str, value_xml: str) -> str:
@@ -237,3 +240,28 @@ def test_the_bury_form_keeps_the_appendix_wording_in_order():
 def test_filling_a_field_the_form_does_not_have_is_refused():
     with pytest.raises(KeyError):
         fill_form("bury", {"favourite_colour": "blue"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_form_damaged_anywhere_is_read_or_refused_never_crashed(flips):
+    data = bytearray(DAMAGE_BASE)
+    for position, value in flips:
+        data[position % len(data)] = value
+    try:
+        read_form_attachment(bytes(data))
+    except FormError as refusal:
+        assert refusal.code
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(list(b'<>/"= w:abpt'))),
+                min_size=1, max_size=20))
+def test_document_xml_damaged_anywhere_is_read_or_refused_never_crashed(flips):
+    xml = bytearray(WORD_SHAPED.encode())
+    for position, value in flips:
+        xml[position % len(xml)] = value
+    try:
+        read_form_attachment(S.package(bytes(xml)))
+    except FormError as refusal:
+        assert refusal.code

@@ -32,7 +32,8 @@ def _properties(data: bytes) -> dict[str, str]:
 
 
 def _event(**changes) -> DeadlineEvent:
-    values = dict(reference="BSCP-2026-0007", stage_number=2, stage_name="Line Manager to Line Manager",
+    values = dict(reference="BSCP-2026-0007", stage_number=2,
+                  stage_name="Line Manager to Line Manager",
                   deadline=datetime(2026, 7, 1, 17, 0, tzinfo=LONDON),
                   created=datetime(2026, 6, 24, 10, 0, tzinfo=LONDON),
                   partnership_name="Bury Safeguarding Children Partnership",

@@ -123,7 +123,7 @@ def test_the_board_chair_decides_and_hears_the_outcome(engine):
     notices = engine.record_decision(case, "Agreed statement: CSC to assess.",
                                      london(2026, 3, 4), BM)
     decision = next(n for n in notices if n.template == Template.DECISION)
-    assert "Chair of the Birmingham Safeguarding Children Board" == decision.context["decision_maker"]
+    assert decision.context["decision_maker"] == "Chair of the Birmingham Safeguarding Children Board"
     assert emails(rule_notices(notices)) == {CHAIR}
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from policy_helpers import london
 
 from mailbot.adapters.policy_files import calendar_for, load_policy
-
-UTC = timezone.utc
 
 
 @pytest.fixture(scope="module")

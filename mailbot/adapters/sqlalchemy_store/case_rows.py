@@ -16,9 +16,9 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
+from mailbot.adapters.sqlalchemy_store.orm import CaseEventRow, CaseRow
 from mailbot.domain.case import Case, CaseStatus, Event, EventKind
 from mailbot.domain.referral import Person, Referral
-from mailbot.adapters.sqlalchemy_store.orm import CaseEventRow, CaseRow
 
 # Case fields that are not plain columns of the same name.
 _NOT_COLUMNS = frozenset({"history", "referral", "parties", "status"})

@@ -135,6 +135,6 @@ def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]
     # The status test is written as literal SQL, identical to the partial index's WHERE,
     # so that SQLite (which compares the text, not bound values) can use the index.
     return (select(CaseRow.reference)
-            .where(text(OPEN_CASES), CaseRow.next_chase_at <= now)
+            .where(CaseRow.status == "open", CaseRow.next_chase_at <= now)
             .order_by(CaseRow.next_chase_at)
             .limit(limit))

@@ -1,7 +1,8 @@
 """Helpers the repositories share: dialect upserts and translating database errors.
 
 A locked database, a dropped connection or a serialisation failure is worth retrying, so it
-becomes ``TransientError``; a broken constraint is a bug or bad data, so ``PermanentError``.
+becomes ``TransientError``; a broken constraint or a refused value is a bug or bad data,
+so ``PermanentError``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from mailbot.domain.errors import PermanentError, TransientError
@@ -42,6 +43,11 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
         except DBAPIError as error:
             if error.connection_invalidated:
                 raise TransientError(f"database connection lost: {error.orig}") from error
+            raise
+        except StatementError as error:
+            # A value our own column types refused (a naive datetime) before any SQL ran.
+            if isinstance(error.orig, ValueError):
+                raise PermanentError(str(error.orig)) from error
             raise
 
     return wrapper

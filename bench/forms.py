@@ -1,0 +1,88 @@
+"""Benchmark of the form intake: forms read per second, and the type gate's cost on its own.
+
+Run from the project root: ``.venv/bin/python bench/forms.py``. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import zlib
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mailbot.domain.errors import FormError  # noqa: E402
+from mailbot.domain.referral import AgencyType  # noqa: E402
+from mailbot.intake.docx_form import read_form_attachment  # noqa: E402
+from mailbot.intake.email_form import read_email_form  # noqa: E402
+from mailbot.intake.form_builder import PARTNERSHIPS, fill_form  # noqa: E402
+from mailbot.intake.form_validation import validate  # noqa: E402
+from mailbot.intake.typegate import open_docx  # noqa: E402
+
+VALUES = {
+    "date_of_notification": date(2026, 3, 2), "child_name": "Sam O'Neill",
+    "child_dob": date(2015, 7, 14), "referrer_name": "Jane Smith",
+    "referrer_role": "Social worker", "referrer_agency": "Bury Children's Services",
+    "referrer_email": "jane.smith@bury.gov.uk", "referrer_phone": "0161 234 5678",
+    "referrer_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE, "safeguarding_lead_aware": True,
+    "safeguarding_lead_name": "Peter Jones", "other_agency": "Bury Primary School",
+    "other_agency_type": AgencyType.SCHOOL, "stage_reached": 2, "immediate_risk": False,
+    "summary": "The school has not shared attendance concerns.\n" * 20,
+    "earlier_stages_evidence": "Stage 1: email on 3/2/26.\nStage 2: managers met.",
+    "desired_outcome": "Weekly attendance data.",
+}
+EMAIL = "\n".join(["Child's name: Sam", "Referrer's name: Jane", "Role: Social worker",
+                   "Date of birth: 14/07/2015", "Summary of disagreement: one", "two", "three"])
+
+
+def rate(label: str, work, items: list, seconds: float = 1.5) -> None:
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for item in items:
+            work(item)
+        done += len(items)
+    elapsed = time.perf_counter() - started
+    print(f"{label:<58} {done / elapsed:>9.0f}/s  {elapsed / done * 1e3:8.3f} ms each")
+
+
+def refuse(data: bytes) -> None:
+    try:
+        read_form_attachment(data)
+    except FormError:
+        return
+    raise AssertionError("expected a refusal")
+
+
+def zip_bomb() -> bytes:
+    """The 1 MiB that inflates to 1 GiB, as in tests/unit/form_samples.py."""
+    sys.path.insert(0, str(ROOT / "tests" / "unit"))
+    import form_samples
+
+    return form_samples.zip_bomb()
+
+
+def main() -> None:
+    forms = [fill_form(name, VALUES) for name in PARTNERSHIPS]
+    print(f"filled forms: {len(forms)}, {sum(map(len, forms)) // len(forms)} bytes on average")
+    rate("read filled .docx forms (gate + budgets + reader)", read_form_attachment, forms)
+    rate("read + validate filled .docx forms",
+         lambda d: validate(read_form_attachment(d), sender_email="x@y.example"), forms)
+    rate("type gate and budgets alone (open_docx)", open_docx, forms)
+    rate("refuse a PDF", refuse, [b"%PDF-1.7\n" + bytes(100_000)])
+    rate("refuse a 1 MiB zip bomb declaring 1 GiB", refuse, [zip_bomb()], seconds=1.0)
+    rate("refuse a 2 KB entity bomb", refuse, [_entity_bomb()], seconds=1.0)
+    rate("read a structured email", lambda t: read_email_form(t, None), [EMAIL])
+    print(f"(zlib {zlib.ZLIB_VERSION}, python {sys.version.split()[0]})")
+
+
+def _entity_bomb() -> bytes:
+    import form_samples
+
+    return form_samples.entity_bomb()
+
+
+if __name__ == "__main__":
+    main()

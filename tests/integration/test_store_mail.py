@@ -1,0 +1,201 @@
+"""The store's inbound log, outbox and state against real SQLite and PostgreSQL.
+
+Same fixtures as ``test_store.py``: each test runs once per database.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
+from mailbot.services.unit_of_work import OutboxItem
+from tests.integration.db_fixtures import (  # noqa: F401 - pytest fixtures
+    database_url,
+    engine,
+    session_factory,
+    uow_factory,
+)
+
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+RAW = b"Message-ID: <m1@school.example>\r\nSubject: referral\r\n\r\n" + b"body line\r\n" * 200
+
+
+def item(**changes) -> OutboxItem:
+    values = dict(case_reference="BSCP-2026-0001", template="acknowledgement", stage=1,
+                  key="", recipient="rita@school.example", message_id="a1@lscp.example",
+                  envelope_from="bscp@lscp.example", data=b"From: bscp@lscp.example\r\n\r\nHi")
+    values.update(changes)
+    return OutboxItem(**values)
+
+
+def enqueue(uow_factory, *items: OutboxItem) -> list[bool]:
+    with uow_factory() as uow:
+        added = [uow.outbox.enqueue(i) for i in items]
+        uow.commit()
+    return added
+
+
+# --- inbound ---------------------------------------------------------------------------------
+
+def test_a_new_message_is_recorded_with_its_raw_bytes_compressed(uow_factory):
+    with uow_factory() as uow:
+        record = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
+        uow.commit()
+    assert record is not None and record.status == "received"
+    with uow_factory() as uow:
+        assert uow.inbound.raw(record.id) == RAW
+        stored = uow.session.scalar(select(InboundMessageRow.raw))
+    assert len(stored) < len(RAW) and zlib.decompress(stored) == RAW
+
+
+def test_the_same_bytes_at_another_uid_are_recognised_as_a_replay(uow_factory):
+    with uow_factory() as uow:
+        first = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
+        # After a UIDVALIDITY change the server numbers the same message afresh.
+        assert uow.inbound.record("bury", 8, "1", "m1@school.example", RAW) is None
+        assert uow.inbound.find("bury", 8, "1", RAW) == first
+        uow.commit()
+
+
+def test_the_same_mailbox_uidvalidity_and_uid_are_recognised_as_a_replay(uow_factory):
+    with uow_factory() as uow:
+        first = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
+        assert uow.inbound.record("bury", 7, "101", "m1@school.example", RAW + b"x") is None
+        assert uow.inbound.find("bury", 7, "101", b"other bytes") == first
+        assert uow.inbound.record("hackney", 7, "101", "m2@x.example", RAW + b"x") is not None
+        assert uow.inbound.find("bury", 7, "102", b"unknown") is None
+
+
+def test_marking_a_message_keeps_its_status_case_and_error(uow_factory):
+    with uow_factory() as uow:
+        record = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
+        uow.inbound.mark(record.id, "quarantined", "BSCP-2026-0001", "FormError: unreadable")
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.inbound.find("bury", 7, "101", RAW)
+        error = uow.session.scalar(select(InboundMessageRow.error))
+    assert (stored.status, stored.case_reference) == ("quarantined", "BSCP-2026-0001")
+    assert error == "FormError: unreadable"
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+def test_the_same_message_to_the_same_recipient_is_queued_only_once(uow_factory):
+    assert enqueue(uow_factory, item()) == [True]
+    assert enqueue(uow_factory, item(message_id="a2@lscp.example")) == [False]
+    assert enqueue(uow_factory, item(message_id="a3@lscp.example",
+                                     recipient="tom@trust.example")) == [True]
+
+
+def test_a_message_without_case_or_stage_is_still_queued_only_once(uow_factory):
+    # NULLs never clash in a unique constraint; the store keeps '' and 0 instead.
+    caseless = dict(case_reference=None, stage=None, template="correction_request", key="m9")
+    assert enqueue(uow_factory, item(**caseless), item(**caseless, message_id="a2@x")) == [
+        True, False]
+    with uow_factory() as uow:
+        [row] = uow.outbox.due(NOW)
+    assert (row.item.case_reference, row.item.stage) == (None, None)
+
+
+def test_a_queued_message_is_due_at_once_and_not_after_it_is_sent(uow_factory):
+    enqueue(uow_factory, item())
+    with uow_factory() as uow:
+        [row] = uow.outbox.due(NOW)
+        assert row.item == item() and (row.attempts, row.status) == (0, "queued")
+        uow.outbox.mark_sent(row.id, NOW)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outbox.due(NOW + timedelta(days=1)) == []
+        assert uow.outbox.get(row.id).status == "sent"
+
+
+def test_a_transient_failure_is_retried_when_its_time_comes(uow_factory):
+    enqueue(uow_factory, item())
+    with uow_factory() as uow:
+        [row] = uow.outbox.due(NOW)
+        uow.outbox.mark_failed(row.id, NOW, "421 try later", permanent=False,
+                               retry_at=NOW + timedelta(seconds=30))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outbox.due(NOW + timedelta(seconds=29)) == []
+        [again] = uow.outbox.due(NOW + timedelta(seconds=30))
+    assert (again.attempts, again.status, again.last_error) == (1, "queued", "421 try later")
+
+
+def test_a_permanent_failure_is_never_due_again(uow_factory):
+    enqueue(uow_factory, item())
+    with uow_factory() as uow:
+        [row] = uow.outbox.due(NOW)
+        uow.outbox.mark_failed(row.id, NOW, "550 no such user", permanent=True, retry_at=None)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outbox.due(NOW + timedelta(days=30)) == []
+        assert uow.outbox.get(row.id).status == "failed"
+
+
+def test_due_gives_new_messages_oldest_first_up_to_the_limit(uow_factory):
+    enqueue(uow_factory, *(item(key=str(n), message_id=f"k{n}@x") for n in range(5)))
+    with uow_factory() as uow:
+        assert [r.item.key for r in uow.outbox.due(NOW, limit=3)] == ["0", "1", "2"]
+
+
+def test_our_message_ids_are_found_with_or_without_angle_brackets(uow_factory):
+    enqueue(uow_factory, item(), item(case_reference=None, stage=None, template="correction",
+                                      message_id="c1@lscp.example"))
+    with uow_factory() as uow:
+        found = uow.outbox.lookup(["<a1@lscp.example>", "c1@lscp.example", "<nope@x.example>"])
+    by_id = {s.message_id: s for s in found}
+    assert set(by_id) == {"a1@lscp.example", "c1@lscp.example"}
+    assert by_id["a1@lscp.example"].case_reference == "BSCP-2026-0001"
+    assert by_id["c1@lscp.example"].case_reference is None
+    assert by_id["a1@lscp.example"].recipient == "rita@school.example"
+
+
+def test_a_long_references_header_is_looked_up_in_one_call(uow_factory):
+    enqueue(uow_factory, item())
+    with uow_factory() as uow:
+        ids = [f"<other{n}@x.example>" for n in range(1200)] + ["<a1@lscp.example>"]
+        assert [s.message_id for s in uow.outbox.lookup(ids)] == ["a1@lscp.example"]
+
+
+def test_recent_and_queued_messages_count_towards_a_recipients_rate(uow_factory):
+    enqueue(uow_factory, *(item(key=str(n), message_id=f"r{n}@x") for n in range(3)))
+    with uow_factory() as uow:
+        first, second, _third = uow.outbox.due(NOW)
+        uow.outbox.mark_sent(first.id, NOW - timedelta(hours=2))
+        uow.outbox.mark_sent(second.id, NOW - timedelta(minutes=10))
+        uow.commit()
+    with uow_factory() as uow:
+        since = NOW - timedelta(hours=1)
+        assert uow.outbox.sent_count_since("rita@school.example", since) == 2
+        assert uow.outbox.sent_count_since("tom@trust.example", since) == 0
+
+
+def test_the_outbox_due_query_is_served_by_its_index(uow_factory, engine):
+    enqueue(uow_factory, *(item(key=str(n), message_id=f"i{n}@x") for n in range(20)))
+    sql = ("SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= "
+           "'2026-04-01 09:00:00' ORDER BY next_attempt_at LIMIT 100")
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+        else:
+            plan = " ".join(r[-1] for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_outbox_due" in plan
+
+
+# --- state -----------------------------------------------------------------------------------
+
+def test_state_values_are_kept_and_overwritten(uow_factory):
+    with uow_factory() as uow:
+        assert uow.state.get("mailbox.bury.health") is None
+        uow.state.set("mailbox.bury.health", "ok")
+        uow.commit()
+    with uow_factory() as uow:
+        uow.state.set("mailbox.bury.health", "failing since 09:00")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.state.get("mailbox.bury.health") == "failing since 09:00"
