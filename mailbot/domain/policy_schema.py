@@ -268,7 +268,8 @@ def _check_references(file: str, policy: Policy) -> None:
                 raise PolicyError(file, f"routing[{i}].{name}", "names a stage that does not exist")
         # A rule that led back down the ladder would let ESCALATE go round in a loop.
         if rule.to_stage <= rule.from_stage:
-            raise PolicyError(file, f"routing[{i}].to_stage", "must be a later stage than from_stage")
+            raise PolicyError(file, f"routing[{i}].to_stage",
+                              "must be a later stage than from_stage")
     # Without a decision maker at the last stage a case there could neither climb nor close.
     if not policy.last_stage.decision_maker:
         raise PolicyError(file, f"stages[{len(policy.stages) - 1}].decision_maker",

@@ -73,6 +73,7 @@ def run_demo(now: Callable[[], datetime]) -> int:
     settings = embedded_default(str(DEMO_DIR))
     app = bootstrap(settings)
     maildir = DEMO_DIR / "maildir" / "bury"
+    maildir.parent.mkdir(parents=True, exist_ok=True)
     # Delivered the way a mail server delivers: written to tmp/, then renamed into new/.
     mailbox.Maildir(maildir, create=True).add(referral_email(settings.mailbox[0].address, now()))
     print(f"Demo: a referral from {SAMPLE['referrer_email']} was delivered to {maildir}/new.")

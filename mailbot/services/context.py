@@ -52,5 +52,10 @@ class Services:
                 return context
         raise LookupError(f"no mailbox is configured for policy {policy_key!r}")
 
+    def for_address(self, address: str) -> MailboxContext | None:
+        """The mailbox whose partnership address this is (mail is sent from it)."""
+        return next((c for c in self.mailboxes.values()
+                     if c.address.lower() == address.lower()), None)
+
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + by

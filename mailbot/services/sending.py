@@ -15,7 +15,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.notices import Notice, Template
+from mailbot.domain.referral import Person
 from mailbot.services.context import Services
+from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import Mailer, OutgoingEmail
 from mailbot.services.unit_of_work import OutboxRow
 
@@ -73,3 +76,23 @@ def _failed(services: Services, row: OutboxRow, now: datetime, error: str, *,
             "permanent" if permanent else f"retry in {delay}", error)
     if permanent:
         services.count("permanent_failures")
+        _report_undeliverable(services, row, error, now)
+
+
+def _report_undeliverable(services: Services, row: OutboxRow, error: str, now: datetime) -> None:
+    """Tells the sending partnership's business managers; never about an alert itself, so a
+    broken business manager address cannot start a loop."""
+    item = row.item
+    context = services.for_address(item.envelope_from)
+    if context is None or item.template in (Template.BOUNCE_ALERT, Template.MAILBOX_FAILURE):
+        return
+    with services.uow_factory() as uow:
+        case = uow.cases.get(item.case_reference) if item.case_reference else None
+        notice = Notice(Template.BOUNCE_ALERT, context.partnership.business_managers,
+                        case.stage if case else None, key=f"undeliverable:{item.message_id}",
+                        context={"text": f"The {item.template.replace('_', ' ')} to {item.recipient}"
+                                         f" could not be delivered: {error}",
+                                 "failed_recipient": item.recipient, "diagnostic": error})
+        queue_notices(uow, services.composer, [notice], case=case, policy=context.policy,
+                      sender=Person(context.policy.name, context.address), now=now)
+        uow.commit()

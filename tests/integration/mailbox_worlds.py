@@ -18,8 +18,6 @@ INBOX = "INBOX"
 
 
 class MaildirWorld:
-    can_restart_server = False
-
     def __init__(self, root: Path):
         self.root = root
         self._opened: list[MaildirMailbox] = []
@@ -46,17 +44,12 @@ class MaildirWorld:
         shutil.rmtree(self._path(folder))
         mailbox.Maildir(self._path(folder), create=True)
 
-    def restart_server(self) -> None:
-        raise NotImplementedError("a Maildir has no server")
-
     def close(self) -> None:
         for adapter in self._opened:
             adapter.close()
 
 
 class ImapWorld:
-    can_restart_server = True
-
     def __init__(self, server: DovecotServer, *, flags_instead_of_moving: bool = False):
         self.server = server
         self.account = server.add_user()

@@ -23,21 +23,18 @@ from mailbot.adapters.sqlalchemy_store.orm import Base, CaseEventRow, CaseRow
 from mailbot.domain.case import Case, CaseStatus, Event, EventKind
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.referral import AgencyType, Person, Referral
-from tests.integration.db_fixtures import (  # noqa: F401 - pytest fixtures
-    database_url,
-    engine,
-    session_factory,
-    uow_factory,
-)
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 3, 27, 16, 30, tzinfo=LONDON)  # the Friday before the clocks change
+
+pytest_plugins = ["tests.integration.db_fixtures"]
 
 
 def full_referral() -> Referral:
     """A referral with every field set to something other than its default."""
     return Referral(
-        child_name="Ada Example", referrer_name="Rita Referrer", referrer_email="rita@school.example",
+        child_name="Ada Example", referrer_name="Rita Referrer",
+        referrer_email="rita@school.example",
         summary="Disagreement about the threshold for a strategy meeting.",
         child_dob=date(2015, 6, 1), date_of_notification=date(2026, 3, 20),
         referrer_role="DSL", referrer_agency="Example Primary", referrer_phone="01632 960000",
@@ -88,6 +85,14 @@ def test_every_case_field_has_a_column_of_its_own_or_is_mapped_explicitly():
     assert set(case_columns()) <= columns
     assert {f.name for f in dataclasses.fields(Case)} - set(case_columns()) == {
         "history", "referral", "parties", "status"}
+
+
+def test_the_sample_referral_sets_every_field_so_the_round_trip_covers_them_all():
+    sample, missing = full_referral(), dataclasses.MISSING
+    defaults = {f.name: f.default if f.default is not missing else f.default_factory()
+                for f in dataclasses.fields(Referral)
+                if f.default is not missing or f.default_factory is not missing}
+    assert [name for name, default in defaults.items() if getattr(sample, name) == default] == []
 
 
 def test_a_case_comes_back_with_every_field_parties_referral_and_history(uow_factory):

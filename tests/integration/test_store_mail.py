@@ -12,15 +12,11 @@ from sqlalchemy import select
 
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
 from mailbot.services.unit_of_work import OutboxItem
-from tests.integration.db_fixtures import (  # noqa: F401 - pytest fixtures
-    database_url,
-    engine,
-    session_factory,
-    uow_factory,
-)
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 RAW = b"Message-ID: <m1@school.example>\r\nSubject: referral\r\n\r\n" + b"body line\r\n" * 200
+
+pytest_plugins = ["tests.integration.db_fixtures"]
 
 
 def item(**changes) -> OutboxItem:

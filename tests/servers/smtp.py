@@ -150,8 +150,9 @@ class SmtpServer:
             kwargs["require_starttls"] = True
         if self.credentials:
             kwargs["authenticator"] = self._authenticate
-            kwargs["auth_required"] = True
-            kwargs["auth_require_tls"] = self.security != "none"
+            # aiosmtpd counts only STARTTLS as encryption and warns about requiring AUTH
+            # without it, so over implicit TLS AUTH is offered and checked, not demanded.
+            kwargs["auth_require_tls"] = kwargs["auth_required"] = self.security == "starttls"
         self._controller = Controller(_Handler(self), ready_timeout=10, **kwargs)
         self._controller.start()
 

@@ -30,7 +30,7 @@ def london(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> 
 
 
 def person(role: str) -> Person:
-    """A distinct, recognisable person for a role: ``head_teacher`` -> head.teacher@agency.example."""
+    """A distinct person for a role: ``head_teacher`` -> head.teacher@agency.example."""
     return Person(role.replace("_", " ").title(), f"{role.replace('_', '.')}@agency.example")
 
 
@@ -89,7 +89,8 @@ def emails(notices: Iterable[Notice]) -> set[str]:
 
 def stage_notices(notices: Iterable[Notice]) -> list[Notice]:
     """Stage notices to the stage's own people (not the policy's extra notification rules)."""
-    return [n for n in notices if n.template == Template.STAGE_NOTICE and "rule_roles" not in n.context]
+    return [n for n in notices
+            if n.template == Template.STAGE_NOTICE and "rule_roles" not in n.context]
 
 
 def rule_notices(notices: Iterable[Notice]) -> list[Notice]:

@@ -30,8 +30,12 @@ def test_mail_carrying_our_loop_header_is_own():
     assert _classify(PERSON + "X-Mailbot-Loop: bsp@bury.gov.uk").kind == "own"
 
 
-def test_mail_with_a_message_id_of_our_domain_is_own():
-    assert _classify("From: x@y.example\nMessage-ID: <123@mailbot.bury.gov.uk>").kind == "own"
+def test_mail_with_a_message_id_mailbot_made_is_own():
+    assert _classify("From: x@y.example\nMessage-ID: <mailbot.123@mailbot.bury.gov.uk>").kind == "own"
+
+
+def test_a_colleague_in_the_partnership_domain_is_not_mistaken_for_mailbot():
+    assert _classify("From: x@y.example\nMessage-ID: <123@mailbot.bury.gov.uk>").kind == "new"
 
 
 def test_an_rfc3464_failure_is_a_bounce_linked_to_our_message():

@@ -126,7 +126,8 @@ def broken(change) -> PolicyError:
     (lambda d: d.update(form={"required": [], "guidance": ["x"]}), "form.guidance",
      "not a known key"),
     (lambda d: d.update(chasers={"send_at": "9"}), "chasers.send_at", "a time like"),
-    (lambda d: d["stages"][0].update(notify=[{"roles": ["board_chair"], "why": "x", "on": "later"}]),
+    (lambda d: d["stages"][0].update(
+        notify=[{"roles": ["board_chair"], "why": "x", "on": "later"}]),
      "stages[0].notify[0].on", "must be one of"),
     (lambda d: d["stages"][0].update(notify=[{"roles": [], "why": "x"}]),
      "stages[0].notify[0].roles", "at least one role"),

@@ -132,9 +132,11 @@ class SqlCaseRepository:
 
 
 def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]:
-    # The status test is written as literal SQL, identical to the partial index's WHERE,
-    # so that SQLite (which compares the text, not bound values) can use the index.
+    # The status test is literal SQL, the very text of the partial index's WHERE: a bound
+    # parameter would do for SQLite (it re-plans with bound values), but psycopg prepares a
+    # statement after a few runs and PostgreSQL's generic plan cannot then prove that the
+    # parameter equals 'open', so it would fall back to a scan.
     return (select(CaseRow.reference)
-            .where(CaseRow.status == "open", CaseRow.next_chase_at <= now)
+            .where(text(OPEN_CASES), CaseRow.next_chase_at <= now)
             .order_by(CaseRow.next_chase_at)
             .limit(limit))

@@ -37,8 +37,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# The partial index's condition; due_for_chasing must repeat it word for word, because
-# SQLite only uses a partial index when the query's WHERE visibly implies the index's.
+# The partial index's condition; due_for_chasing repeats it word for word, so that the
+# planner can see the query implies it even when the statement is prepared in advance.
 OPEN_CASES = "status = 'open'"
 
 ADDRESS = 320  # the longest an email address can be (RFC 3696 erratum 1690)

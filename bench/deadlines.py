@@ -1,0 +1,146 @@
+"""Benchmark of the deadline pass's query: which open cases are due to be chased as of now.
+
+Fills SQLite and PostgreSQL with 10k, 100k and 1M open cases, 100 of them due, and prints the
+median time of ``due_for_chasing`` at each size. Target: under 100 ms at 100k, flat as the
+total grows. Run from the project root:
+
+    .venv/bin/python bench/deadlines.py [--sizes 10000,100000] [--databases sqlite,postgresql]
+
+Each database is filled once and grown from one size to the next. PostgreSQL uses a scratch
+schema in the ``test`` database (dropped afterwards); SQLite a file in a temporary folder.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, create_engine, insert  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from mailbot.adapters.migrate import migrate  # noqa: E402
+from mailbot.adapters.sqlalchemy_store import (  # noqa: E402
+    SqlAlchemyUnitOfWork,
+    make_engine,
+    make_session_factory,
+)
+from mailbot.adapters.sqlalchemy_store.orm import CaseRow  # noqa: E402
+
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+DUE = 100
+BATCH = 20_000
+COLUMNS = ("reference", "policy_key", "status", "stage", "phase", "deadline",
+           "deadline_started_at", "stage_entered_at", "opened_at", "closed_at", "next_chase_at",
+           "chase_points_passed", "outcome", "decision", "referral", "parties")
+REFERRAL = {"child_name": "", "referrer_name": "", "referrer_email": "", "summary": "bench"}
+
+
+def case_rows(start: int, stop: int) -> Iterator[tuple]:
+    """Cases ``start``..``stop``-1; the first DUE of all are due, the rest chase later."""
+    for n in range(start, stop):
+        due = n < DUE
+        chase = NOW - timedelta(minutes=n + 1) if due else NOW + timedelta(minutes=1 + n % 40_000)
+        opened = NOW - timedelta(days=3)
+        yield (f"BENCH-2026-{n + 1:07d}", "bury", "open", 1, 0, chase + timedelta(days=1), opened,
+               opened, opened, None, chase, 0, "", "", REFERRAL, "{}")
+
+
+def fill_sqlite(engine: Engine, start: int, stop: int) -> None:
+    with engine.begin() as connection:
+        for first in range(start, stop, BATCH):
+            rows = [dict(zip(COLUMNS, row, strict=True))
+                    for row in case_rows(first, min(first + BATCH, stop))]
+            connection.execute(insert(CaseRow), rows)
+        connection.exec_driver_sql("ANALYZE")
+
+
+def fill_postgresql(engine: Engine, start: int, stop: int) -> None:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        with cursor.copy(f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in case_rows(start, stop):
+                copy.write_row((*row[:-2], json.dumps(row[-2]), json.dumps(row[-1])))
+        cursor.execute("ANALYZE cases")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def time_query(engine: Engine, runs: int) -> tuple[float, float, int]:
+    """Median and worst milliseconds of ``due_for_chasing`` over ``runs``, after a warm-up."""
+    factory = make_session_factory(engine)
+    timings, found = [], 0
+    for attempt in range(runs + 2):
+        with SqlAlchemyUnitOfWork(factory) as uow:
+            started = time.perf_counter()
+            found = len(uow.cases.due_for_chasing(NOW))
+            elapsed = (time.perf_counter() - started) * 1000
+        if attempt >= 2:
+            timings.append(elapsed)
+    return statistics.median(timings), max(timings), found
+
+
+def run(name: str, url: str, sizes: list[int], runs: int) -> None:
+    migrate(url)
+    engine = make_engine(url)
+    fill = fill_postgresql if name == "postgresql" else fill_sqlite
+    filled = 0
+    try:
+        for size in sizes:
+            started = time.perf_counter()
+            fill(engine, filled, size)
+            filled, fill_seconds = size, time.perf_counter() - started
+            median, worst, found = time_query(engine, runs)
+            print(f"{name:<11} {size:>9,} cases  due {found:>3}  query median {median:7.2f} ms"
+                  f"  max {worst:7.2f} ms   (filled in {fill_seconds:5.1f} s)", flush=True)
+    finally:
+        engine.dispose()
+
+
+def postgres_scratch(server_url: str) -> tuple[str, Engine, str]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    schema = f"mailbot_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), admin, schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--postgres-url",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    for name in args.databases.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                run(name, f"sqlite:///{folder}/bench.sqlite3", sizes, args.runs)
+        else:
+            url, admin, schema = postgres_scratch(args.postgres_url)
+            try:
+                run(name, url, sizes, args.runs)
+            finally:
+                with admin.connect() as connection:
+                    connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

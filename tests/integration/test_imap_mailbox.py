@@ -1,0 +1,157 @@
+"""The IMAP mailbox against Dovecot: what the contract suite cannot say for every adapter.
+
+Connection security, logins (password and XOAUTH2), refusals, an absent server, batching on
+the wire, IDLE renewal, and the \\Flagged fallback of servers without MOVE or UIDPLUS.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+import pytest
+
+from mailbot.adapters.imap_mailbox import ImapMailbox
+from mailbot.domain.errors import ConfigError, PermanentError, TransientError
+from tests.integration.mailbox_worlds import ImapWorld, message
+from tests.servers import free_port
+
+
+@pytest.fixture
+def world(dovecot):
+    made = ImapWorld(dovecot)
+    yield made
+    made.close()
+
+
+def _mailbox(server, account, **options) -> ImapMailbox:
+    settings = {"security": "none", "port": server.port, "timeout": 10, **options}
+    return ImapMailbox("test", server.host, username=account.username, **settings)
+
+
+def _commands(caplog, pattern: str) -> int:
+    """How many client commands matching ``pattern`` imapclient logged as sent."""
+    sent = re.compile(rf"> b'\w+ {pattern}")
+    return sum(1 for record in caplog.records if sent.search(record.getMessage()))
+
+
+def test_tls_with_a_trusted_certificate_works(dovecot, world, tls_certificate):
+    world.deliver(message(1))
+    adapter = _mailbox(dovecot, world.account, password=world.account.password,
+                       security="tls", port=dovecot.tls_port,
+                       ssl_context=tls_certificate.client_context())
+    try:
+        assert [m.data for m in adapter.fetch_new()] == [message(1)]
+    finally:
+        adapter.close()
+
+
+def test_starttls_upgrades_the_plain_port_before_logging_in(dovecot, world, tls_certificate):
+    world.deliver(message(1))
+    adapter = _mailbox(dovecot, world.account, password=world.account.password,
+                       security="starttls", ssl_context=tls_certificate.client_context())
+    try:
+        assert [m.data for m in adapter.fetch_new()] == [message(1)]
+    finally:
+        adapter.close()
+
+
+def test_an_untrusted_certificate_is_a_transient_failure_not_a_silent_downgrade(dovecot, world):
+    adapter = _mailbox(dovecot, world.account, password=world.account.password,
+                       security="tls", port=dovecot.tls_port)
+    with pytest.raises(TransientError) as caught:
+        adapter.fetch_new()
+    assert "CERTIFICATE_VERIFY_FAILED" in repr(caught.value.__cause__)
+
+
+def test_xoauth2_logs_in_with_a_fresh_token_per_connection(dovecot, world, tls_certificate):
+    # The test Dovecot checks an XOAUTH2 token as it would a password.
+    calls = []
+
+    def token() -> str:
+        calls.append(time.monotonic())
+        return world.account.password
+
+    world.deliver(message(1))
+    adapter = _mailbox(dovecot, world.account, token_provider=token, security="tls",
+                       port=dovecot.tls_port, ssl_context=tls_certificate.client_context())
+    try:
+        assert [m.data for m in adapter.fetch_new()] == [message(1)]
+        assert len(calls) == 1
+        dovecot.restart()
+        assert [m.data for m in adapter.fetch_new()] == [message(1)]
+        assert len(calls) == 2
+    finally:
+        adapter.close()
+
+
+def test_a_refused_login_is_permanent_and_does_not_echo_the_password(dovecot, world):
+    adapter = _mailbox(dovecot, world.account, password="not-the-password-123")
+    with pytest.raises(PermanentError) as caught:
+        adapter.fetch_new()
+    assert "not-the-password-123" not in str(caught.value)
+
+
+def test_plain_text_to_a_remote_host_is_refused_at_configuration():
+    with pytest.raises(ConfigError, match="plain-text"):
+        ImapMailbox("bury", "imap.example.org", 143, "none", "bsp", password="x")
+    with pytest.raises(ConfigError, match="unknown security"):
+        ImapMailbox("bury", "127.0.0.1", 143, "ssl", "bsp", password="x")
+    with pytest.raises(ConfigError, match="no password or token"):
+        ImapMailbox("bury", "127.0.0.1", 143, "none", "bsp")
+
+
+def test_no_server_listening_is_transient_and_a_wait_just_returns_false():
+    adapter = ImapMailbox("test", "127.0.0.1", free_port(), "none", "bsp", password="x",
+                          timeout=2)
+    with pytest.raises(TransientError):
+        adapter.fetch_new()
+    started = time.monotonic()
+    assert adapter.wait_for_new(1.5) is False
+    assert 1.4 <= time.monotonic() - started < 5
+
+
+def test_a_batch_is_fetched_with_one_command_not_one_per_message(dovecot, world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(50)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    fetched = adapter.fetch_new(limit=200)
+    assert len(fetched) == 50
+    assert _commands(caplog, r"UID FETCH .*BODY\.PEEK\[\]") == 1
+
+
+def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
+    for n in range(4):
+        world.deliver(message(n))
+    adapter = world.open(max_batch_bytes=len(message(0)) * 2)
+    assert [m.data for m in adapter.fetch_new()] == [message(0), message(1)]
+    tiny = world.open(max_batch_bytes=1)
+    assert [m.data for m in tiny.fetch_new()] == [message(0)]
+
+
+def test_idle_is_renewed_and_still_wakes_on_new_mail(world, caplog):
+    adapter = world.open(idle_renew=0.5)
+    adapter.fetch_new()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    threading.Timer(2.2, world.deliver, args=(message(1),)).start()
+    started = time.monotonic()
+    assert adapter.wait_for_new(20) is True
+    assert time.monotonic() - started < 10
+    assert _commands(caplog, "IDLE") >= 3  # renewed at least twice before the mail came
+
+
+def test_without_move_or_uidplus_processed_mail_is_flagged_and_skipped(dovecot_minimal):
+    world = ImapWorld(dovecot_minimal, flags_instead_of_moving=True)
+    try:
+        world.deliver(message(1))
+        world.deliver(message(2))
+        adapter = world.open()
+        first, _ = adapter.fetch_new()
+        adapter.mark_processed(first)
+        assert [m.data for m in adapter.fetch_new()] == [message(2)]
+        assert world.processed() == [message(1)]
+        assert not dovecot_minimal.folder_exists(world.account, "mailbot.processed")
+    finally:
+        world.close()
