@@ -8,6 +8,7 @@ number kept in a file inside it: deleting and recreating the folder changes it, 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from mailbot.domain.errors import PermanentError, TransientError
 from mailbot.services.ports import RawMessage
+
+log = logging.getLogger(__name__)
 
 _UIDVALIDITY_FILE = "mailbot-uidvalidity"
 # A key is the unique part of a Maildir file name; anything with a path in it is not one.
@@ -54,7 +57,11 @@ class MaildirMailbox:
         key = message.uid
         if message.mailbox != self.name or not _SAFE_KEY.fullmatch(key) or key in (".", ".."):
             raise PermanentError(f"mailbox {self.name}: not a message of this mailbox: {key!r}")
-        self._prepare()
+        if message.uidvalidity != self._prepare():
+            # The folder was recreated: keys are unique anyway, but keep the IMAP semantics.
+            log.warning("mailbox %s: not moving %s of stale UIDVALIDITY %d", self.name, key,
+                        message.uidvalidity)
+            return
         for source in self._candidates(key):
             name = source.name if source.parent.name == "cur" else f"{source.name}:2,"
             try:

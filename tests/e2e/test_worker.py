@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from email.policy import default
 from pathlib import Path
 
-from mailbot.entrypoints.demo import SAMPLE, referral_email
 from mailbot.domain.working_days import LONDON
+from mailbot.entrypoints.demo import SAMPLE, referral_email
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,8 +98,6 @@ business_managers = ["manager@hackney.test"]
         outbox = tmp_path / "outbox"
         assert _wait_for(lambda: "mailbox_failure" in _templates(outbox)), "failure not reported"
         maildir = mailbox.Maildir(tmp_path / "maildir" / "bury", create=True)
-        from datetime import datetime
-
         maildir.add(referral_email("bsp@bury.test", datetime.now(LONDON)))
         assert _wait_for(lambda: "acknowledgement" in _templates(outbox), timeout=20)
         assert _wait_for(lambda: "stage_notice" in _templates(outbox), timeout=5)
