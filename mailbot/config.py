@@ -29,6 +29,55 @@ class DatabaseSettings(_Strict):
     url: str = "sqlite:///var/mailbot.sqlite3"
 
 
+class OAuthSettings(_Strict):
+    """App-only OAuth2 (client-credentials flow) for Microsoft 365, through msal.
+
+    The app registration's secret, or the password of its certificate's key, comes from the
+    environment variable named here. Exactly one of a secret or a certificate is given.
+    """
+
+    tenant_id: str
+    client_id: str
+    client_secret_env: str = ""
+    certificate_path: str = ""  # PEM holding the certificate and its private key
+    certificate_thumbprint: str = ""  # SHA-1 thumbprint shown in the app registration
+    certificate_password_env: str = ""  # only if the private key is encrypted
+    authority_host: str = "https://login.microsoftonline.com"
+    # IMAP.AccessAsApp and SMTP.SendAsApp live under Exchange Online's resource;
+    # Graph mailboxes use https://graph.microsoft.com/.default (set automatically for them).
+    scope: str = "https://outlook.office365.com/.default"
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> OAuthSettings:
+        has_secret, has_certificate = bool(self.client_secret_env), bool(self.certificate_path)
+        if has_secret == has_certificate:
+            raise ValueError("give exactly one of client_secret_env or certificate_path")
+        if has_certificate and not self.certificate_thumbprint:
+            raise ValueError("certificate_path needs certificate_thumbprint as well")
+        return self
+
+
+class GraphSettings(_Strict):
+    """For kind = "graph": the Microsoft Graph endpoint and the mailbox's user."""
+
+    base_url: str = "https://graph.microsoft.com/v1.0"
+    user: str = ""  # the mailbox's user principal name; default: the mailbox address
+    scope: str = "https://graph.microsoft.com/.default"
+    # Exchange Online allows four concurrent requests per app and mailbox.
+    max_concurrent_requests: int = Field(default=4, ge=1, le=4)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class EwsSettings(_Strict):
+    """For kind = "ews": an Exchange Server (on premises) reached through exchangelib."""
+
+    service_endpoint: str  # e.g. https://mail.example.gov.uk/EWS/Exchange.asmx
+    auth_type: Literal["ntlm", "oauth2"] = "ntlm"  # oauth2 uses the mailbox's [mailbox.oauth]
+    # A CA bundle for a server whose certificate an internal CA signed (empty: system store).
+    ca_file: str = ""
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
 class OutgoingSettings(_Strict):
     kind: Literal["smtp", "directory"] = "directory"
     host: str = "127.0.0.1"
@@ -43,11 +92,17 @@ class OutgoingSettings(_Strict):
     # Loop guard: at most this many replies to one person an hour (auto-responder ping-pong).
     replies_per_recipient_per_hour: int = Field(default=10, ge=1)
     max_attempts: int = Field(default=12, ge=1)
+    # password: AUTH with username and password_env; oauth2: AUTH XOAUTH2 with [outgoing.oauth]
+    # (Exchange Online's SMTP.SendAsApp).
+    auth: Literal["password", "oauth2"] = "password"
+    oauth: OAuthSettings | None = None
 
     @model_validator(mode="after")
     def _plain_only_to_loopback(self) -> OutgoingSettings:
         if self.kind == "smtp":
             _refuse_plain_to_remote(self.security, self.host, "outgoing")
+        if self.auth == "oauth2" and self.oauth is None:
+            raise ValueError("auth = 'oauth2' needs an [outgoing.oauth] table")
         return self
 
 
@@ -55,7 +110,7 @@ class MailboxSettings(_Strict):
     name: str
     address: str
     policy: str
-    kind: Literal["imap", "ews", "maildir"] = "maildir"
+    kind: Literal["imap", "graph", "ews", "maildir"] = "maildir"
     host: str = "127.0.0.1"
     port: int = 993
     security: Literal["none", "starttls", "tls"] = "tls"
@@ -71,6 +126,14 @@ class MailboxSettings(_Strict):
     contacts: dict[str, str | list[str]] = {}
     idle: bool = True
     poll_seconds: float = Field(default=60, gt=0)
+    # password: username and password_env; oauth2: XOAUTH2 (IMAP) or a bearer token (Graph,
+    # EWS) from the [mailbox.oauth] app registration.
+    auth: Literal["password", "oauth2"] = "password"
+    oauth: OAuthSettings | None = None
+    graph: GraphSettings = GraphSettings()
+    ews: EwsSettings | None = None
+    # Which way this mailbox's mail leaves: the [outgoing] server, or its own Graph / EWS account.
+    send_via: Literal["outgoing", "graph", "ews"] = "outgoing"
 
     @field_validator("address", "business_managers")
     @classmethod
@@ -84,6 +147,18 @@ class MailboxSettings(_Strict):
     def _plain_only_to_loopback(self) -> MailboxSettings:
         if self.kind == "imap":
             _refuse_plain_to_remote(self.security, self.host, f"mailbox {self.name}")
+        return self
+
+    @model_validator(mode="after")
+    def _microsoft_settings_complete(self) -> MailboxSettings:
+        if (self.auth == "oauth2" or self.kind == "graph") and self.oauth is None:
+            raise ValueError(f"mailbox {self.name} needs a [mailbox.oauth] table (tenant_id,"
+                             " client_id and a secret or certificate)")
+        if self.kind == "ews" and self.ews is None:
+            raise ValueError(f"mailbox {self.name} has kind = 'ews' but no [mailbox.ews] table"
+                             " with service_endpoint")
+        if self.send_via != "outgoing" and self.send_via != self.kind:
+            raise ValueError(f"send_via = {self.send_via!r} needs kind = {self.send_via!r}")
         return self
 
 

@@ -48,3 +48,16 @@ class CaseRuleRefused(MailbotError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class AuthenticationFailed(PermanentError):
+    """A mail service refused our credentials; ``reason`` says which and ``fix`` what to do.
+
+    Raised for an expired client secret, a missing permission, a wrong tenant, a refused
+    password. The worker reports it to the mailbox's business managers once and carries on
+    with the other mailboxes.
+    """
+
+    def __init__(self, reason: str, fix: str = ""):
+        self.reason, self.fix = reason, fix
+        super().__init__(f"{reason}. {fix}" if fix else reason)

@@ -6,6 +6,7 @@ hand-written fakes. Each section belongs to one family of adapters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,6 +79,12 @@ class Mailer(Protocol):
     or PermanentError (5xx; RecipientsRefused when only some recipients were refused)."""
 
     def send(self, email: OutgoingEmail) -> None: ...
+
+
+# An OAuth2 access token source (adapters.microsoft.tokens): returns a bearer token valid for
+# at least the next few minutes, cached between calls; raises AuthenticationFailed with the
+# exact reason when the identity platform refuses, TransientError when it cannot be reached.
+TokenProvider = Callable[[], str]
 
 
 # ---------------------------------------------------------------------------------------------
