@@ -11,12 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from mailbot.domain.referral import AgencyType
 from mailbot.intake.docx_form import read_form_attachment
 from mailbot.intake.form_builder import fill_form
 
@@ -25,21 +23,6 @@ import form_samples as S  # noqa: E402
 
 SOFFICE = shutil.which("soffice") or ("/usr/bin/soffice" if Path("/usr/bin/soffice").exists()
                                       else None)
-FILLED = {
-    "date_of_notification": date(2026, 3, 2), "child_name": "Sam O'Neill",
-    "child_dob": date(2015, 7, 14), "referrer_name": "Jane Smith",
-    "referrer_role": "Social worker", "referrer_agency": "Bury Children's Services",
-    "referrer_email": "jane.smith@bury.gov.uk", "referrer_phone": "0161 234 5678",
-    "referrer_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE, "safeguarding_lead_aware": True,
-    "safeguarding_lead_name": "Peter Jones", "safeguarding_lead_email": "p.jones@bury.gov.uk",
-    "other_agency": "Bury Primary School", "other_agency_contact_name": "Ann Lee",
-    "other_agency_contact_email": "ann.lee@school.example",
-    "other_agency_type": AgencyType.SCHOOL, "disagreement_category": "Sharing of information",
-    "child_protection_plan": False, "looked_after": True, "immediate_risk": False,
-    "stage_reached": 2, "summary": "Line one of the summary.\nLine two.",
-    "earlier_stages_evidence": "Stage 1: spoke on 3/2.\nStage 2: managers met.",
-    "desired_outcome": "A strategy meeting.",
-}
 BURY_HTML = """<html><body><p>APPENDIX 1</p><p>Request for Resolution Document</p>
 <table border="1">
 <tr><td>Date of Notification</td><td>02/03/2026</td></tr>
@@ -86,7 +69,7 @@ def converted(tmp_path_factory) -> dict[str, bytes]:
     src = work / "src"
     src.mkdir()
     for partnership in ("bury", "hackney", "birmingham"):
-        (src / f"{partnership}.docx").write_bytes(fill_form(partnership, FILLED))
+        (src / f"{partnership}.docx").write_bytes(fill_form(partnership, S.FILLED))
     (src / "bury_by_hand.docx").write_bytes(S.bury_by_hand())
     (src / "bury_appendix.html").write_text(BURY_HTML, encoding="utf-8")
     odt = convert(src, "odt", work, "bury.docx", "hackney.docx", "birmingham.docx",
@@ -103,7 +86,7 @@ def converted(tmp_path_factory) -> dict[str, bytes]:
 def test_our_filled_forms_rewritten_by_libreoffice_are_read_with_every_field_right(
         converted, name):
     reading = read_form_attachment(converted[name])
-    assert reading.values() == FILLED
+    assert reading.values() == S.FILLED
     assert not reading.errors
 
 

@@ -10,6 +10,9 @@ import io
 import struct
 import zipfile
 import zlib
+from datetime import date
+
+from mailbot.domain.referral import AgencyType
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -210,3 +213,21 @@ def bury_expected() -> dict:
         "summary": BURY_HAND_ANSWERS["summary"], "earlier_stages_evidence":
         BURY_HAND_ANSWERS["evidence"], "desired_outcome": BURY_HAND_ANSWERS["outcome"],
     }
+
+
+# Every field of contract section 5 filled in, as the project's own forms carry them.
+FILLED = {
+    "date_of_notification": date(2026, 3, 2), "child_name": "Sam O'Neill",
+    "child_dob": date(2015, 7, 14), "referrer_name": "Jane Smith",
+    "referrer_role": "Social worker", "referrer_agency": "Bury Children's Services",
+    "referrer_email": "jane.smith@bury.gov.uk", "referrer_phone": "0161 234 5678",
+    "referrer_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE, "safeguarding_lead_aware": True,
+    "safeguarding_lead_name": "Peter Jones", "safeguarding_lead_email": "p.jones@bury.gov.uk",
+    "other_agency": "Bury Primary School", "other_agency_contact_name": "Ann Lee",
+    "other_agency_contact_email": "ann.lee@school.example",
+    "other_agency_type": AgencyType.SCHOOL, "disagreement_category": "Sharing of information",
+    "child_protection_plan": False, "looked_after": True, "immediate_risk": False,
+    "stage_reached": 2, "summary": "Line one of the summary.\nLine two.",
+    "earlier_stages_evidence": "Stage 1: spoke on 3/2.\nStage 2: managers met.",
+    "desired_outcome": "A strategy meeting.",
+}
