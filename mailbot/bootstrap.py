@@ -1,7 +1,8 @@
 """The one place that builds adapters from settings and wires them into the services.
 
 Entry points call ``bootstrap(settings)``; tests build ``Services`` with fakes instead.
-Secrets are read here, from the environment variables the config names.
+Secrets are read here, from the environment variables the config names. The Microsoft
+adapters (Graph, EWS, msal tokens) are imported only when a mailbox asks for them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mailbot.adapters.directory_mailer import DirectoryMailer
 from mailbot.adapters.imap_mailbox import ImapMailbox
@@ -17,15 +19,36 @@ from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.maildir_mailbox import MaildirMailbox
 from mailbot.adapters.migrate import migrate
 from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
-from mailbot.config import MailboxSettings, Settings, resolve_path
+from mailbot.config import MailboxSettings, OAuthSettings, Settings, resolve_path
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import ConfigError
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.ports import Mailbox, Mailer
+from mailbot.services.ports import Mailbox, Mailer, TokenProvider
+
+
+class TokenProviders:
+    """One token provider per app registration and scope, built on first use.
+
+    Every mailbox of one app registration shares the provider, and with it the cached token:
+    one token request per app and scope an hour, however many mailboxes use it.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._made: dict[tuple[str, ...], TokenProvider] = {}
+
+    def get(self, oauth: OAuthSettings, scope: str, key: str) -> TokenProvider:
+        """``key`` names the [oauth] table in config errors, e.g. ``mailbox[0].oauth``."""
+        identity = (oauth.authority_host, oauth.tenant_id, oauth.client_id, oauth.client_secret_env,
+                    oauth.certificate_path, oauth.certificate_thumbprint, oauth.ca_file, scope)
+        if identity not in self._made:
+            self._made[identity] = _token_provider(self.settings, oauth, scope, key)
+        return self._made[identity]
 
 
 @dataclass
@@ -34,9 +57,14 @@ class App:
     services: Services
     mailer: Mailer
     mailbox_settings: dict[str, MailboxSettings]
+    tokens: TokenProviders | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokens is None:
+            self.tokens = TokenProviders(self.settings)
 
     def open_mailbox(self, name: str) -> Mailbox:
-        return build_mailbox(self.settings, self.mailbox_settings[name])
+        return build_mailbox(self.settings, self.mailbox_settings[name], self.tokens)
 
 
 def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
@@ -56,7 +84,9 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
         replies_per_recipient_per_hour=settings.outgoing.replies_per_recipient_per_hour,
         max_send_attempts=settings.outgoing.max_attempts,
     )
-    return App(settings, services, build_mailer(settings), {m.name: m for m in settings.mailbox})
+    tokens = TokenProviders(settings)
+    return App(settings, services, build_mailer(settings, tokens), {m.name: m for m in settings.mailbox},
+               tokens)
 
 
 def database_url(settings: Settings) -> str:
@@ -100,25 +130,160 @@ def secret(settings: Settings, env_name: str, key: str) -> str | None:
     return value
 
 
-def build_mailer(settings: Settings) -> Mailer:
+def build_mailer(settings: Settings, tokens: TokenProviders | None = None) -> Mailer:
+    """The [outgoing] mailer, behind a router when some mailboxes send through their own account.
+
+    With ``auth = "oauth2"`` and no ``username``, SMTP logs in as each partnership address in
+    turn (Exchange Online's SMTP.SendAsApp sends as the mailbox named in the XOAUTH2 login).
+    """
+    tokens = tokens or TokenProviders(settings)
+    own = {m.address: mailbox_mailer(settings, m, tokens)
+           for m in settings.mailbox if m.send_via != "outgoing"}
+    out = settings.outgoing
+    if out.kind == "smtp" and out.auth == "oauth2" and not out.username:
+        own.update({m.address: outgoing_mailer(settings, tokens, login_as=m.address)
+                    for m in settings.mailbox if m.send_via == "outgoing"})
+    default = outgoing_mailer(settings, tokens)
+    return RoutingMailer(default, own) if own else default
+
+
+def outgoing_mailer(settings: Settings, tokens: TokenProviders, login_as: str = "") -> Mailer:
+    """The [outgoing] table's mailer: a directory of .eml files, or SMTP (password or XOAUTH2)."""
     out = settings.outgoing
     if out.kind == "directory":
         return DirectoryMailer(resolve_path(settings, out.directory))
-    return SmtpMailer(out.host, out.port, out.security, username=out.username,
-                      password=secret(settings, out.password_env, "outgoing.password_env"),
-                      timeout=out.timeout_seconds)
+    return smtp_mailer(settings, tokens, login_as)
 
 
-def build_mailbox(settings: Settings, mailbox: MailboxSettings) -> Mailbox:
+def smtp_mailer(settings: Settings, tokens: TokenProviders, login_as: str = "",
+                mailer_class: type[SmtpMailer] = SmtpMailer) -> SmtpMailer:
+    """SMTP as [outgoing] says; ``login_as`` is the XOAUTH2 user when no username is set."""
+    out = settings.outgoing
+    if out.auth == "oauth2" and out.oauth is not None:
+        provider = tokens.get(out.oauth, out.oauth.scope, "outgoing.oauth")
+        return mailer_class(out.host, out.port, out.security, username=out.username or login_as,
+                            token_provider=provider, timeout=out.timeout_seconds)
+    return mailer_class(out.host, out.port, out.security, username=out.username,
+                        password=secret(settings, out.password_env, "outgoing.password_env"),
+                        timeout=out.timeout_seconds)
+
+
+def mailbox_mailer(settings: Settings, mailbox: MailboxSettings, tokens: TokenProviders) -> Mailer:
+    """The mailer of a mailbox with ``send_via = "graph"`` or ``"ews"``: its own account."""
+    if mailbox.send_via == "graph":
+        from mailbot.adapters.microsoft.graph_mailer import GraphMailer
+
+        return GraphMailer(**_graph_arguments(settings, mailbox, tokens))
+    from mailbot.adapters.microsoft.ews_mailbox import EwsMailer
+
+    return EwsMailer(mailbox.address, **_ews_arguments(settings, mailbox, tokens))
+
+
+def build_mailbox(settings: Settings, mailbox: MailboxSettings, tokens: TokenProviders | None = None,
+                  *, state_dir: Path | None = None) -> Mailbox:
+    """The mailbox adapter; ``state_dir`` (default var/state) holds Graph and EWS sync state."""
+    tokens = tokens or TokenProviders(settings)
     if mailbox.kind == "maildir":
         path = mailbox.path or f"{settings.var_dir}/maildir/{mailbox.name}"
         return MaildirMailbox(mailbox.name, resolve_path(settings, path))
     if mailbox.kind == "imap":
-        index = settings.mailbox.index(mailbox)
-        password = secret(settings, mailbox.password_env, f"mailbox[{index}].password_env")
+        password, provider = imap_credentials(settings, mailbox, tokens)
         return ImapMailbox(mailbox.name, mailbox.host, mailbox.port, mailbox.security,
                            mailbox.username or mailbox.address, password=password,
-                           folder=mailbox.folder, processed_folder=mailbox.processed_folder)
-    raise ConfigError(settings.source, f"mailbox {mailbox.name}.kind",
-                      f"kind {mailbox.kind!r} is not available in this build",
-                      "Use 'imap' (Exchange and Microsoft 365 offer IMAP) or 'maildir'.")
+                           token_provider=provider, folder=mailbox.folder,
+                           processed_folder=mailbox.processed_folder)
+    state_path = state_file(settings, mailbox, state_dir)
+    common = {"folder": mailbox.folder, "processed_folder": mailbox.processed_folder,
+              "state_path": state_path}
+    if mailbox.kind == "graph":
+        from mailbot.adapters.microsoft.graph_mailbox import GraphMailbox
+
+        arguments = _graph_arguments(settings, mailbox, tokens)
+        return GraphMailbox(mailbox.name, arguments.pop("user"), arguments.pop("token_provider"),
+                            **arguments, **common)
+    from mailbot.adapters.microsoft.ews_mailbox import EwsMailbox
+
+    return EwsMailbox(mailbox.name, mailbox.address, **_ews_arguments(settings, mailbox, tokens),
+                      **common)
+
+
+def imap_credentials(settings: Settings, mailbox: MailboxSettings,
+                     tokens: TokenProviders) -> tuple[str | None, TokenProvider | None]:
+    """(password, None) for auth = "password"; (None, token provider) for auth = "oauth2"."""
+    provider = mailbox_token_provider(settings, mailbox, tokens)
+    if provider is not None:
+        return None, provider
+    key = f"mailbox[{settings.mailbox.index(mailbox)}].password_env"
+    return secret(settings, mailbox.password_env, key), None
+
+
+def mailbox_token_provider(settings: Settings, mailbox: MailboxSettings,
+                           tokens: TokenProviders) -> TokenProvider | None:
+    """The mailbox's OAuth2 token source, if it uses one: Graph's scope for kind = "graph",
+    the [mailbox.oauth] scope (Exchange Online's by default) for IMAP and EWS."""
+    ews_oauth = mailbox.ews is not None and mailbox.ews.auth_type == "oauth2"
+    uses_oauth = mailbox.kind == "graph" or mailbox.auth == "oauth2" or (mailbox.kind == "ews" and ews_oauth)
+    if not uses_oauth or mailbox.oauth is None:
+        return None
+    scope = mailbox.graph.scope if mailbox.kind == "graph" else mailbox.oauth.scope
+    return tokens.get(mailbox.oauth, scope, f"mailbox[{settings.mailbox.index(mailbox)}].oauth")
+
+
+def state_file(settings: Settings, mailbox: MailboxSettings, state_dir: Path | None = None) -> Path:
+    """Where a Graph or EWS mailbox remembers how far it got (named by kind: a switch starts afresh)."""
+    folder = state_dir or resolve_path(settings, f"{settings.var_dir}/state")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{mailbox.name}.{mailbox.kind}.json"
+
+
+def _graph_arguments(settings: Settings, mailbox: MailboxSettings, tokens: TokenProviders) -> dict[str, Any]:
+    graph = mailbox.graph
+    return {"user": graph.user or mailbox.address,
+            "token_provider": mailbox_token_provider(settings, mailbox, tokens),
+            "base_url": graph.base_url, "max_concurrent_requests": graph.max_concurrent_requests,
+            "timeout": graph.timeout_seconds, "verify": _verify(settings, mailbox.oauth)}
+
+
+def _ews_arguments(settings: Settings, mailbox: MailboxSettings, tokens: TokenProviders) -> dict[str, Any]:
+    ews = mailbox.ews
+    key = f"mailbox[{settings.mailbox.index(mailbox)}]"
+    if ews is None:
+        raise ConfigError(settings.source, f"{key}.ews", "missing",
+                          "Add a [mailbox.ews] table with service_endpoint.")
+    arguments: dict[str, Any] = {
+        "service_endpoint": ews.service_endpoint, "auth_type": ews.auth_type,
+        "username": mailbox.username or mailbox.address, "timeout": ews.timeout_seconds,
+        "ca_file": str(resolve_path(settings, ews.ca_file)) if ews.ca_file else ""}
+    provider = mailbox_token_provider(settings, mailbox, tokens)
+    if provider is not None:
+        arguments.update(token_provider=provider, auth_type="oauth2")
+    else:
+        arguments["password"] = secret(settings, mailbox.password_env, f"{key}.password_env")
+    return arguments
+
+
+def _token_provider(settings: Settings, oauth: OAuthSettings, scope: str, key: str) -> TokenProvider:
+    from mailbot.adapters.microsoft.tokens import MsalTokenProvider
+
+    certificate = None
+    if oauth.certificate_path:
+        path = resolve_path(settings, oauth.certificate_path)
+        try:
+            pem = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(settings.source, f"{key}.certificate_path", f"cannot read {path} ({error})",
+                              "Point it at the PEM file holding the certificate and its private key,"
+                              " readable by the worker's user.") from None
+        certificate = {"private_key": pem, "thumbprint": oauth.certificate_thumbprint}
+        passphrase = secret(settings, oauth.certificate_password_env, f"{key}.certificate_password_env")
+        if passphrase:
+            certificate["passphrase"] = passphrase
+    return MsalTokenProvider(
+        oauth.tenant_id, oauth.client_id, scope=scope,
+        client_secret=secret(settings, oauth.client_secret_env, f"{key}.client_secret_env"),
+        certificate=certificate, authority_host=oauth.authority_host, verify=_verify(settings, oauth))
+
+
+def _verify(settings: Settings, oauth: OAuthSettings | None) -> bool | str:
+    """What httpx and msal should trust: the configured CA bundle, else the system store."""
+    return str(resolve_path(settings, oauth.ca_file)) if oauth and oauth.ca_file else True

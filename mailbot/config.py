@@ -43,6 +43,9 @@ class OAuthSettings(_Strict):
     certificate_thumbprint: str = ""  # SHA-1 thumbprint shown in the app registration
     certificate_password_env: str = ""  # only if the private key is encrypted
     authority_host: str = "https://login.microsoftonline.com"
+    # A CA bundle (PEM) to trust for the identity platform and Microsoft Graph, e.g. a
+    # TLS-inspecting proxy's; empty: the system's trust store.
+    ca_file: str = ""
     # IMAP.AccessAsApp and SMTP.SendAsApp live under Exchange Online's resource;
     # Graph mailboxes use https://graph.microsoft.com/.default (set automatically for them).
     scope: str = "https://outlook.office365.com/.default"
@@ -54,6 +57,8 @@ class OAuthSettings(_Strict):
             raise ValueError("give exactly one of client_secret_env or certificate_path")
         if has_certificate and not self.certificate_thumbprint:
             raise ValueError("certificate_path needs certificate_thumbprint as well")
+        if not self.authority_host.startswith("https://"):
+            raise ValueError("authority_host must be an https:// URL (tokens are secrets)")
         return self
 
 
@@ -157,6 +162,9 @@ class MailboxSettings(_Strict):
         if self.kind == "ews" and self.ews is None:
             raise ValueError(f"mailbox {self.name} has kind = 'ews' but no [mailbox.ews] table"
                              " with service_endpoint")
+        if self.kind == "ews" and self.ews.auth_type == "oauth2" and self.oauth is None:
+            raise ValueError(f"mailbox {self.name} has ews.auth_type = 'oauth2' but no"
+                             " [mailbox.oauth] table")
         if self.send_via != "outgoing" and self.send_via != self.kind:
             raise ValueError(f"send_via = {self.send_via!r} needs kind = {self.send_via!r}")
         return self

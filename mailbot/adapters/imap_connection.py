@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
-from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.adapters.bearer_tokens import forget_token, token_refused
+from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def _login(client: IMAPClient, settings: ImapSettings) -> None:
     where = f"{settings.username} at {settings.host}:{settings.port}"
     try:
         if settings.token_provider is not None:
-            client.oauth2_login(settings.username, settings.token_provider())
+            _oauth2_login(client, settings, where)
         else:
             client.login(settings.username, settings.password or "")
     except CapabilityError as error:
@@ -80,11 +81,44 @@ def _login(client: IMAPClient, settings: ImapSettings) -> None:
         # RFC 5530: UNAVAILABLE is a passing outage of the authentication backend.
         if "UNAVAILABLE" in str(error).upper():
             raise TransientError(f"IMAP login for {where} unavailable: {error}") from error
-        raise PermanentError(f"IMAP login refused for {where}: {error}") from error
+        raise AuthenticationFailed(f"IMAP login refused for {where}: {error}",
+                                   "Check the username, and the password in the environment"
+                                   " variable named by password_env") from error
     except CONNECTION_ERRORS as error:
         raise TransientError(f"IMAP connection to {where} failed during login") from error
     except COMMAND_ERRORS as error:
         raise TransientError(f"IMAP server for {where} answered: {error}") from error
+
+
+def _oauth2_login(client: IMAPClient, settings: ImapSettings, where: str) -> None:
+    """XOAUTH2; a refused token is replaced once by a fresh one before the refusal counts.
+
+    IMAP allows another AUTHENTICATE on the same connection after a NO, so the retry costs one
+    round trip. Connection trouble and UNAVAILABLE are left to _login to sort.
+    """
+    provider = settings.token_provider
+    token = provider()
+    try:
+        client.oauth2_login(settings.username, token)
+        return
+    except LoginError as error:
+        if not _refused(error):
+            raise
+        forget_token(provider)
+        log.info("IMAP server refused the OAuth2 token for %s; trying a fresh one", where)
+    token = provider()
+    try:
+        client.oauth2_login(settings.username, token)
+    except LoginError as error:
+        if not _refused(error):
+            raise
+        raise token_refused("IMAP", where, token, "IMAP.AccessAsApp", str(error)) from error
+
+
+def _refused(error: LoginError) -> bool:
+    """A NO to the credentials, as against a dropped connection or a passing outage."""
+    return (not isinstance(error.__context__, CONNECTION_ERRORS)
+            and "UNAVAILABLE" not in str(error).upper())
 
 
 def shut(client: IMAPClient) -> None:

@@ -11,6 +11,7 @@ exponential backoff; failures surface as TransientError, refused logins as Perma
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 import time
 from collections.abc import Callable
@@ -35,6 +36,10 @@ from mailbot.services.ports import RawMessage
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
+# Dovecot can miss mail delivered in the instant IDLE starts (after our last SEARCH, before
+# its watch is set) and says nothing until the next change; one DONE after a second makes it
+# look again, so such mail waits about a second rather than a whole wait slice.
+IDLE_FIRST_LOOK_SECONDS = 1.0
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
@@ -241,8 +246,9 @@ class ImapMailbox:
     def _idle(self, client: IMAPClient, deadline: float) -> bool:
         client.idle()
         renew_at = time.monotonic() + self._idle_renew
+        first_look_at = time.monotonic() + IDLE_FIRST_LOOK_SECONDS
         while True:
-            until = min(deadline, renew_at)
+            until = min(deadline, renew_at, first_look_at)
             responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
             if _mentions(responses, b"BYE"):
                 raise Disconnected("server said BYE during IDLE")
@@ -252,9 +258,10 @@ class ImapMailbox:
             now = time.monotonic()
             if now >= deadline:
                 return _mentions(client.idle_done()[1], b"EXISTS")
-            if now >= renew_at or not responses:
-                # Renewal, or an early empty wake-up, which is how a closed socket shows itself:
-                # DONE + IDLE is one round trip and raises if the connection is gone.
+            if now >= renew_at or now >= first_look_at or not responses:
+                # Renewal, the first look, or an early empty wake-up, which is how a closed
+                # socket shows itself: DONE + IDLE is one round trip and raises if it is gone.
+                first_look_at = math.inf
                 if _mentions(client.idle_done()[1], b"EXISTS"):
                     return True
                 client.idle()

@@ -3,7 +3,9 @@
 It keeps one connection open between sends (checked with NOOP before reuse) and speaks TLS,
 STARTTLS, or plain text to loopback only. Failures are sorted for the outbox: connection
 problems, timeouts and 4xx answers are TransientError (retry later); 5xx answers are
-PermanentError; a message taken for some recipients but not others is RecipientsRefused.
+PermanentError; a message taken for some recipients but not others is RecipientsRefused; a
+refused password or OAuth2 token (XOAUTH2, after one retry with a fresh token) is
+AuthenticationFailed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import smtplib
 import ssl
 from collections.abc import Callable
 
+from mailbot.adapters.bearer_tokens import forget_token, token_refused
 from mailbot.adapters.connection_security import check_security
-from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
 from mailbot.services.ports import OutgoingEmail, RecipientsRefused
 
 log = logging.getLogger(__name__)
@@ -99,12 +102,52 @@ class SmtpMailer:
         return smtp
 
     def _authenticate(self, smtp: smtplib.SMTP) -> None:
+        where = f"{self._username} at {self.host}:{self.port}"
         if self._token_provider is not None:
-            initial = f"user={self._username}\x01auth=Bearer {self._token_provider()}\x01\x01"
-            # On failure the server sends a JSON challenge; an empty answer ends the exchange.
-            smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge is not None else initial)
+            self._xoauth2(smtp, where)
         elif self._username:
-            smtp.login(self._username, self._password or "")
+            try:
+                smtp.login(self._username, self._password or "")
+            except smtplib.SMTPAuthenticationError as error:
+                if not _refusal(error):
+                    raise
+                raise AuthenticationFailed(f"SMTP login refused for {where}: {_said(error)}",
+                                           "Check the username, and the password in the"
+                                           " environment variable named by password_env"
+                                           ) from error
+
+    def _xoauth2(self, smtp: smtplib.SMTP, where: str) -> None:
+        """AUTH XOAUTH2; a refused token is replaced once by a fresh one before it counts.
+
+        SMTP allows another AUTH after a failed one, so the retry needs no new connection.
+        """
+        for attempt in (1, 2):
+            token = self._token_provider()
+            initial = f"user={self._username}\x01auth=Bearer {token}\x01\x01"
+            try:
+                # On failure the server sends a JSON challenge; an empty answer ends the exchange.
+                smtp.auth("XOAUTH2", lambda challenge=None, first=initial:
+                          "" if challenge is not None else first)
+                return
+            except smtplib.SMTPAuthenticationError as error:
+                if not _refusal(error):
+                    raise  # 454 and the like: a passing trouble, sorted by _translate
+                if attempt == 2:
+                    raise token_refused("SMTP", where, token, "SMTP.SendAsApp",
+                                        _said(error)) from error
+                forget_token(self._token_provider)
+                log.info("SMTP server refused the OAuth2 token for %s; trying a fresh one", where)
+
+
+def _refusal(error: smtplib.SMTPAuthenticationError) -> bool:
+    """535 and other 5xx answers refuse the credentials; 4xx ones (454) are passing trouble."""
+    return isinstance(error.smtp_code, int) and 500 <= error.smtp_code <= 599
+
+
+def _said(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{error.smtp_code} {text}".strip()
 
 
 def _mail_options(smtp: smtplib.SMTP, email: OutgoingEmail) -> list[str]:

@@ -45,6 +45,8 @@ class Condition:
     agency_types_include: frozenset[AgencyType] = frozenset()
     agency_types_within: frozenset[AgencyType] = frozenset()
     child_protection_plan_or_looked_after: bool | None = None
+    child_protection_plan: bool | None = None
+    looked_after: bool | None = None
     immediate_risk: bool | None = None
 
     def holds(self, facts: CaseFacts) -> bool:
@@ -57,6 +59,10 @@ class Condition:
         cp_or_la = facts.child_protection_plan or facts.looked_after
         if self.child_protection_plan_or_looked_after not in (None, cp_or_la):
             return False
+        if self.child_protection_plan not in (None, facts.child_protection_plan):
+            return False
+        if self.looked_after not in (None, facts.looked_after):
+            return False
         return self.immediate_risk in (None, facts.immediate_risk)
 
     def describe(self) -> str:
@@ -68,6 +74,12 @@ class Condition:
         if self.child_protection_plan_or_looked_after is not None:
             neg = "" if self.child_protection_plan_or_looked_after else "not "
             parts.append(f"the child is {neg}on a Child Protection Plan or Looked After")
+        if self.child_protection_plan is not None:
+            neg = "" if self.child_protection_plan else "not "
+            parts.append(f"the child is {neg}on a Child Protection Plan")
+        if self.looked_after is not None:
+            parts.append("the child is Looked After" if self.looked_after
+                         else "the child is not Looked After")
         if self.immediate_risk is not None:
             parts.append("the child is at immediate risk" if self.immediate_risk
                          else "the child is not at immediate risk")

@@ -203,12 +203,15 @@ def _parse_notify(r: _Reader) -> NotifyRule:
 
 def _parse_condition(r: _Reader) -> Condition:
     r.unknown_keys({"agency_types_include", "agency_types_within",
-                    "child_protection_plan_or_looked_after", "immediate_risk"})
+                    "child_protection_plan_or_looked_after", "child_protection_plan",
+                    "looked_after", "immediate_risk"})
     return Condition(
         agency_types_include=_agency_types(r, "agency_types_include"),
         agency_types_within=_agency_types(r, "agency_types_within"),
         child_protection_plan_or_looked_after=r.get(
             "child_protection_plan_or_looked_after", bool, None),
+        child_protection_plan=r.get("child_protection_plan", bool, None),
+        looked_after=r.get("looked_after", bool, None),
         immediate_risk=r.get("immediate_risk", bool, None),
     )
 

@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     policies.add_argument("action", choices=["check", "show"])
     policies.add_argument("name", nargs="?")
     policies.set_defaults(handler=_policies)
+    mailboxes = sub.add_parser("mailboxes", parents=[common],
+                               help="check that every mailbox can log in, read, fetch and send")
+    mailboxes.add_argument("action", choices=["check"])
+    mailboxes.add_argument("--mailbox", action="append", metavar="NAME",
+                           help="check only this mailbox (may be repeated)")
+    mailboxes.add_argument("--send-test", metavar="ADDRESS",
+                           help="send one real test message to ADDRESS from each mailbox")
+    mailboxes.set_defaults(handler=_mailboxes)
     return parser
 
 
@@ -171,3 +179,10 @@ def _policies(args, now) -> int:
                           "Run it as: mailbot policies show bury")
     print(reports.show_policy(directory, args.name))
     return 0
+
+
+def _mailboxes(args, now) -> int:
+    from mailbot.entrypoints.mailbox_check import check_mailboxes
+
+    reports = check_mailboxes(settings_from(args), now(), send_test_to=args.send_test, only=args.mailbox)
+    return 0 if all(report.works for report in reports) else 1

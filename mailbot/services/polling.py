@@ -77,8 +77,9 @@ def report_mailbox_health(services: Services, context: MailboxContext, now: date
         template = Template.MAILBOX_FAILURE if problem else Template.MAILBOX_RECOVERED
         notice = Notice(template, context.partnership.business_managers,
                         key=f"{template}@{now:%Y%m%dT%H%M%S}",
+                        # The templates name the reason "error" and the start "since".
                         context={"mailbox": context.name, "address": context.address,
-                                 "problem": problem})
+                                 "error": problem, "since": now if problem else ""})
         queue_notices(uow, services.composer, [notice], case=None, policy=context.policy,
                       sender=Person(context.policy.name, context.address), now=now)
         uow.commit()

@@ -84,6 +84,8 @@ class Mailer(Protocol):
 # An OAuth2 access token source (adapters.microsoft.tokens): returns a bearer token valid for
 # at least the next few minutes, cached between calls; raises AuthenticationFailed with the
 # exact reason when the identity platform refuses, TransientError when it cannot be reached.
+# A provider that caches also offers ``invalidate()``, which adapters call when a server has
+# refused its token, before trying once more with a fresh one.
 TokenProvider = Callable[[], str]
 
 

@@ -1,9 +1,9 @@
 """Use case: new mail that is not a reply, read as a Request for Resolution.
 
-The form comes from a Word attachment (also inside a forwarded message) or from
-``Label: value`` lines in the body. A readable, complete form opens a case; anything else
-gets a reply naming exactly what to fix, with the partnership's blank form attached. The
-raw message stays stored either way.
+The form comes from a Word attachment or from ``Label: value`` lines in the body, of the
+message itself or of a message forwarded inside it (message/rfc822). A readable, complete
+form opens a case; anything else gets a reply naming exactly what to fix, with the
+partnership's blank form attached. The raw message stays stored either way.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
                     message: InboundMessage, now: datetime) -> str | None:
     """Opens a case and returns its reference, or asks the sender to correct the form."""
     sender = _sender(message)
-    reading, refusals = _read_form(message)
+    reading, carrier, refusals = _read_form(message)
     policy = mailbox.policy
     if reading is None:
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
         return None
+    # A forwarded form is the original sender's referral: where the form leaves out the
+    # referrer's address, theirs stands in, not the forwarder's.
     result = validate(reading, required=policy.form.required, warned=policy.form.warned,
-                      sender_email=sender.email)
+                      sender_email=_sender(carrier).email)
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)
@@ -51,9 +53,11 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
 
 
 def _read_form(message: InboundMessage):
-    """The first attachment that reads as a form, else the body; plus why others were refused."""
+    """The form and the message that carried it: the first attachment that reads as a form
+    (forwarded messages' included), else the body, else the body of a forwarded message;
+    plus why attachments were refused."""
     refusals = []
-    for attachment in message.all_attachments():
+    for carrier, attachment in _attachments(message):
         try:
             reading = read_form_attachment(attachment.data)
         except FormError as error:
@@ -61,9 +65,23 @@ def _read_form(message: InboundMessage):
             refusals.append(f"{name}: {error.reply_text}")
             continue
         if reading.fields:
-            return reading, refusals
-    reading = read_email_form(message.text_body, message.html_body)
-    return (reading if reading.fields else None), refusals
+            return reading, carrier, refusals
+    for carrier in _with_forwarded(message):
+        reading = read_email_form(carrier.text_body, carrier.html_body)
+        if reading.fields:
+            return reading, carrier, refusals
+    return None, message, refusals
+
+
+def _with_forwarded(message: InboundMessage) -> list[InboundMessage]:
+    """The message, then every message forwarded inside it, depth first."""
+    return [message, *(inner for forwarded in message.forwarded
+                       for inner in _with_forwarded(forwarded))]
+
+
+def _attachments(message: InboundMessage):
+    return [(carrier, attachment) for carrier in _with_forwarded(message)
+            for attachment in carrier.attachments]
 
 
 def _sender(message: InboundMessage) -> Person:

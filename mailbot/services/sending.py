@@ -76,23 +76,37 @@ def _failed(services: Services, row: OutboxRow, now: datetime, error: str, *,
             "permanent" if permanent else f"retry in {delay}", error)
     if permanent:
         services.count("permanent_failures")
-        _report_undeliverable(services, row, error, now)
+        try:
+            _report_undeliverable(services, row, error, now)
+        except Exception:  # noqa: BLE001 - the one-message boundary of the send pass
+            # The row is already marked failed and the failure logged above; a report that
+            # cannot be made must not hold back the mail queued behind it.
+            services.count("unreported_failures")
+            log.exception("could not report the undeliverable %s to %s", row.item.template,
+                          row.item.recipient)
 
 
 def _report_undeliverable(services: Services, row: OutboxRow, error: str, now: datetime) -> None:
-    """Tells the sending partnership's business managers; never about an alert itself, so a
-    broken business manager address cannot start a loop."""
+    """Tells the sending partnership's business managers, and records it on the case as a
+    bounce would be; never about an alert itself, so a broken business manager address cannot
+    start a loop."""
     item = row.item
     context = services.for_address(item.envelope_from)
     if context is None or item.template in (Template.BOUNCE_ALERT, Template.MAILBOX_FAILURE):
         return
+    text = (f"The {item.template.replace('_', ' ')} to {item.recipient} could not be"
+            f" delivered: {error}")
+    details = {"failed_recipient": item.recipient, "diagnostic": error}
     with services.uow_factory() as uow:
         case = uow.cases.get(item.case_reference) if item.case_reference else None
-        notice = Notice(Template.BOUNCE_ALERT, context.partnership.business_managers,
-                        case.stage if case else None, key=f"undeliverable:{item.message_id}",
-                        context={"text": f"The {item.template.replace('_', ' ')} to {item.recipient}"
-                                         f" could not be delivered: {error}",
-                                 "failed_recipient": item.recipient, "diagnostic": error})
-        queue_notices(uow, services.composer, [notice], case=case, policy=context.policy,
+        if case is not None:
+            notices = context.engine.record_bounce(case, text, now, item.message_id)
+            notices = [replace(n, context={**n.context, **details}) for n in notices]
+            uow.cases.save(case)
+        else:
+            notices = [Notice(Template.BOUNCE_ALERT, context.partnership.business_managers,
+                              key=f"undeliverable:{item.message_id}",
+                              context={"text": text, **details})]
+        queue_notices(uow, services.composer, notices, case=case, policy=context.policy,
                       sender=Person(context.policy.name, context.address), now=now)
         uow.commit()

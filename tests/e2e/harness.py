@@ -8,24 +8,39 @@ A story test appends mail with IMAP APPEND (the way delivered mail arrives), run
 from __future__ import annotations
 
 import email
+import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.policy import default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+import docx
+
 from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.domain.referral import AgencyType
 from mailbot.domain.working_days import LONDON
+from mailbot.intake.fields import AGENCY_TYPE_LABELS
 from mailbot.intake.form_builder import fill_form
 from tests.servers.dovecot import DovecotServer, ImapAccount
 from tests.servers.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHSERV = "mx.partnership.test"
+CHASERS = ("reminder", "due_today", "overdue")
+# Commands From a business manager that must not be believed: what the refusal says, and how
+# the reply is forged (see Story.reply).
+FORGERIES = {
+    "dmarc-fail": ("could not be verified", {"authenticated": False}),
+    "foreign-authserv": ("could not be verified", {"authserv": "mx.attacker.test"}),
+    "unthreaded": ("reply to a message mailbot sent to you", {"threaded": False}),
+}
 PASSWORD_ENV = "E2E_MAILBOX_PASSWORD"
 
 
@@ -141,6 +156,71 @@ trusted_authserv_ids = ["{AUTHSERV}"]
     def case_text(self, reference: str) -> str:
         return self.mailbot("cases", "show", reference)
 
+    def state(self, reference: str) -> str:
+        """`cases show` without its history: status, stage, deadline and people by role."""
+        return self.case_text(reference).split("\nHistory:", 1)[0]
+
+    def chase_days(self, first: str, last: str, hour: int = 9, minute: int = 30) -> dict[date, list[Sent]]:
+        """Runs the deadline pass once a day, every calendar day from ``first`` to ``last``."""
+        day, end, sent = date.fromisoformat(first), date.fromisoformat(last), {}
+        while day <= end:
+            sent[day] = self.chase(at(day.isoformat(), hour, minute))
+            day += timedelta(days=1)
+        return sent
+
+    def assert_chasers_on_working_days(self) -> None:
+        """No reminder, due-today or overdue notice ever went on a weekend or bank holiday."""
+        chasers = [m for m in self.sent() if m.template in CHASERS]
+        assert chasers, "the story sent no chasers at all"
+        for mail in chasers:
+            day = mail.sent_on.astimezone(LONDON).date()
+            assert self.calendar.is_working_day(day), f"{mail.template} went on {day:%A %d %B %Y}"
+
+    def assert_subjects_name_no_child(self, reference: str, child_name: str) -> None:
+        """Every email about the case carries [REF] in its subject and never the child's name."""
+        mails = for_case(self.sent(), reference)
+        assert mails
+        for mail in mails:
+            assert f"[{reference}]" in mail.subject, mail.subject
+            assert not set(child_name.lower().split()) & set(mail.subject.lower().split()), mail.subject
+
+    def command(self, to: Sent, body: str, now: datetime, **options) -> list[Sent]:
+        """Replies to ``to`` with ``body`` (as the business manager unless told otherwise)."""
+        return self.deliver(self.reply(to, body, now, **options), now)
+
+    @contextmanager
+    def unchanged(self, reference: str, before: str | None = None) -> Iterator[str]:
+        """Asserts that what happens inside leaves the case's state as it was (``before``,
+        if the test already knows it, saves a `cases show`)."""
+        before = before or self.state(reference)
+        yield before
+        assert self.state(reference) == before
+
+    def forged_command_refused(self, to_manager: Sent, body: str, now: datetime, forgery: str) -> None:
+        """``body`` From the business manager but forged as FORGERIES[forgery] says: refused."""
+        why, options = FORGERIES[forgery]
+        self._refused(self.reply(to_manager, body, now, **options), self.business_manager, why, now)
+
+    def outsider_command_refused(self, to_outsider: Sent, body: str, now: datetime) -> None:
+        """``body`` from someone on the case who is not a business manager: refused."""
+        sender = to_outsider.recipient
+        self._refused(self.reply(to_outsider, body, now, sender=sender), sender,
+                      "Only the business managers", now)
+
+    def _refused(self, message: bytes, sender: str, why: str, now: datetime) -> None:
+        answers = self.deliver(message, now)
+        assert [(m.template, m.recipient) for m in answers] == [("command_refusal", sender)]
+        text = answers[0].text()
+        assert why in text and "Nothing has changed" in text, text
+        assert str(answers[0].message["X-Mailbot-Case"]) in answers[0].subject
+
+    def out_of_office(self, chaser: Sent, now: datetime) -> None:
+        """An Outlook out-of-office answer to a chaser gets no answer."""
+        auto = self.reply(chaser, "I am out of the office until Monday with limited access to email.",
+                          now, sender=chaser.recipient, subject_prefix="Automatic reply: ",
+                          headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"})
+        assert self.deliver(auto, now) == []
+
     # --- writing mail ------------------------------------------------------------------
 
     def referral(self, referrer: str, fields: dict, now: datetime, as_form: bool = True) -> bytes:
@@ -160,21 +240,27 @@ trusted_authserv_ids = ["{AUTHSERV}"]
         return bytes(message)
 
     def reply(self, to: Sent, body: str, now: datetime, *, sender: str | None = None,
-              authenticated: bool = True, headers: dict | None = None) -> bytes:
-        """A reply to a captured email, as the receiving server would hand it to mailbot."""
+              authenticated: bool = True, authserv: str = AUTHSERV, threaded: bool = True,
+              subject_prefix: str = "RE: ", headers: dict | None = None) -> bytes:
+        """A reply to a captured email, as the receiving server would hand it to mailbot.
+
+        ``authenticated=False``: the server found DKIM and DMARC failing (a forged From).
+        ``authserv``: who claims to have checked it (a forger writes their own header).
+        ``threaded=False``: no In-Reply-To/References, only the [REF] in the subject."""
         sender = sender or self.business_manager
         message = EmailMessage()
         domain = sender.rsplit("@", 1)[-1]
         verdict = "pass" if authenticated else "fail"
-        message["Authentication-Results"] = (f"{AUTHSERV}; dkim={verdict} header.d={domain};"
+        message["Authentication-Results"] = (f"{authserv}; dkim={verdict} header.d={domain};"
                                              f" dmarc={verdict} header.from={domain}")
         message["From"] = sender
         message["To"] = self.address
-        message["Subject"] = "RE: " + to.subject
+        message["Subject"] = subject_prefix + to.subject
         message["Date"] = format_datetime(now)
         message["Message-ID"] = make_msgid(domain=domain)
-        message["In-Reply-To"] = f"<{to.message_id}>"
-        message["References"] = f"<{to.message_id}>"
+        if threaded:
+            message["In-Reply-To"] = f"<{to.message_id}>"
+            message["References"] = f"<{to.message_id}>"
         for name, value in (headers or {}).items():
             message[name] = value
         quoted = "\n".join("> " + line for line in to.text().splitlines()[:20])
@@ -190,6 +276,9 @@ def _label(key: str) -> str:
 
 
 def _plain(value) -> str:
+    """A form answer as a person would type it in an email."""
+    if isinstance(value, AgencyType):
+        return AGENCY_TYPE_LABELS[value]
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, date):
@@ -207,3 +296,22 @@ def only(mails: list[Sent], template: str, recipient: str | None = None) -> list
 
 def reference_of(mails: list[Sent]) -> str:
     return str(mails[0].message["X-Mailbot-Case"])
+
+
+def recipients(mails: Iterable[Sent], template: str) -> set[str]:
+    return {m.recipient for m in mails if m.template == template}
+
+
+def for_case(mails: Iterable[Sent], reference: str) -> list[Sent]:
+    return [m for m in mails if str(m.message["X-Mailbot-Case"]) == reference]
+
+
+def decision_notice_text(mail: Sent) -> str:
+    """Every paragraph and table cell of the .docx decision notice attached to ``mail``."""
+    [part] = [p for p in mail.message.walk() if (p.get_filename() or "").endswith(".docx")]
+    document = docx.Document(io.BytesIO(part.get_payload(decode=True)))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.extend(cell.text for cell in row.cells)
+    return "\n".join(lines)

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.adapters.maildir_mailbox import MaildirMailbox
+from mailbot.adapters.microsoft.ews_mailbox import EwsMailbox
+from mailbot.adapters.microsoft.graph_mailbox import GraphMailbox
 from tests.servers.dovecot import DovecotServer
+from tests.servers.ews import EwsServer
+from tests.servers.graph import GraphServer
 
 INBOX = "INBOX"
 
@@ -91,6 +95,98 @@ class ImapWorld:
     def close(self) -> None:
         for adapter in self._opened:
             adapter.close()
+
+
+class GraphWorld:
+    """A fake Microsoft Graph on loopback (tests/servers/graph.py), one per world.
+
+    A recreated folder gets a new Graph id, which is what the adapter's uidvalidity follows;
+    a restart stops the HTTP server (cutting keep-alive connections) and starts it again on
+    the same port with the same mailbox.
+    """
+
+    def __init__(self, state_dir: Path):
+        self.server = GraphServer()
+        self.server.start()
+        self.store = self.server.add_mailbox()
+        self.tokens = self.server.token_source()
+        self.state_dir = state_dir
+        self._opened: list[GraphMailbox] = []
+
+    def open(self, folder: str = INBOX, **options) -> GraphMailbox:
+        settings = {"poll_interval": 0.2, "timeout": 10, **options}
+        adapter = GraphMailbox(
+            "test", self.store.address, self.tokens, base_url=self.server.base_url, folder=folder,
+            state_path=self.state_dir / f"graph-{folder.replace('/', '_')}.json", **settings,
+        )
+        self._opened.append(adapter)
+        return adapter
+
+    def deliver(self, data: bytes, folder: str = INBOX) -> None:
+        self.store.deliver(data, self.store.path(folder, create=True).id)
+
+    def waiting(self, folder: str = INBOX) -> list[bytes]:
+        return [m.mime for m in self.store.in_folder(self.store.path(folder).id)]
+
+    def processed(self, folder: str = INBOX) -> list[bytes]:
+        return [m.mime for m in self.store.in_folder(self.store.path("mailbot/processed", create=True).id)]
+
+    def recreate(self, folder: str) -> None:
+        self.store.delete_folder(self.store.path(folder).id)
+        self.store.path(folder, create=True)
+
+    def restart_server(self) -> None:
+        self.server.restart()
+
+    def close(self) -> None:
+        for adapter in self._opened:
+            adapter.close()
+        self.server.stop()
+
+
+class EwsWorld:
+    """A fake Exchange Server 2019 speaking EWS on loopback (tests/servers/ews.py), one per world.
+
+    The adapter logs in with NTLM, as on premises, and polls (EWS has no IDLE). A recreated
+    folder gets a new FolderId, from which the adapter derives its uidvalidity; a restart cuts
+    every open connection and starts again on the same port with the same mailbox.
+    """
+
+    def __init__(self, state_dir: Path):
+        self.server = EwsServer()
+        self.server.start()
+        self.state_dir = state_dir
+        self._opened: list[EwsMailbox] = []
+
+    def open(self, folder: str = INBOX, **options) -> EwsMailbox:
+        settings = {"poll_interval": 0.2, "timeout": 10, **options}
+        adapter = EwsMailbox(
+            "test", self.server.address, service_endpoint=self.server.url,
+            password=self.server.password, folder=folder,
+            state_path=self.state_dir / f"ews-{folder.replace('/', '_')}.json", **settings,
+        )
+        self._opened.append(adapter)
+        return adapter
+
+    def deliver(self, data: bytes, folder: str = INBOX) -> None:
+        self.server.deliver(data, folder)
+
+    def waiting(self, folder: str = INBOX) -> list[bytes]:
+        return self.server.messages(folder)
+
+    def processed(self, folder: str = INBOX) -> list[bytes]:
+        return self.server.messages("mailbot/processed")
+
+    def recreate(self, folder: str) -> None:
+        self.server.recreate_folder(folder)
+
+    def restart_server(self) -> None:
+        self.server.restart()
+
+    def close(self) -> None:
+        for adapter in self._opened:
+            adapter.close()
+        self.server.stop()
 
 
 def _maildir_bodies(path: Path, subs: tuple[str, ...]) -> list[bytes]:

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.mailbox_worlds import ImapWorld, MaildirWorld, message
+from tests.integration.mailbox_worlds import EwsWorld, GraphWorld, ImapWorld, MaildirWorld, message
 
-WORLDS = ["maildir", "dovecot", "exchange_like", "minimal_imap"]
+WORLDS = ["maildir", "dovecot", "exchange_like", "minimal_imap", "graph", "ews"]
 SERVER_WORLDS = WORLDS[1:]  # those with a server that can restart under the adapter
 
 
@@ -27,6 +27,10 @@ def world(request: pytest.FixtureRequest, tmp_path) -> Iterator[MaildirWorld | I
         made = ImapWorld(request.getfixturevalue("dovecot"))
     elif request.param == "exchange_like":
         made = ImapWorld(request.getfixturevalue("dovecot_exchange_like"))
+    elif request.param == "graph":
+        made = GraphWorld(tmp_path)
+    elif request.param == "ews":
+        made = EwsWorld(tmp_path)
     else:
         made = ImapWorld(request.getfixturevalue("dovecot_minimal"),
                          flags_instead_of_moving=True)

@@ -8,6 +8,7 @@ mail arrives: by IMAP APPEND from a separate connection.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import getpass
 import os
@@ -110,8 +111,10 @@ class DovecotServer:
 
     def __init__(
         self, certificate: Certificate | None = None, *, capability: str | None = None,
-        extra_config: str = "",
+        extra_config: str = "", oauth2_keys: dict[str, bytes] | None = None,
     ):
+        """``oauth2_keys`` (key id: HS256 key) adds an oauth2 passdb that checks XOAUTH2 and
+        OAUTHBEARER tokens locally (see _oauth2_config)."""
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-"))
         # Mail processes run as an unprivileged user and must reach the homes below root.
         self.root.chmod(0o755)
@@ -125,6 +128,8 @@ class DovecotServer:
         self._spare = [_new_account() for _ in range(_BLOCK)]
         self._users: dict[str, str] = {a.username: a.password for a in self._spare}
         self._process: subprocess.Popen[bytes] | None = None
+        if oauth2_keys is not None:
+            extra_config += self._oauth2_config(oauth2_keys)
         self._write_config(capability, extra_config)
         (self.root / "home").mkdir(mode=0o755)
         self._write_users()
@@ -142,6 +147,28 @@ class DovecotServer:
                 key=self.certificate.key_path, extra=extra,
             )
         )
+
+    def _oauth2_config(self, keys: dict[str, bytes]) -> str:
+        """Dovecot 2.3's local JWT validation: no introspection endpoint, keys from a dict.
+
+        A token's key is looked up as ``shared/<azp>/<ALG>/<kid>`` (``default`` for a missing
+        azp or kid), which fs:posix maps to files below the prefix, each holding the key in
+        base64. The login name must equal the token's ``email`` claim, and the token needs
+        ``sub`` and an unexpired ``exp``. Failed logins would otherwise slow every later login
+        from 127.0.0.1 (the auth penalty, up to 15 s), so the penalty's socket is closed.
+        """
+        directory = self.root / "oauth2-keys"
+        for key_id, key in keys.items():
+            path = directory / "default" / "HS256" / key_id
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(base64.b64encode(key).decode())
+        settings = self.root / "dovecot-oauth2.conf.ext"
+        settings.write_text(f"introspection_mode = local\n"
+                            f"local_validation_key_dict = fs:posix:prefix={directory}/\n"
+                            f"username_attribute = email\n")
+        return (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {settings}\n}}\n"
+                "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

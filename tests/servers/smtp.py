@@ -12,6 +12,7 @@ import base64
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -19,6 +20,26 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.servers import free_port
 from tests.servers.tls import Certificate
+
+# The error challenge of XOAUTH2 (base64 encoded on the wire).
+_XOAUTH2_ERROR = '{"status":"401","schemes":"bearer","scope":"https://outlook.office365.com/.default"}'
+
+
+class _Smtp(SMTP):
+    """aiosmtpd with room for OAuth2 tokens: RFC 4954 section 4 lets an AUTH line, with its
+    initial response, run to 12288 octets, where aiosmtpd stops at 512."""
+
+    line_length_limit = 12288 + 2
+    command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.command_size_limits["AUTH"] = 12288
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Smtp(self.handler, **self.SMTP_kwargs)
 
 
 @dataclass(frozen=True)
@@ -69,8 +90,13 @@ class _Handler:
             part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part
         )
         user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
-        ok = self.owner.credentials.get(user) == token
-        return AuthResult(success=ok, auth_data=LoginPassword(user.encode(), b"") if ok else None)
+        ok = self.owner._token_accepted(user, token)
+        if ok:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        # As Exchange Online and Gmail do: a JSON challenge, the client's empty answer, then 535.
+        await server.challenge_auth(_XOAUTH2_ERROR)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.3 Authentication unsuccessful")
 
 
 class SmtpServer:
@@ -81,11 +107,16 @@ class SmtpServer:
     def __init__(
         self, *, security: str = "none", certificate: Certificate | None = None,
         credentials: dict[str, str] | None = None,
+        token_check: Callable[[str, str], str | None] | None = None,
     ):
+        """``token_check(user, token)`` judges XOAUTH2 tokens (None: accepted, else why not);
+        without it a token is checked against ``credentials`` as a password would be."""
         if security != "none" and certificate is None:
             raise ValueError("a TLS server needs a certificate")
         self.security, self.certificate = security, certificate
         self.credentials = dict(credentials or {})
+        self.token_check = token_check
+        self.token_refusals: list[str] = []
         self.port = free_port()
         self.received: list[ReceivedMessage] = []
         self._behaviour = _Behaviour()
@@ -123,6 +154,15 @@ class SmtpServer:
                     return behaviour.failures.popleft()
             return behaviour.refuse_all or behaviour.refused.get(address.lower())
 
+    def _token_accepted(self, user: str, token: str) -> bool:
+        if self.token_check is None:
+            return self.credentials.get(user) == token
+        refusal = self.token_check(user, token)
+        if refusal is not None:
+            with self._lock:
+                self.token_refusals.append(refusal)
+        return refusal is None
+
     def _record(self, message: ReceivedMessage) -> None:
         with self._arrived:
             self.received.append(message)
@@ -148,12 +188,12 @@ class SmtpServer:
         elif self.security == "starttls":
             kwargs["tls_context"] = self.certificate.server_context()
             kwargs["require_starttls"] = True
-        if self.credentials:
+        if self.credentials or self.token_check:
             kwargs["authenticator"] = self._authenticate
             # aiosmtpd counts only STARTTLS as encryption and warns about requiring AUTH
             # without it, so over implicit TLS AUTH is offered and checked, not demanded.
             kwargs["auth_require_tls"] = kwargs["auth_required"] = self.security == "starttls"
-        self._controller = Controller(_Handler(self), ready_timeout=10, **kwargs)
+        self._controller = _Controller(_Handler(self), ready_timeout=10, **kwargs)
         self._controller.start()
 
     def stop(self) -> None:

@@ -53,17 +53,26 @@ def test_a_week_over_christmas_2026_skips_the_bank_holidays(engine):
     assert case.deadline == london(2027, 1, 5, 17)
 
 
-def test_a_child_protection_plan_means_the_cp_chair_and_iro_are_told_at_stage_2(engine):
-    case, _ = open_case(engine, london(2026, 3, 2), child_protection_plan=True)
+def test_a_child_protection_plan_means_the_cp_chair_is_told_at_stage_2(engine):
+    case, _ = open_case(engine, london(2026, 3, 2), child_protection_plan=True, looked_after=False)
     _with_cp_chair_and_iro(engine, case)
     notices = engine.escalate(case, london(2026, 3, 3), BM)
     rules = rule_notices(notices)
-    assert emails(rules) == {CP_CHAIR, IRO}
+    assert emails(rules) == {CP_CHAIR}
     assert "Child Protection Plan" in rules[0].context["why"]
 
 
-def test_a_looked_after_child_means_the_cp_chair_and_iro_are_told_at_stage_2(engine):
-    case, _ = open_case(engine, london(2026, 3, 2), looked_after=True)
+def test_a_looked_after_child_means_the_iro_is_told_at_stage_2(engine):
+    case, _ = open_case(engine, london(2026, 3, 2), looked_after=True, child_protection_plan=False)
+    _with_cp_chair_and_iro(engine, case)
+    notices = engine.escalate(case, london(2026, 3, 3), BM)
+    rules = rule_notices(notices)
+    assert emails(rules) == {IRO}
+    assert "Looked After" in rules[0].context["why"]
+
+
+def test_a_looked_after_child_on_a_plan_means_both_are_told_at_stage_2(engine):
+    case, _ = open_case(engine, london(2026, 3, 2), looked_after=True, child_protection_plan=True)
     _with_cp_chair_and_iro(engine, case)
     notices = engine.escalate(case, london(2026, 3, 3), BM)
     assert emails(rule_notices(notices)) == {CP_CHAIR, IRO}
@@ -86,12 +95,11 @@ def test_the_cp_chair_is_not_told_at_other_stages(engine):
 
 
 def test_an_unknown_cp_chair_sends_the_notice_to_the_business_managers_to_assign(engine):
-    case, _ = open_case(engine, london(2026, 3, 2), child_protection_plan=True)
+    case, _ = open_case(engine, london(2026, 3, 2), child_protection_plan=True, looked_after=False)
     notices = engine.escalate(case, london(2026, 3, 3), BM)
     rules = rule_notices(notices)
     assert emails(rules) == {BM}
-    assert rules[0].context["unassigned"] == ["Child Protection Chair",
-                                              "Independent Reviewing Officer"]
+    assert rules[0].context["unassigned"] == ["Child Protection Chair"]
 
 
 def test_stage_4_goes_to_the_commissioner_by_email_to_the_partnership(engine):

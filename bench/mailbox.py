@@ -1,0 +1,245 @@
+"""Mailbox benchmark against a private Dovecot on loopback (issue 4). Prints its figures.
+
+1. Latency: `mailbot run` (IMAP IDLE) is running; each referral is APPENDed and timed until
+   its acknowledgement reaches the SMTP server (median and 95th percentile).
+2. Backlog: N referrals (bare mail, no attachment) already waiting. A bare batched IMAP fetch
+   of them is timed, then mailbot's intake pass over the same messages (fetch, store, open a
+   case, queue three emails, commit, move to the processed folder), in this process so that
+   interpreter start-up is not counted. ``--profile`` prints where the intake time goes.
+3. Memory: peak RSS of the `mailbot poll` command over backlogs of two sizes, to show that
+   it does not grow with the backlog.
+
+Targets (issue 4): p95 latency under 2 s; backlog ingest within 3x of the bare fetch; peak
+memory under 200 MB whatever the backlog. Run from the project root:
+
+    .venv/bin/python bench/mailbox.py [--latency 50] [--backlog 1000] [--memory 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import math
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mailbot.bootstrap import bootstrap  # noqa: E402
+from mailbot.config import load_settings  # noqa: E402
+from mailbot.domain.working_days import LONDON  # noqa: E402
+from mailbot.services.polling import poll_mailbox  # noqa: E402
+from tests.servers.dovecot import DovecotServer, ImapAccount  # noqa: E402
+from tests.servers.smtp import SmtpServer  # noqa: E402
+
+NOW = "2026-11-23T10:00"
+PASSWORD_ENV = "BENCH_PASSWORD"
+FETCH_BATCH = 200  # the same batch size as mailbot's own intake pass
+
+
+def referral(number: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Referrer {number} <referrer{number}@agency.test>"
+    message["To"] = "bsp@bury.test"
+    message["Subject"] = "Request for Resolution"
+    message["Message-ID"] = make_msgid(domain="agency.test")
+    message.set_content(f"Child's name: Child {number}\nReferrer's name: Referrer {number}\n"
+                        f"Referrer's email: referrer{number}@agency.test\n"
+                        f"Summary of disagreement: Disagreement number {number}.\n")
+    return bytes(message)
+
+
+def write_config(workdir: Path, dovecot: DovecotServer, account: ImapAccount,
+                 smtp_port: int | None) -> Path:
+    outgoing = (f'kind = "smtp"\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"'
+                if smtp_port else 'kind = "directory"\ndirectory = "outbox"')
+    config = workdir / "config.toml"
+    config.write_text(f"""
+[database]
+url = "sqlite:///mailbot.sqlite3"
+[outgoing]
+{outgoing}
+[worker]
+send_every_seconds = 1
+[[mailbox]]
+name = "bury"
+address = "bsp@bury.test"
+policy = "bury"
+kind = "imap"
+host = "127.0.0.1"
+port = {dovecot.port}
+security = "none"
+username = "{account.username}"
+password_env = "{PASSWORD_ENV}"
+business_managers = ["manager@bury.test"]
+sender_trust = "none"
+""")
+    return config
+
+
+def mailbot_command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "mailbot", "--config", str(config), *args]
+
+
+def child_env(account: ImapAccount) -> dict[str, str]:
+    return {**os.environ, PASSWORD_ENV: account.password, "PYTHONPATH": str(ROOT)}
+
+
+# --- 1. latency --------------------------------------------------------------------------------
+
+def latency(dovecot: DovecotServer, count: int) -> None:
+    account = dovecot.add_user()
+    smtp = SmtpServer()
+    smtp.start()
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as folder:
+        config = write_config(Path(folder), dovecot, account, smtp.port)
+        with open(Path(folder) / "worker.log", "wb") as log_file:
+            worker = subprocess.Popen(mailbot_command(config, "run"), cwd=folder,
+                                      env=child_env(account), stdout=log_file,
+                                      stderr=subprocess.STDOUT)
+        try:
+            times = _time_acknowledgements(dovecot, account, smtp, count)
+        except RuntimeError:
+            print((Path(folder) / "worker.log").read_text()[-3000:], file=sys.stderr)
+            raise
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            smtp.stop()
+    times.sort()
+    p95 = times[math.ceil(0.95 * len(times)) - 1]  # nearest rank
+    print(f"latency APPEND -> acknowledgement at SMTP over {count} messages (IMAP IDLE):"
+          f" median {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms,"
+          f" max {times[-1] * 1000:.0f} ms  (target: p95 < 2000 ms)", flush=True)
+
+
+def _time_acknowledgements(dovecot: DovecotServer, account: ImapAccount, smtp: SmtpServer,
+                           count: int) -> list[float]:
+    # Warm up: once the first referral is answered, the worker is up and in IDLE.
+    dovecot.append(account, referral(-1))
+    _wait_for_ack(smtp, 0, "referrer-1@agency.test", timeout=60)
+    times = []
+    for number in range(count):
+        before = len(smtp.received)
+        started = time.monotonic()
+        dovecot.append(account, referral(number))
+        _wait_for_ack(smtp, before, f"referrer{number}@agency.test")
+        times.append(time.monotonic() - started)
+    return times
+
+
+def _wait_for_ack(smtp: SmtpServer, before: int, recipient: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(recipient in m.recipients and b"X-Mailbot-Template: acknowledgement" in m.data
+               for m in smtp.received[before:]):
+            return
+        time.sleep(0.002)
+    raise RuntimeError(f"no acknowledgement for {recipient} within {timeout}s")
+
+
+# --- 2. backlog rate -----------------------------------------------------------------------------
+
+def bare_fetch_seconds(dovecot: DovecotServer, account: ImapAccount) -> tuple[float, int]:
+    """A plain client: log in, select, search, fetch every message in batches."""
+    started = time.monotonic()
+    fetched = 0
+    with dovecot.connect(account) as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search(["ALL"]))
+        for i in range(0, len(uids), FETCH_BATCH):
+            fetched += len(client.fetch(uids[i:i + FETCH_BATCH], ["BODY.PEEK[]"]))
+    return time.monotonic() - started, fetched
+
+
+def backlog(dovecot: DovecotServer, count: int, profile: bool) -> None:
+    account = dovecot.add_user()
+    dovecot.append_many(account, (referral(n) for n in range(count)))
+    fetch, fetched = bare_fetch_seconds(dovecot, account)
+    assert fetched == count, f"the bare fetch saw {fetched} of {count} messages"
+    with tempfile.TemporaryDirectory(prefix="bench-backlog-") as folder:
+        config = write_config(Path(folder), dovecot, account, None)
+        os.environ[PASSWORD_ENV] = account.password
+        app = bootstrap(load_settings(config))  # migrations and policies: not timed
+        context = app.services.mailboxes["bury"]
+        now = datetime.fromisoformat(NOW).replace(tzinfo=LONDON)
+        profiler = cProfile.Profile() if profile else None
+        started = time.monotonic()
+        if profiler:
+            profiler.enable()
+        result = poll_mailbox(app.services, context, lambda: app.open_mailbox("bury"),
+                              lambda: now)
+        if profiler:
+            profiler.disable()
+        ingest = time.monotonic() - started
+    assert result.handled == count and not result.failed, result
+    print(f"backlog of {count} bare referrals: bare batched IMAP fetch {fetch:.2f} s"
+          f" ({count / fetch:,.0f} msg/s); mailbot intake {ingest:.2f} s"
+          f" ({count / ingest:,.0f} msg/s, {ingest / count * 1000:.1f} ms each: store, open a case,"
+          f" queue 3 emails, move); ratio {ingest / fetch:.0f}x  (target: 3x)", flush=True)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"mailbot|email|jinja2", 30)
+
+
+# --- 3. memory -----------------------------------------------------------------------------------
+
+def memory(dovecot: DovecotServer, count: int) -> None:
+    account = dovecot.add_user()
+    dovecot.append_many(account, (referral(n) for n in range(count)))
+    # The wrapper reports the peak resident set of its child, the `mailbot poll` process.
+    code = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode;"
+            " print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
+        config = write_config(Path(folder), dovecot, account, None)
+        started = time.monotonic()
+        out = subprocess.run([sys.executable, "-c", code,
+                              *mailbot_command(config, "--now", NOW, "poll")],
+                             cwd=folder, env=child_env(account), capture_output=True, text=True,
+                             timeout=7200)
+        seconds = time.monotonic() - started
+    returncode, peak_kib = (int(v) for v in out.stdout.strip().splitlines()[-1].split())
+    if returncode != 0:
+        raise RuntimeError(f"mailbot poll exited {returncode}: {out.stderr[-2000:]}")
+    print(f"peak memory of `mailbot poll` over a backlog of {count:,}: {peak_kib / 1024:.0f} MB"
+          f" ({seconds:.0f} s)  (target: < 200 MB, flat)", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=int, default=50, metavar="N",
+                        help="messages to time one by one under IDLE (0 to skip)")
+    parser.add_argument("--backlog", type=int, default=1000, metavar="N",
+                        help="size of the backlog whose ingest rate is measured (0 to skip)")
+    parser.add_argument("--memory", default="1000,10000", metavar="N,N",
+                        help="backlog sizes whose peak memory is measured ('' to skip)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the backlog's intake time goes (cProfile)")
+    args = parser.parse_args()
+    # aiosmtpd warns about a deprecated attribute the capturing server reads, once a message.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    dovecot = DovecotServer()
+    dovecot.start()
+    try:
+        if args.latency:
+            latency(dovecot, args.latency)
+        if args.backlog:
+            backlog(dovecot, args.backlog, args.profile)
+        for size in filter(None, args.memory.split(",")):
+            memory(dovecot, int(size))
+    finally:
+        dovecot.cleanup()
+
+
+if __name__ == "__main__":
+    main()
