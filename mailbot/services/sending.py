@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import Services
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
+# A refused login is ours to fix, not the message's: its mail waits this long between tries.
+AUTHENTICATION_RETRY = timedelta(minutes=5)
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
@@ -34,8 +36,19 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
     with services.uow_factory() as uow:
         rows = uow.outbox.due(now, limit)
     delivered = 0
+    refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
+    waiting: list[OutboxRow] = []
     for row in rows:
-        delivered += _send_one(services, mailer, row, now, redirect_all_to)
+        if row.item.envelope_from in refused:
+            waiting.append(row)
+            continue
+        try:
+            delivered += _send_one(services, mailer, row, now, redirect_all_to)
+        except AuthenticationFailed as error:
+            refused[row.item.envelope_from] = error
+            waiting.append(row)
+    if waiting:
+        _keep_for_later(services, waiting, refused, now)
     if rows:
         log.info("send pass: %d of %d due message(s) delivered", delivered, len(rows))
     return delivered
@@ -49,6 +62,8 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
         email = replace(email, recipients=(redirect_all_to,))
     try:
         mailer.send(email)
+    except AuthenticationFailed:
+        raise  # the sender's login, not this message: send_queued holds the sender's mail
     except TransientError as error:
         _failed(services, row, now, str(error), permanent=row.attempts + 1 >= services.max_send_attempts)
         return 0
@@ -62,6 +77,22 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
         services.count("resent_after_failure")
     log.info("sent %s to %s (Message-ID %s)", item.template, item.recipient, item.message_id)
     return 1
+
+
+def _keep_for_later(services: Services, waiting: list[OutboxRow],
+                    refused: dict[str, AuthenticationFailed], now: datetime) -> None:
+    """Mail held up by a refused login stays queued, its attempts uncounted, so nothing is
+    lost or marked undeliverable while an administrator renews a secret or a password."""
+    with services.uow_factory() as uow:
+        for sender, error in refused.items():
+            rows = [row.id for row in waiting if row.item.envelope_from == sender]
+            uow.outbox.postpone(rows, now + AUTHENTICATION_RETRY, str(error))
+        uow.commit()
+    for sender, error in refused.items():
+        held = sum(row.item.envelope_from == sender for row in waiting)
+        services.count("held_by_refused_login", held)
+        log.error("cannot send as %s, the login was refused: %s; %d message(s) kept queued,"
+                  " next try in %s", sender, error, held, AUTHENTICATION_RETRY)
 
 
 def _failed(services: Services, row: OutboxRow, now: datetime, error: str, *,

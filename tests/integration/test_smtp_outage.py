@@ -30,7 +30,7 @@ from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.intake import receive_message
 from mailbot.services.ports import RawMessage
-from mailbot.services.sending import BACKOFF_BASE, send_queued
+from mailbot.services.sending import AUTHENTICATION_RETRY, BACKOFF_BASE, send_queued
 from tests.servers.smtp import SmtpServer
 
 pytest_plugins = ["tests.integration.db_fixtures"]
@@ -180,3 +180,33 @@ def test_undeliverable_mail_about_no_case_is_reported_too(services, relay, maile
     text = message_from_bytes(alert.data, policy=default)
     assert str(text["Subject"]).startswith("Undeliverable")
     assert GONE in text.get_body(("plain",)).get_content()
+
+
+def test_a_refused_login_keeps_the_mail_queued_uncounted_until_the_password_is_fixed(
+        services, start_smtp_server):
+    relay = start_smtp_server(credentials={PARTNERSHIP: "the new password"})
+    queue_referrals(services)
+    queued = outbox(services)
+    to_gone = sum(r.recipient == GONE for r in queued)
+    relay.refuse(GONE, "550 5.1.1 no such user")
+
+    # The old password: one refused login holds every message from that address, nothing is
+    # marked undeliverable and no attempt is counted against any message.
+    old = SmtpMailer(relay.host, relay.port, "none", username=PARTNERSHIP,
+                     password="the old password", timeout=5)
+    assert send_queued(services, old, MONDAY) == 0
+    old.close()
+    rows = outbox(services)
+    assert {(r.status, r.attempts) for r in rows} == {("queued", 0)}
+    assert all("login refused" in r.last_error for r in rows)
+    assert relay.received == []
+
+    # Fixed: after the pause everything goes, once.
+    new = SmtpMailer(relay.host, relay.port, "none", username=PARTNERSHIP,
+                     password="the new password", timeout=5)
+    try:
+        assert send_queued(services, new, MONDAY + AUTHENTICATION_RETRY / 2) == 0
+        assert send_queued(services, new, MONDAY + AUTHENTICATION_RETRY) == len(queued) - to_gone
+    finally:
+        new.close()
+    assert max(received_ids(relay).values()) == 1

@@ -142,6 +142,10 @@ class _Outbox:
         self.work["outbox"][row_id] = replace(row, attempts=row.attempts + 1, last_error=error,
                                               status="failed" if permanent else "queued")
 
+    def postpone(self, row_ids, until, reason):
+        for row_id in row_ids:
+            self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], last_error=reason)
+
     def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
         wanted = {m.strip("<>") for m in message_ids}
         return [SentMessage(r.item.message_id, r.item.case_reference, r.item.recipient,

@@ -9,7 +9,7 @@ import pytest
 
 from mailbot.adapters.policy_files import calendar_for, load_policy
 from mailbot.domain.engine import CaseEngine
-from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
@@ -193,3 +193,28 @@ def test_sending_retries_transient_failures_and_marks_permanent_ones(world):
     statuses = [r.status for r in db.outbox.values() if r.item.template != "bounce_alert"]
     assert statuses.count("failed") == 1 and statuses.count("sent") == total - 1
     assert [i.recipient for i in queued(db, "bounce_alert")] == [BM], "the failure is reported"
+
+
+class LoginRefusingMailer:
+    """Refuses the login of one sender, delivers for every other."""
+
+    def __init__(self, refused_sender: str):
+        self.refused_sender, self.sent = refused_sender, []
+
+    def send(self, email):
+        if email.envelope_from == self.refused_sender:
+            raise AuthenticationFailed("SMTP login refused", "Renew the password.")
+        self.sent.append(email)
+
+
+def test_a_refused_login_holds_that_senders_mail_without_failing_it(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")
+    mailer = LoginRefusingMailer("bsp@bury.example")
+    assert send_queued(services, mailer, MONDAY) == 0
+    rows = list(db.outbox.values())
+    assert {(r.status, r.attempts) for r in rows} == {("queued", 0)}
+    assert all("Renew the password" in r.last_error for r in rows)
+    assert not queued(db, "bounce_alert"), "nothing is undeliverable; the login is ours to fix"
+    assert services.counters["held_by_refused_login"] == len(rows)
+    assert send_queued(services, FlakyMailer(), MONDAY) == len(rows)

@@ -73,6 +73,14 @@ class SqlOutbox:
                      next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:],
                      attempts=OutboxMessageRow.attempts + 1)
 
+    @translated
+    def postpone(self, row_ids: Sequence[int], until: datetime, reason: str) -> None:
+        """Keeps rows queued until ``until`` without counting an attempt against them."""
+        if row_ids:
+            self._session.execute(
+                update(OutboxMessageRow).where(OutboxMessageRow.id.in_(list(row_ids)))
+                .values(next_attempt_at=until, last_error=reason[-MAX_ERROR:]))
+
     def _change(self, row_id: int, **values: object) -> None:
         result = self._session.execute(
             update(OutboxMessageRow).where(OutboxMessageRow.id == row_id).values(**values))
