@@ -36,9 +36,9 @@ from mailbot.services.ports import RawMessage
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
-# Dovecot can miss mail delivered in the instant IDLE starts (after our last SEARCH, before
-# its watch is set) and says nothing until the next change; one DONE after a second makes it
-# look again, so such mail waits about a second rather than a whole wait slice.
+# Mail that lands in the instant IDLE starts can be announced before the server's "+ idling",
+# and imapclient's idle() files that EXISTS where idle_check() never sees it. One SEARCH a
+# second into each IDLE finds such mail, so it waits about a second, not a whole wait slice.
 IDLE_FIRST_LOOK_SECONDS = 1.0
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
@@ -260,9 +260,9 @@ class ImapMailbox:
                 return _mentions(client.idle_done()[1], b"EXISTS")
             if now >= renew_at or now >= first_look_at or not responses:
                 # Renewal, the first look, or an early empty wake-up, which is how a closed
-                # socket shows itself: DONE + IDLE is one round trip and raises if it is gone.
+                # socket shows itself: DONE, a SEARCH and IDLE again raise if it is gone.
                 first_look_at = math.inf
-                if _mentions(client.idle_done()[1], b"EXISTS"):
+                if _mentions(client.idle_done()[1], b"EXISTS") or self._arrived(client):
                     return True
                 client.idle()
                 renew_at = time.monotonic() + self._idle_renew
