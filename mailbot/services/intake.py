@@ -121,7 +121,7 @@ def _quarantine(services: Services, mailbox: MailboxContext, record: InboundReco
         notice = Notice(Template.QUARANTINE_ALERT, mailbox.partnership.business_managers,
                         key=f"quarantine:{record.id}",
                         context={"message_id": message.message_id, "record_id": record.id,
-                                 "error": f"{type(error).__name__}: {error}",
+                                 "reason": f"{type(error).__name__}: {error}",
                                  "sender": ", ".join(a.email for a in message.from_addresses),
                                  "subject": message.subject or ""})
         _queue(services, uow, mailbox, [notice], None, now)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice
 from mailbot.domain.policy import Policy
@@ -168,13 +169,20 @@ class _State:
 
 
 class RecordingComposer:
-    """Composes a tiny message whose subject names the template, and remembers each notice."""
+    """Composes a tiny message whose subject names the template, and remembers each notice.
+
+    Each notice is also rendered with the real templates (StrictUndefined), so a service that
+    hands a template the wrong context fails its unit test rather than the worker.
+    """
 
     def __init__(self):
         self.composed: list[tuple[Notice, Person]] = []
+        self.renderer = JinjaRenderer()
 
     def compose(self, notice: Notice, *, case, policy: Policy | None, sender: Person,
                 recipient: Person, message_id: str, now: datetime) -> bytes:
+        self.renderer.render(notice, case=case, policy=policy, partnership_name=sender.name,
+                             recipient=recipient)
         self.composed.append((notice, recipient))
         ref = f"[{case.reference}] " if case else ""
         return (f"Message-ID: <{message_id}>\r\nFrom: {sender.email}\r\nTo: {recipient.email}\r\n"

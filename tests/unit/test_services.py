@@ -114,6 +114,10 @@ def test_a_failure_while_acting_quarantines_the_message_and_tells_the_managers(w
     assert not db.cases, "a half-done case must not be committed"
     assert [r.status for r in db.inbound.values()] == ["quarantined"]
     assert [i.recipient for i in queued(db, "quarantine_alert")] == [BM]
+    [(alert, manager)] = [(n, p) for n, p in composer.composed if n.template == "quarantine_alert"]
+    email = composer.renderer.render(alert, case=None, policy=context.policy,
+                                     partnership_name="Bury", recipient=manager)
+    assert "Why\nRuntimeError: template broke" in email.text, "the managers are told why"
 
 
 def test_a_business_manager_escalates_by_reply_and_gets_a_confirmation(world):
