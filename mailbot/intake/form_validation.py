@@ -42,9 +42,12 @@ def _label(key: str) -> str:
 
 
 def _missing(key: str, reading: FormReading, sender_email: str) -> bool:
+    sender_is_an_address = bool(F.EMAIL_RE.fullmatch(sender_email.strip() or "-"))
     if key == REFERRER_CONTACT:
         return not (reading.value("referrer_email") or reading.value("referrer_phone")
-                    or F.EMAIL_RE.fullmatch(sender_email.strip() or "-"))
+                    or sender_is_an_address)
+    if key == "referrer_email":  # the sender's address stands in, as the referral will use it
+        return not (reading.value("referrer_email") or sender_is_an_address)
     if key not in F.FIELD_BY_KEY:
         raise KeyError(f"unknown form field in policy: {key!r}")
     return reading.value(key) in (None, "")

@@ -26,6 +26,15 @@ def test_the_referrers_address_comes_from_the_sender_when_the_form_has_none():
     assert result.referral.referrer_email == "jo@agency.example"
 
 
+def test_a_policy_requiring_the_referrers_email_takes_the_senders_when_the_form_has_none():
+    required = ["child_name", "referrer_name", "referrer_email", "summary"]
+    result = validate(read_email_form(COMPLETE, None), required=required,
+                      sender_email="jo@agency.example")
+    assert result.ok and result.referral.referrer_email == "jo@agency.example"
+    unreachable = validate(read_email_form(COMPLETE, None), required=required, sender_email="")
+    assert unreachable.problems == ["Referrer's email is missing"]
+
+
 def test_the_address_on_the_form_wins_over_the_sender():
     text = COMPLETE + "Referrer's email: jo.bloggs@agency.example\n"
     result = validate(read_email_form(text, None), sender_email="shared@agency.example")

@@ -120,14 +120,13 @@ def test_labelled_lines_in_the_forwarded_message_are_read_as_the_form(world):
     assert COLLEAGUE not in {item.recipient for item in queued}
 
 
-def test_a_forwarded_form_without_the_referrers_address_is_sent_back_to_the_forwarder(world):
-    # Every seeded policy requires the referrer's email in the form itself.
+def test_a_forwarded_form_without_the_referrers_address_takes_the_original_senders(world):
+    # The shipped policies require the referrer's email; the original sender's stands in.
     fields = {k: v for k, v in FIELDS.items() if k != "referrer_email"}
     handled, queued = deliver(world, forwarded(original(fields, as_docx=True), COLLEAGUE))
-    assert handled.case_reference is None
-    assert recipients(queued, "please_correct") == [COLLEAGUE]
-    notice = world[0].composer.composed[-1][0]
-    assert notice.context["problems"] == ["Referrer's email is missing"]
+    assert handled.case_reference == "BSCP-2026-0001"
+    assert world[2].cases["BSCP-2026-0001"].referral.referrer_email == ORIGINAL_SENDER
+    assert recipients(queued, "acknowledgement") == [ORIGINAL_SENDER]
 
 
 @pytest.mark.parametrize("as_docx", [True, False], ids=["docx", "labelled lines"])
