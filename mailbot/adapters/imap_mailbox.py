@@ -122,6 +122,7 @@ class ImapMailbox:
             except COMMAND_ERRORS as error:
                 raise TransientError(f"mailbox {self.name}: server answered {error}") from error
             self._backoff.succeeded()
+            _forget_unread_responses(client)
             return result
         raise AssertionError("unreachable")
 
@@ -280,3 +281,10 @@ def _sleep_until(deadline: float, seconds: float) -> bool:
         return False
     time.sleep(seconds)
     return True
+
+
+def _forget_unread_responses(client: IMAPClient) -> None:
+    """imaplib keeps every untagged response no command asked for (an EXPUNGE, an EXISTS and a
+    COPYUID for each message moved) until the session ends; a worker that keeps one session
+    for weeks would grow without bound. Each operation has read what it needs by now."""
+    client._imap.untagged_responses.clear()

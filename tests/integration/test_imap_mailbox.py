@@ -37,6 +37,16 @@ def _commands(caplog, pattern: str) -> int:
     return sum(1 for record in caplog.records if sent.search(record.getMessage()))
 
 
+def test_a_long_session_does_not_pile_up_untagged_responses(world):
+    for number in range(30):
+        world.deliver(message(number))
+    mailbox = world.open()
+    for raw in mailbox.fetch_new():
+        mailbox.mark_processed(raw)  # each move leaves an EXPUNGE, EXISTS and COPYUID behind
+    kept = mailbox._client._imap.untagged_responses
+    assert sum(len(responses) for responses in kept.values()) == 0, kept
+
+
 def test_tls_with_a_trusted_certificate_works(dovecot, world, tls_certificate):
     world.deliver(message(1))
     adapter = _mailbox(dovecot, world.account, password=world.account.password,
