@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every start-up at INFO; only its warnings are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx and httpcore log every Graph request (URLs with mailbox addresses and message ids),
+    # and msal every token request: one line per failure is what an operator needs.
+    for noisy in ("httpx", "httpcore", "msal"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         now = _now_function(args.now)
         return args.handler(args, now)
