@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from mailbot.bootstrap import bootstrap  # noqa: E402
 from mailbot.config import load_settings  # noqa: E402
 from mailbot.domain.working_days import LONDON  # noqa: E402
-from mailbot.services.polling import poll_mailbox  # noqa: E402
+from mailbot.services.intake import act_on_pending, store_messages  # noqa: E402
 from tests.servers.dovecot import DovecotServer, ImapAccount  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 
@@ -175,19 +175,30 @@ def backlog(dovecot: DovecotServer, count: int, profile: bool) -> None:
         context = app.services.mailboxes["bury"]
         now = datetime.fromisoformat(NOW).replace(tzinfo=LONDON)
         profiler = cProfile.Profile() if profile else None
-        started = time.monotonic()
         if profiler:
             profiler.enable()
-        result = poll_mailbox(app.services, context, lambda: app.open_mailbox("bury"),
-                              lambda: now)
+        # The two halves of a pass (services.polling.drain_mailbox), timed apart: ingest takes
+        # the backlog off the server into the store; acting opens the cases and queues mail.
+        started = time.monotonic()
+        mailbox = app.open_mailbox("bury")
+        stored = 0
+        while messages := mailbox.fetch_new(FETCH_BATCH):
+            stored += store_messages(app.services, messages)
+            mailbox.mark_all_processed(messages)
+        mailbox.close()
+        ingest = time.monotonic() - started
+        started = time.monotonic()
+        acted = act_on_pending(app.services, context, lambda: now)
+        acting = time.monotonic() - started
         if profiler:
             profiler.disable()
-        ingest = time.monotonic() - started
-    assert result.handled == count and not result.failed, result
+    assert stored == acted == count, (stored, acted)
     print(f"backlog of {count} bare referrals: bare batched IMAP fetch {fetch:.2f} s"
-          f" ({count / fetch:,.0f} msg/s); mailbot intake {ingest:.2f} s"
-          f" ({count / ingest:,.0f} msg/s, {ingest / count * 1000:.1f} ms each: store, open a case,"
-          f" queue 3 emails, move); ratio {ingest / fetch:.0f}x  (target: 3x)", flush=True)
+          f" ({count / fetch:,.0f} msg/s); mailbot ingest (fetch, store compressed, move)"
+          f" {ingest:.2f} s ({count / ingest:,.0f} msg/s); ratio {ingest / fetch:.1f}x"
+          f"  (target: 3x)", flush=True)
+    print(f"then acting on them (open a case, queue 3 emails each): {acting:.2f} s"
+          f" ({count / acting:,.0f} msg/s, {acting / count * 1000:.1f} ms each)", flush=True)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"mailbot|email|jinja2", 30)
 

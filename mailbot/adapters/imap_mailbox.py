@@ -14,7 +14,7 @@ import logging
 import math
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from imapclient import DELETED, FLAGGED, IMAPClient
 
@@ -75,9 +75,15 @@ class ImapMailbox:
         return self._run(lambda client: self._fetch(client, limit))
 
     def mark_processed(self, message: RawMessage) -> None:
-        if message.mailbox != self.name:
-            raise PermanentError(f"mailbox {self.name} cannot mark a message of {message.mailbox}")
-        self._run(lambda client: self._mark(client, message))
+        self.mark_all_processed([message])
+
+    def mark_all_processed(self, messages: Sequence[RawMessage]) -> None:
+        for message in messages:
+            if message.mailbox != self.name:
+                raise PermanentError(f"mailbox {self.name} cannot mark a message of"
+                                     f" {message.mailbox}")
+        if messages:
+            self._run(lambda client: self._mark(client, messages))
 
     def wait_for_new(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -203,23 +209,27 @@ class ImapMailbox:
             kept.append(uid)
         return kept
 
-    def _mark(self, client: IMAPClient, message: RawMessage) -> None:
-        if message.uidvalidity != self._uidvalidity:
-            # The UID may now name another message; the rescan offers this one again.
-            log.warning("mailbox %s: not moving UID %s of stale UIDVALIDITY %d", self.name,
-                        message.uid, message.uidvalidity)
+    def _mark(self, client: IMAPClient, messages: Sequence[RawMessage]) -> None:
+        uids = []
+        for message in messages:
+            if message.uidvalidity != self._uidvalidity:
+                # The UID may now name another message; the rescan offers this one again.
+                log.warning("mailbox %s: not moving UID %s of stale UIDVALIDITY %d", self.name,
+                            message.uid, message.uidvalidity)
+            else:
+                uids.append(int(message.uid))
+        if not uids:
             return
-        uid = [int(message.uid)]
         if self._mode == "flag":
-            client.add_flags(uid, [FLAGGED])
+            client.add_flags(uids, [FLAGGED])
             return
         try:
-            self._move(client, uid)
+            self._move(client, uids)  # one command for the whole batch
         except COMMAND_ERRORS as error:
             if "TRYCREATE" not in str(error).upper():
                 raise
             ensure_folder(client, self._processed_name)  # someone deleted it
-            self._move(client, uid)
+            self._move(client, uids)
 
     def _move(self, client: IMAPClient, uid: list[int]) -> None:
         # A vanished UID is no error in either form, which makes marking idempotent.

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from mailbot.domain.errors import PermanentError, TransientError
@@ -52,6 +53,10 @@ class MaildirMailbox:
                 messages.append(RawMessage(self.name, uidvalidity, key, data))
         self._offered = set(batch)
         return messages
+
+    def mark_all_processed(self, messages: Sequence[RawMessage]) -> None:
+        for message in messages:  # one request each: this API has no bulk move we rely on
+            self.mark_processed(message)
 
     def mark_processed(self, message: RawMessage) -> None:
         key = message.uid

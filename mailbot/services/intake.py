@@ -1,9 +1,10 @@
 """Use case: a message arrived in a partnership mailbox.
 
 The raw bytes are stored first, in their own transaction, so nothing a user sent is ever
-lost. Acting on the message (opening a case, applying commands, queueing replies) is a
-second transaction that also marks the stored message processed, so a crash anywhere
-leaves it either fully done or still waiting to be done: never half done, never twice.
+lost; a whole batch from the mailbox is stored in one (``store_messages``), after which the
+mailbox may let go of it. Acting on a stored message (opening a case, applying commands,
+queueing replies) is a second transaction that also marks it processed, so a crash anywhere
+leaves it either fully done or still pending in the store: never half done, never twice.
 An error while acting quarantines that one message and tells the business managers; the
 messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
 """
@@ -11,6 +12,7 @@ messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +20,7 @@ from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.intake.classify import classify, subject_reference
-from mailbot.intake.message import InboundMessage, parse_message
+from mailbot.intake.message import InboundMessage, parse_message, read_message_id
 from mailbot.services import referrals, replies
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import queue_notices
@@ -44,6 +46,37 @@ def receive_message(services: Services, mailbox: MailboxContext, raw: RawMessage
     record = _store(services, raw, message)
     if record is None:
         return Handled("replay", note="seen before")
+    return _act_on(services, mailbox, record, message, now)
+
+
+def store_messages(services: Services, raws: Sequence[RawMessage]) -> int:
+    """Stores a batch in one transaction and returns how many were new; once this returns,
+    the mailbox may let go of them (``act_on_pending`` works from the store)."""
+    with services.uow_factory() as uow:
+        new = uow.inbound.record_many([(raw.mailbox, raw.uidvalidity, raw.uid,
+                                        read_message_id(raw.data), raw.data) for raw in raws])
+        uow.commit()
+    return new
+
+
+def act_on_pending(services: Services, mailbox: MailboxContext, now: Callable[[], datetime],
+                   batch: int = 200) -> int:
+    """Acts on every stored message of this mailbox not yet acted on, oldest first: the batch
+    just stored, and whatever a pass that died left behind. Returns how many."""
+    done = 0
+    while True:
+        with services.uow_factory() as uow:
+            records = uow.inbound.pending(mailbox.name, batch)
+            raws = [uow.inbound.raw(record.id) for record in records]
+        for record, data in zip(records, raws, strict=True):
+            _act_on(services, mailbox, record, parse_message(data), now())
+        done += len(records)
+        if len(records) < batch:
+            return done
+
+
+def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
+            message: InboundMessage, now: datetime) -> Handled:
     try:
         with services.uow_factory() as uow:
             handled = _act(services, uow, mailbox, message, now)

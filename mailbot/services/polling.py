@@ -18,7 +18,7 @@ from mailbot.domain.errors import MailbotError
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message
+from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import Mailbox
 
@@ -35,12 +35,13 @@ def drain_mailbox(services: Services, context: MailboxContext, mailbox: Mailbox,
                   now: Callable[[], datetime], batch: int = 200) -> int:
     """Handles every waiting message of an open mailbox; returns how many. Mailbox trouble
     raises ``MailbotError`` (a message's own trouble is quarantined inside)."""
-    handled = 0
+    handled = act_on_pending(services, context, now, batch)  # left by a pass that died
     while messages := mailbox.fetch_new(batch):
-        for raw in messages:
-            receive_message(services, context, raw, now())
-            mailbox.mark_processed(raw)
-            handled += 1
+        # Stored durably first, then let go of in one go, then acted on from the store: a
+        # backlog leaves the server at close to the speed of a bare fetch.
+        store_messages(services, messages)
+        mailbox.mark_all_processed(messages)
+        handled += act_on_pending(services, context, now, batch)
         if len(messages) < batch:
             break
     return handled

@@ -6,7 +6,7 @@ hand-written fakes. Each section belongs to one family of adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,7 +32,8 @@ class Mailbox(Protocol):
 
     ``fetch_new`` returns every unprocessed message (oldest first, at most ``limit``), including
     ones returned before but not yet marked, so a message whose processing failed is offered
-    again. ``mark_processed`` is called only after the message's effects are committed and is
+    again. ``mark_processed`` (``mark_all_processed`` for a batch) is called only after the
+    message is stored durably (its effects are then worked from the store) and is
     idempotent; a message whose ``uidvalidity`` no longer matches the folder is left alone (it
     will be offered again under the new UIDVALIDITY and recognised by its content hash).
     ``wait_for_new`` returns True at once if messages arrived since the last ``fetch_new``
@@ -44,6 +45,8 @@ class Mailbox(Protocol):
     def fetch_new(self, limit: int = 200) -> list[RawMessage]: ...
 
     def mark_processed(self, message: RawMessage) -> None: ...
+
+    def mark_all_processed(self, messages: Sequence[RawMessage]) -> None: ...  # in few round trips
 
     def wait_for_new(self, timeout: float) -> bool: ...
 

@@ -98,6 +98,18 @@ def test_marking_moves_only_that_message_and_is_idempotent(world):
     assert [m.data for m in adapter.fetch_new()] == [message(1)]
 
 
+def test_a_batch_is_marked_in_one_call_and_again_harmlessly(world):
+    for n in range(5):
+        world.deliver(message(n))
+    adapter = world.open()
+    batch = adapter.fetch_new()
+    adapter.mark_all_processed(batch[1:4])
+    adapter.mark_all_processed(batch[1:4])
+    adapter.mark_all_processed([])
+    assert world.waiting() == [message(0), message(4)]
+    assert sorted(world.processed()) == sorted(message(n) for n in (1, 2, 3))
+
+
 def test_a_backlog_is_taken_in_batches_of_the_limit(world):
     for n in range(25):
         world.deliver(message(n))

@@ -65,6 +65,28 @@ def test_the_same_mailbox_uidvalidity_and_uid_are_recognised_as_a_replay(uow_fac
         assert uow.inbound.find("bury", 7, "102", b"unknown") is None
 
 
+def test_a_batch_is_recorded_in_one_go_and_replays_inside_and_across_batches_are_skipped(
+        uow_factory):
+    batch = [("bury", 7, str(n), f"m{n}@school.example", RAW + str(n).encode()) for n in range(5)]
+    with uow_factory() as uow:
+        twice_in_one_batch = [*batch[:3], ("bury", 8, "99", "m0@school.example", batch[0][4])]
+        assert uow.inbound.record_many(twice_in_one_batch) == 3
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbound.record_many(batch) == 2, "only the two not seen before"
+        assert uow.inbound.record_many([]) == 0
+        uow.commit()
+    with uow_factory() as uow:
+        pending = uow.inbound.pending("bury")
+        assert [r.uid for r in pending] == ["0", "1", "2", "3", "4"], "oldest first"
+        assert uow.inbound.raw(pending[4].id) == RAW + b"4"
+        uow.inbound.mark(pending[0].id, "processed")
+        uow.commit()
+    with uow_factory() as uow:
+        assert [r.uid for r in uow.inbound.pending("bury", limit=2)] == ["1", "2"]
+        assert uow.inbound.pending("hackney") == []
+
+
 def test_marking_a_message_keeps_its_status_case_and_error(uow_factory):
     with uow_factory() as uow:
         record = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)

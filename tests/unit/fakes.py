@@ -101,6 +101,9 @@ class _Inbound:
         self.raw_bytes[record.id] = data
         return record
 
+    def record_many(self, messages) -> int:
+        return sum(self.record(*message) is not None for message in messages)
+
     def find(self, mailbox, uidvalidity, uid, data) -> InboundRecord | None:
         digest = hashlib.sha256(data).hexdigest()
         for record in self.work["inbound"].values():
@@ -108,6 +111,10 @@ class _Inbound:
                     mailbox, uidvalidity, uid):
                 return record
         return None
+
+    def pending(self, mailbox, limit=200) -> list[InboundRecord]:
+        return [r for r in self.work["inbound"].values()
+                if r.mailbox == mailbox and r.status == "received"][:limit]
 
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]

@@ -15,7 +15,8 @@ from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.intake import receive_message
+from mailbot.services.intake import receive_message, store_messages
+from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import send_queued
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
@@ -222,3 +223,51 @@ def test_a_refused_login_holds_that_senders_mail_without_failing_it(world):
     assert not queued(db, "bounce_alert"), "nothing is undeliverable; the login is ours to fix"
     assert services.counters["held_by_refused_login"] == len(rows)
     assert send_queued(services, FlakyMailer(), MONDAY) == len(rows)
+
+
+class ListMailbox:
+    """A mailbox in memory, for the polling use case's own order of steps."""
+
+    name = "bury"
+
+    def __init__(self, *texts: str):
+        self.waiting = [RawMessage("bury", 1, str(n), text.replace("\n", "\r\n").encode())
+                        for n, text in enumerate(texts)]
+        self.mark_calls: list[int] = []
+
+    def fetch_new(self, limit=200):
+        return self.waiting[:limit]
+
+    def mark_processed(self, message):
+        self.mark_all_processed([message])
+
+    def mark_all_processed(self, messages):
+        self.mark_calls.append(len(messages))
+        self.waiting = [m for m in self.waiting if m not in messages]
+
+    def wait_for_new(self, timeout):
+        return bool(self.waiting)
+
+    def close(self):
+        pass
+
+
+def test_a_pass_stores_a_batch_lets_go_of_it_in_one_call_then_acts_on_it(world):
+    services, context, db, _ = world
+    mailbox = ListMailbox(REFERRAL, REFERRAL.replace("<ref-1@", "<ref-2@"))
+    assert drain_mailbox(services, context, mailbox, lambda: MONDAY) == 2
+    assert mailbox.mark_calls == [2] and mailbox.waiting == []
+    assert len(db.cases) == 2
+    assert {r.status for r in db.inbound.values()} == {"processed"}
+
+
+def test_messages_stored_by_a_pass_that_died_are_acted_on_by_the_next(world):
+    services, context, db, _ = world
+    mailbox = ListMailbox(REFERRAL)
+    batch = mailbox.fetch_new()
+    assert store_messages(services, batch) == 1
+    mailbox.mark_all_processed(batch)  # and then the worker died before acting on it
+    assert not db.cases and mailbox.waiting == []
+    assert drain_mailbox(services, context, mailbox, lambda: MONDAY) == 1
+    assert list(db.cases) == ["BSCP-2026-0001"]
+    assert store_messages(services, batch) == 0, "a replay is recognised"

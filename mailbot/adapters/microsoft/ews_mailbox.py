@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -84,6 +84,10 @@ class EwsMailbox:
         if limit < 1:
             return []
         return self._call("fetching new mail", lambda account: self._fetch(account, limit))
+
+    def mark_all_processed(self, messages: Sequence[RawMessage]) -> None:
+        for message in messages:  # one request each: this API has no bulk move we rely on
+            self.mark_processed(message)
 
     def mark_processed(self, message: RawMessage) -> None:
         if message.mailbox != self.name:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,6 +75,10 @@ class GraphMailbox:
             messages = self._bodies(state, state.oldest_first(), limit, uidvalidity)
             self._offered = {m.uid for m in messages}
             return messages
+
+    def mark_all_processed(self, messages: Sequence[RawMessage]) -> None:
+        for message in messages:  # one request each: this API has no bulk move we rely on
+            self.mark_processed(message)
 
     def mark_processed(self, message: RawMessage) -> None:
         if message.mailbox != self.name:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -48,6 +48,22 @@ class SqlInboundLog:
                              RECEIVED)
 
     @translated
+    def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int:
+        """``record`` for a batch of (mailbox, uidvalidity, uid, message_id, data), in one
+        statement; returns how many were new."""
+        if not messages:
+            return 0
+        table = InboundMessageRow.__table__
+        received_at = self._clock()
+        rows = [dict(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
+                     message_id=message_id[:MESSAGE_ID], sha256=hashlib.sha256(data).hexdigest(),
+                     raw=zlib.compress(data), status=RECEIVED, case_reference=None, error="",
+                     received_at=received_at)
+                for mailbox, uidvalidity, uid, message_id, data in messages]
+        statement = upsert(self._session, table).on_conflict_do_nothing().returning(table.c.id)
+        return len(self._session.execute(statement, rows).all())
+
+    @translated
     def find(self, mailbox: str, uidvalidity: int, uid: str,
              data: bytes) -> InboundRecord | None:
         """The stored record of this message, matched by its bytes or its place."""
@@ -61,6 +77,15 @@ class SqlInboundLog:
             )).order_by(InboundMessageRow.id).limit(1)
         ).one_or_none()
         return None if row is None else _record(row)
+
+    @translated
+    def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]:
+        """Messages of ``mailbox`` stored but not yet acted on, oldest first."""
+        rows = self._session.scalars(
+            select(InboundMessageRow)
+            .where(InboundMessageRow.mailbox == mailbox, InboundMessageRow.status == RECEIVED)
+            .order_by(InboundMessageRow.id).limit(limit))
+        return [_record(row) for row in rows]
 
     @translated
     def mark(self, record_id: int, status: str, case_reference: str | None = None,

@@ -128,6 +128,9 @@ class ReferenceCounterRow(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
+PENDING = "status = 'received'"
+
+
 class InboundMessageRow(Base):
     """A raw message, stored (zlib-compressed) before anything acts on it."""
 
@@ -145,7 +148,13 @@ class InboundMessageRow(Base):
     error: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        # Messages stored but not yet acted on, oldest first: only those are in this index,
+        # so finding the work left by a crashed pass costs nothing however long the log grows.
+        Index("ix_inbound_pending", "mailbox", "id",
+              sqlite_where=text(PENDING), postgresql_where=text(PENDING)),
+    )
 
 
 class OutboxMessageRow(Base):
