@@ -67,8 +67,9 @@ def act_on_pending(services: Services, mailbox: MailboxContext, now: Callable[[]
     while True:
         with services.uow_factory() as uow:
             records = uow.inbound.pending(mailbox.name, batch)
-            raws = [uow.inbound.raw(record.id) for record in records]
-        for record, data in zip(records, raws, strict=True):
+        for record in records:
+            with services.uow_factory() as uow:  # one message in memory at a time
+                data = uow.inbound.raw(record.id)
             _act_on(services, mailbox, record, parse_message(data), now())
         done += len(records)
         if len(records) < batch:
