@@ -19,6 +19,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from tests.servers import started_servers  # noqa: E402
 from tests.servers.dovecot import (  # noqa: E402
     EXCHANGE_CAPABILITY,
     MINIMAL_CAPABILITY,
@@ -75,17 +76,7 @@ def dovecot_minimal(tls_certificate: Certificate) -> Iterator[DovecotServer]:
 @pytest.fixture
 def start_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     """Start SmtpServer(**options) servers that are all stopped when the test ends."""
-    started: list[SmtpServer] = []
-
-    def start(**options) -> SmtpServer:
-        server = SmtpServer(**options)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from started_servers(SmtpServer)
 
 
 @pytest.fixture

@@ -21,23 +21,14 @@ from mailbot.adapters.microsoft.ews_mailbox import EwsMailbox, EwsMailer
 from mailbot.domain.errors import AuthenticationFailed, ConfigError, PermanentError, TransientError
 from mailbot.services.ports import OutgoingEmail
 from tests.integration.mailbox_worlds import message
+from tests.servers import started_servers
 from tests.servers.ews import EwsServer
 from tests.servers.tls import Certificate
 
 
 @pytest.fixture
 def start_server() -> Iterator[Callable[..., EwsServer]]:
-    started: list[EwsServer] = []
-
-    def start(**options) -> EwsServer:
-        server = EwsServer(**options)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from started_servers(EwsServer)
 
 
 @pytest.fixture
