@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
+from tests.corpora import CORPORA
 
 
 def corpus(*parts: str) -> Path:

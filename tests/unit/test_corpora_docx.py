@@ -15,8 +15,8 @@ import pytest
 
 from mailbot.domain.errors import FormError
 from mailbot.intake.docx_form import read_form_attachment
+from tests.corpora import CORPORA
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 DOCX2PYTHON = CORPORA / "docx2python" / "tests" / "resources"
 CRYPTO = CORPORA / "msoffcrypto-tool" / "tests"
 MAILS = CORPORA / "mail-parser" / "tests" / "mails"

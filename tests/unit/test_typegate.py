@@ -4,7 +4,6 @@ import io
 import time
 import tracemalloc
 import zipfile
-from pathlib import Path
 
 import form_samples as S
 import pytest
@@ -13,8 +12,8 @@ from mailbot.domain.errors import FormError
 from mailbot.intake.docx_form import read_form_attachment
 from mailbot.intake.form_builder import build_form
 from mailbot.intake.typegate import Budgets, open_docx, parse_xml
+from tests.corpora import CORPORA
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 CRYPTO = CORPORA / "msoffcrypto-tool" / "tests"
 
 
