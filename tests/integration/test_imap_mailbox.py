@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mailbot.adapters.imap_mailbox import ImapMailbox
+from mailbot.adapters.imap_mailbox import ImapMailbox, _uid_set
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from tests.integration.mailbox_worlds import ImapWorld, message
 from tests.servers import free_port
@@ -130,6 +130,7 @@ def test_a_batch_is_fetched_with_one_command_not_one_per_message(dovecot, world,
     fetched = adapter.fetch_new(limit=200)
     assert len(fetched) == 50
     assert _commands(caplog, r"UID FETCH .*BODY\.PEEK\[\]") == 1
+    assert _commands(caplog, r"UID FETCH .*RFC822\.SIZE") == 0, "small mail needs no size check"
 
 
 def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
@@ -139,6 +140,11 @@ def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
     assert [m.data for m in adapter.fetch_new()] == [message(0), message(1)]
     tiny = world.open(max_batch_bytes=1)
     assert [m.data for m in tiny.fetch_new()] == [message(0)]
+
+
+def test_uid_sets_collapse_runs():
+    assert _uid_set([1, 2, 3, 5, 7, 8]) == "1:3,5,7:8"
+    assert _uid_set([4]) == "4"
 
 
 def test_idle_is_renewed_and_still_wakes_on_new_mail(world, caplog):
