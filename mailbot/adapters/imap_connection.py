@@ -128,6 +128,14 @@ def shut(client: IMAPClient) -> None:
         client.shutdown()
 
 
+def log_out(client: IMAPClient) -> None:
+    """Say goodbye politely, or just close when the connection is already gone."""
+    try:
+        client.logout()
+    except Exception:  # a failed goodbye changes nothing
+        shut(client)
+
+
 def server_folder_name(client: IMAPClient, path: str) -> str:
     """Translate a configured ``a/b`` path into the server's hierarchy and personal namespace.
 

@@ -26,6 +26,7 @@ from mailbot.adapters.imap_connection import (
     Disconnected,
     ImapSettings,
     ensure_folder,
+    log_out,
     open_session,
     server_folder_name,
     shut,
@@ -107,10 +108,7 @@ class ImapMailbox:
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
-                client.logout()
-            except Exception:  # a failed goodbye changes nothing
-                shut(client)
+            log_out(client)
 
     # -- sessions ----------------------------------------------------------------------------
 

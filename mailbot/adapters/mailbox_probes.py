@@ -22,9 +22,9 @@ from imapclient.exceptions import LoginError
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
     ImapSettings,
+    log_out,
     open_session,
     server_folder_name,
-    shut,
 )
 from mailbot.domain.errors import AuthenticationFailed, PermanentError
 from mailbot.services.mailbox_check import ProbeFailed
@@ -129,10 +129,7 @@ class ImapProbe:
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
-                client.logout()
-            except Exception:  # a failed goodbye changes nothing
-                shut(client)
+            log_out(client)
 
 
 class AccountProbe:
