@@ -43,12 +43,13 @@ from mailbot.bootstrap import bootstrap  # noqa: E402
 from mailbot.config import load_settings  # noqa: E402
 from mailbot.domain.working_days import LONDON  # noqa: E402
 from mailbot.services.intake import act_on_pending, store_messages  # noqa: E402
+from mailbot.services.polling import BATCH  # noqa: E402
 from tests.servers.dovecot import DovecotServer, ImapAccount  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 
 NOW = "2026-11-23T10:00"
 PASSWORD_ENV = "BENCH_PASSWORD"
-FETCH_BATCH = 200  # the same batch size as mailbot's own intake pass
+FETCH_BATCH = BATCH  # the same batch size as mailbot's own intake pass
 
 
 def referral(number: int) -> bytes:

@@ -225,7 +225,7 @@ class ImapMailbox:
         if not uids:
             return
         if self._mode == "flag":
-            client.add_flags(uids, [FLAGGED])
+            client.add_flags(_uid_set(sorted(uids)), [FLAGGED], silent=True)
             return
         try:
             self._move(client, uids)  # one command for the whole batch
@@ -235,14 +235,16 @@ class ImapMailbox:
             ensure_folder(client, self._processed_name)  # someone deleted it
             self._move(client, uids)
 
-    def _move(self, client: IMAPClient, uid: list[int]) -> None:
-        # A vanished UID is no error in either form, which makes marking idempotent.
+    def _move(self, client: IMAPClient, uids: list[int]) -> None:
+        # A vanished UID is no error in either form, which makes marking idempotent. Runs of
+        # UIDs go collapsed (1:500), so the command line stays short for any batch.
+        sequence = _uid_set(sorted(uids))
         if self._mode == "move":
-            client.move(uid, self._processed_name)
+            client.move(sequence, self._processed_name)
         else:
-            client.copy(uid, self._processed_name)
-            client.add_flags(uid, [DELETED])
-            client.uid_expunge(uid)
+            client.copy(sequence, self._processed_name)
+            client.add_flags(sequence, [DELETED], silent=True)
+            client.uid_expunge(sequence)
 
     # -- waiting -----------------------------------------------------------------------------
 

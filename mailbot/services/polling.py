@@ -24,6 +24,12 @@ from mailbot.services.ports import Mailbox
 
 log = logging.getLogger(__name__)
 
+# Messages taken from the mailbox at a time. Each batch costs the mail server a MOVE (Dovecot's
+# Maildir rescans the folder for every one) and the store a durable commit, so a backlog goes
+# faster in fewer, larger batches: bench/mailbox.py took 1,000 messages 10% faster in batches
+# of 500 than of 200. Each adapter's byte budget keeps a batch of large mail small.
+BATCH = 500
+
 
 @dataclass
 class PassResult:
@@ -32,7 +38,7 @@ class PassResult:
 
 
 def drain_mailbox(services: Services, context: MailboxContext, mailbox: Mailbox,
-                  now: Callable[[], datetime], batch: int = 200) -> int:
+                  now: Callable[[], datetime], batch: int = BATCH) -> int:
     """Handles every waiting message of an open mailbox; returns how many. Mailbox trouble
     raises ``MailbotError`` (a message's own trouble is quarantined inside)."""
     handled = act_on_pending(services, context, now, batch)  # left by a pass that died
@@ -48,7 +54,7 @@ def drain_mailbox(services: Services, context: MailboxContext, mailbox: Mailbox,
 
 
 def poll_mailbox(services: Services, context: MailboxContext, open_mailbox: Callable[[], Mailbox],
-                 now: Callable[[], datetime], batch: int = 200) -> PassResult:
+                 now: Callable[[], datetime], batch: int = BATCH) -> PassResult:
     """Opens a mailbox, drains it and closes it; never raises for mailbox trouble."""
     result = PassResult()
     try:

@@ -133,6 +133,17 @@ def test_a_batch_is_fetched_with_one_command_not_one_per_message(dovecot, world,
     assert _commands(caplog, r"UID FETCH .*RFC822\.SIZE") == 0, "small mail needs no size check"
 
 
+def test_a_batch_is_moved_with_one_short_command(dovecot, world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(50)])
+    adapter = world.open()
+    batch = adapter.fetch_new(limit=200)
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    adapter.mark_all_processed(batch)
+    assert _commands(caplog, r"UID MOVE") == 1
+    assert _commands(caplog, r"UID MOVE 1:50 ") == 1, "runs of UIDs go as first:last"
+    assert world.waiting() == []
+
+
 def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
     for n in range(4):
         world.deliver(message(n))
