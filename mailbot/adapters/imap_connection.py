@@ -198,3 +198,10 @@ class Backoff:
     def wait(self) -> float:
         """Seconds until the next attempt is allowed."""
         return max(0.0, self.retry_at - time.monotonic())
+
+
+def forget_unread_responses(client: IMAPClient) -> None:
+    """imaplib keeps every untagged response no command asked for (an EXPUNGE, an EXISTS and a
+    COPYUID for each message moved) until the session ends; a worker that keeps one session
+    for weeks would grow without bound. Call this once an operation has read what it needs."""
+    client._imap.untagged_responses.clear()

@@ -3,7 +3,8 @@
 State lives in folders, never in custom keywords (Exchange Online has none): a message in the
 watched folder is unprocessed; ``mark_processed`` moves it to the processed folder with MOVE,
 or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\Flagged where
-neither is (and then \\Flagged messages are not fetched). New mail is awaited with IDLE, re-issued
+neither is (and then \\Flagged messages are not fetched); during a backlog, moves run on a
+second session (imap_mover) while the next batch is taken. New mail is awaited with IDLE, re-issued
 before the 29-minute limit of RFC 2177, or by polling. A dropped connection is re-opened with
 exponential backoff; failures surface as TransientError, refused logins as PermanentError.
 """
@@ -26,11 +27,13 @@ from mailbot.adapters.imap_connection import (
     Disconnected,
     ImapSettings,
     ensure_folder,
+    forget_unread_responses,
     log_out,
     open_session,
     server_folder_name,
     shut,
 )
+from mailbot.adapters.imap_mover import Mover
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
@@ -69,6 +72,8 @@ class ImapMailbox:
         self._processed_name = processed_folder
         self._uidvalidity = 0
         self._offered_up_to = 0  # highest UID fetch_new has looked at, under _uidvalidity
+        self._mover: Mover | None = None  # a second session, only while a backlog is taken
+        self.batches_moved_aside = 0  # handed to the mover, for tests and benchmarks
 
     # -- the port ----------------------------------------------------------------------------
 
@@ -87,6 +92,7 @@ class ImapMailbox:
             self._run(lambda client: self._mark(client, messages))
 
     def wait_for_new(self, timeout: float) -> bool:
+        self._finish_moves()  # the backlog is taken: back to one session
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -106,6 +112,7 @@ class ImapMailbox:
                 self._drop(error)
 
     def close(self) -> None:
+        self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
             log_out(client)
@@ -126,7 +133,7 @@ class ImapMailbox:
             except COMMAND_ERRORS as error:
                 raise TransientError(f"mailbox {self.name}: server answered {error}") from error
             self._backoff.succeeded()
-            _forget_unread_responses(client)
+            forget_unread_responses(client)
             return result
         raise AssertionError("unreachable")
 
@@ -175,6 +182,23 @@ class ImapMailbox:
             shut(client)
         self._backoff.failed()
 
+    def _finish_moves(self) -> None:
+        """End the backlog's second session and move here whatever it did not."""
+        mover, self._mover = self._mover, None
+        if mover is None:
+            return
+        left = sorted(uid for uidvalidity, uids in mover.finish()
+                      if uidvalidity == self._uidvalidity for uid in uids)
+        if not left:
+            return
+        try:
+            self._run(lambda client: self._move_or_recreate(client, left))
+        except (TransientError, PermanentError) as error:
+            # Still stored, still in the folder: offered again (a replay) and moved then.
+            log.warning("mailbox %s: %d processed messages left in %s (%s)", self.name,
+                        len(left), self.folder, error)
+            self._offered_up_to = 0
+
     # -- mail --------------------------------------------------------------------------------
 
     def _criteria(self) -> list[str]:
@@ -182,9 +206,14 @@ class ImapMailbox:
 
     def _fetch(self, client: IMAPClient, limit: int) -> list[RawMessage]:
         client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
-        uids = self._within_size(client, sorted(client.search(self._criteria()))[:limit])
+        being_moved = self._mover.in_flight() if self._mover else frozenset()
+        found = [uid for uid in sorted(client.search(self._criteria())) if uid not in being_moved]
+        uids = self._within_size(client, found[:limit])
         if not uids:
             return []
+        if len(found) > len(uids) and self._mover is None and self._mode != "flag":
+            # A backlog: move each stored batch on a second session while taking the next.
+            self._mover = Mover(self.name, self._settings, self.folder, self._move_or_recreate)
         # One FETCH for the whole batch: a round trip per message would dominate a backlog.
         fetched = client.fetch(uids, ["BODY.PEEK[]"])
         self._offered_up_to = max(self._offered_up_to, uids[-1])
@@ -226,7 +255,13 @@ class ImapMailbox:
             return
         if self._mode == "flag":
             client.add_flags(_uid_set(sorted(uids)), [FLAGGED], silent=True)
-            return
+        elif self._mover is not None and not self._mover.failed:
+            self._mover.move(self._uidvalidity, uids)
+            self.batches_moved_aside += 1
+        else:
+            self._move_or_recreate(client, uids)
+
+    def _move_or_recreate(self, client: IMAPClient, uids: list[int]) -> None:
         try:
             self._move(client, uids)  # one command for the whole batch
         except COMMAND_ERRORS as error:
@@ -297,13 +332,6 @@ def _sleep_until(deadline: float, seconds: float) -> bool:
         return False
     time.sleep(seconds)
     return True
-
-
-def _forget_unread_responses(client: IMAPClient) -> None:
-    """imaplib keeps every untagged response no command asked for (an EXPUNGE, an EXISTS and a
-    COPYUID for each message moved) until the session ends; a worker that keeps one session
-    for weeks would grow without bound. Each operation has read what it needs by now."""
-    client._imap.untagged_responses.clear()
 
 
 def _uid_set(uids: list[int]) -> str:

@@ -35,7 +35,10 @@ class Mailbox(Protocol):
     again. ``mark_processed`` (``mark_all_processed`` for a batch) is called only after the
     message is stored durably (its effects are then worked from the store) and is
     idempotent; a message whose ``uidvalidity`` no longer matches the folder is left alone (it
-    will be offered again under the new UIDVALIDITY and recognised by its content hash).
+    will be offered again under the new UIDVALIDITY and recognised by its content hash). While
+    a backlog is taken, an adapter may finish a marking after the call returns (IMAP moves on
+    a second session meanwhile); a marked message is never offered again all the same, and
+    ``wait_for_new`` and ``close`` first wait for markings still under way.
     ``wait_for_new`` returns True at once if messages arrived since the last ``fetch_new``
     (or lie beyond its limit), else waits up to ``timeout`` seconds for one.
     """

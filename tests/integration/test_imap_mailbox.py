@@ -6,6 +6,7 @@ the wire, IDLE renewal, and the \\Flagged fallback of servers without MOVE or UI
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -142,6 +143,37 @@ def test_a_batch_is_moved_with_one_short_command(dovecot, world, caplog):
     assert _commands(caplog, r"UID MOVE") == 1
     assert _commands(caplog, r"UID MOVE 1:50 ") == 1, "runs of UIDs go as first:last"
     assert world.waiting() == []
+
+
+def test_a_backlog_is_moved_on_a_second_session_and_nothing_is_offered_twice(world):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    seen = []
+    while batch := adapter.fetch_new(limit=10):
+        seen += [raw.data for raw in batch]
+        adapter.mark_all_processed(batch)  # returns before the server has moved them
+    assert seen == [message(n) for n in range(25)]
+    assert adapter.batches_moved_aside == 3  # from the first full batch on
+    adapter.close()  # waits for the moves
+    assert world.waiting() == []
+    assert sorted(world.processed()) == sorted(message(n) for n in range(25))
+
+
+def test_a_second_session_refused_at_login_costs_no_message(world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    assert adapter.wait_for_new(0.01) is True  # logged in
+    # The second session, opened for the backlog, will be refused.
+    adapter._settings = dataclasses.replace(adapter._settings, password="changed meanwhile")
+    offered = []
+    while batch := adapter.fetch_new(limit=10):
+        offered += [raw.data for raw in batch]
+        adapter.mark_all_processed(batch)
+    adapter.close()
+    assert "second session failed" in caplog.text
+    assert world.waiting() == []
+    assert sorted(world.processed()) == sorted(message(n) for n in range(25))
+    assert set(offered) == {message(n) for n in range(25)}  # some twice: replays, not losses
 
 
 def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):

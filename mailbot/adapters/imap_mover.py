@@ -1,0 +1,112 @@
+"""Moving a backlog's stored batches on a second IMAP session while the next batch is taken.
+
+A backlog leaves the server as fetch, store, move, batch after batch. On Dovecot the MOVE of a
+batch costs the server about as much time as fetching it; a second session is a second server
+process, so while it moves one stored batch, the mailbox's own session fetches the next and
+this process stores it. The session is opened for a backlog and closed when it is taken, so a
+quiet mailbox holds one connection, not two.
+
+Only stored batches are handed over, so nothing leaves the watched folder before it is
+stored. Until its move has finished, a handed-over message is still in the folder but is not
+offered again (``in_flight``). Any failure ends this session: what it did not move is offered
+again or, once the backlog is taken, handed back (``finish``) for the mailbox to move on its
+own session; the store recognises whatever is offered twice. If the worker dies first, the
+messages stay in the folder and the next pass does the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from imapclient import IMAPClient
+
+from mailbot.adapters.imap_connection import (
+    ImapSettings,
+    forget_unread_responses,
+    log_out,
+    open_session,
+    shut,
+)
+
+log = logging.getLogger(__name__)
+
+MoveUids = Callable[[IMAPClient, list[int]], None]
+
+
+class Mover:
+    """A worker thread with its own session that moves UIDs handed to it, in order."""
+
+    def __init__(self, name: str, settings: ImapSettings, folder: str, move_uids: MoveUids):
+        self.name, self._settings, self._folder = name, settings, folder
+        self._move_uids = move_uids
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mover-{name}")
+        self._moving: list[tuple[int, frozenset[int], Future[None]]] = []  # uidvalidity, uids
+        self._unmoved: list[tuple[int, list[int]]] = []  # (uidvalidity, uids), from the worker
+        self.failed = False  # set on the worker thread; once set, the mailbox moves itself
+        self._client: IMAPClient | None = None  # touched only on the worker thread
+        self._uidvalidity = 0
+
+    def move(self, uidvalidity: int, uids: list[int]) -> None:
+        """Hand over stored messages; returns at once."""
+        future = self._worker.submit(self._move, uidvalidity, sorted(uids))
+        self._moving.append((uidvalidity, frozenset(uids), future))
+
+    def in_flight(self) -> frozenset[int]:
+        """UIDs handed over whose move has not finished yet."""
+        self._moving = [moving for moving in self._moving if not moving[2].done()]
+        return frozenset().union(*(uids for _, uids, _ in self._moving))
+
+    def finish(self) -> list[tuple[int, list[int]]]:
+        """Wait for the moves handed over, log out, end the thread, and hand back what was not
+        moved as (uidvalidity, uids). A move stuck past the connection timeout is left to end
+        by itself and handed back too: moving a message twice is harmless."""
+        _, stuck = wait([future for _, _, future in self._moving],
+                        timeout=self._settings.timeout)
+        unmoved = list(self._unmoved)
+        if stuck:
+            log.warning("mailbox %s: a move on the second session is stuck; leaving it",
+                        self.name)
+            self.failed = True
+            unmoved += [(uidvalidity, sorted(uids)) for uidvalidity, uids, future in self._moving
+                        if future in stuck]
+        self._moving = []
+        self._worker.submit(self._close)
+        self._worker.shutdown(wait=not stuck, cancel_futures=bool(stuck))
+        return unmoved
+
+    # -- on the worker thread ---------------------------------------------------------------
+
+    def _move(self, uidvalidity: int, uids: list[int]) -> None:
+        if self.failed:
+            self._unmoved.append((uidvalidity, uids))
+            return
+        try:
+            client = self._session()
+            if self._uidvalidity != uidvalidity:
+                return  # the UIDs may name other messages now; the rescan offers these again
+            self._move_uids(client, uids)
+            forget_unread_responses(client)
+        except Exception as error:  # noqa: BLE001 - a failure here costs only the second session
+            log.warning("mailbox %s: second session failed (%s: %s); moving on the first",
+                        self.name, type(error).__name__, error)
+            self.failed = True
+            self._unmoved.append((uidvalidity, uids))
+            self._close(politely=False)
+
+    def _session(self) -> IMAPClient:
+        if self._client is None:
+            client = open_session(self._settings)
+            try:
+                selected = client.select_folder(self._folder)
+            except BaseException:
+                shut(client)
+                raise
+            self._client, self._uidvalidity = client, int(selected[b"UIDVALIDITY"])
+        return self._client
+
+    def _close(self, politely: bool = True) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            (log_out if politely else shut)(client)
