@@ -48,7 +48,7 @@ def test_killing_the_intake_at_random_points_loses_and_repeats_nothing(story):
     for _ in range(40):
         process = _poll(bury)
         try:
-            process.wait(timeout=rng.uniform(0.8, 3.0))
+            process.wait(timeout=rng.uniform(0.6, 1.8))
             if process.returncode == 0:
                 break
         except subprocess.TimeoutExpired:
