@@ -43,13 +43,12 @@ from mailbot.bootstrap import bootstrap  # noqa: E402
 from mailbot.config import load_settings  # noqa: E402
 from mailbot.domain.working_days import LONDON  # noqa: E402
 from mailbot.services.intake import act_on_pending, store_messages  # noqa: E402
-from mailbot.services.polling import BATCH  # noqa: E402
+from mailbot.services.polling import BATCH  # noqa: E402  (the bare fetch uses it too)
 from tests.servers.dovecot import DovecotServer, ImapAccount  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 
 NOW = "2026-11-23T10:00"
 PASSWORD_ENV = "BENCH_PASSWORD"
-FETCH_BATCH = BATCH  # the same batch size as mailbot's own intake pass
 
 
 def referral(number: int) -> bytes:
@@ -162,8 +161,8 @@ def bare_fetch_seconds(dovecot: DovecotServer, account: ImapAccount) -> tuple[fl
     with dovecot.connect(account) as client:
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search(["ALL"]))
-        for i in range(0, len(uids), FETCH_BATCH):
-            fetched += len(client.fetch(uids[i:i + FETCH_BATCH], ["BODY.PEEK[]"]))
+        for i in range(0, len(uids), BATCH):
+            fetched += len(client.fetch(uids[i:i + BATCH], ["BODY.PEEK[]"]))
     return time.monotonic() - started, fetched
 
 
@@ -211,7 +210,7 @@ def _intake_seconds(dovecot: DovecotServer, account: ImapAccount, count: int,
         started = time.monotonic()
         mailbox = app.open_mailbox("bury")
         stored = 0
-        while messages := mailbox.fetch_new(FETCH_BATCH):
+        while messages := mailbox.fetch_new(BATCH):
             stored += store_messages(app.services, messages)
             mailbox.mark_all_processed(messages)
         mailbox.close()  # waits for the last batch's move

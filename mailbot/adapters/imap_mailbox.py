@@ -73,7 +73,7 @@ class ImapMailbox:
         self._uidvalidity = 0
         self._offered_up_to = 0  # highest UID fetch_new has looked at, under _uidvalidity
         self._mover: Mover | None = None  # a second session, only while a backlog is taken
-        self.batches_moved_aside = 0  # handed to the mover, for tests and benchmarks
+        self.batches_moved_aside = 0  # batches handed to the mover, for tests
 
     # -- the port ----------------------------------------------------------------------------
 

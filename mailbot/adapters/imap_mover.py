@@ -68,7 +68,6 @@ class Mover:
         if stuck:
             log.warning("mailbox %s: a move on the second session is stuck; leaving it",
                         self.name)
-            self.failed = True
             unmoved += [(uidvalidity, sorted(uids)) for uidvalidity, uids, future in self._moving
                         if future in stuck]
         self._moving = []
