@@ -93,11 +93,14 @@ security = "none"
 username = "chscp"
 business_managers = ["manager@hackney.test"]
 """)
+    # Made before the worker starts: the worker makes it too, and the hackney failure can be
+    # reported before it has, so making it afterwards would race the worker.
+    (tmp_path / "maildir").mkdir()
+    maildir = mailbox.Maildir(tmp_path / "maildir" / "bury", create=True)
     process = _start(["--config", "config.toml", "run"], tmp_path)
     try:
         outbox = tmp_path / "outbox"
         assert _wait_for(lambda: "mailbox_failure" in _templates(outbox)), "failure not reported"
-        maildir = mailbox.Maildir(tmp_path / "maildir" / "bury", create=True)
         maildir.add(referral_email("bsp@bury.test", datetime.now(LONDON)))
         assert _wait_for(lambda: "acknowledgement" in _templates(outbox), timeout=20)
         assert _wait_for(lambda: "stage_notice" in _templates(outbox), timeout=5)
