@@ -26,6 +26,7 @@ from mailbot.adapters.imap_connection import (
     Backoff,
     Disconnected,
     ImapSettings,
+    ask_for_expunged_ranges,
     ensure_folder,
     forget_unread_responses,
     log_out,
@@ -167,6 +168,7 @@ class ImapMailbox:
         if self._mode != "flag":
             self._processed_name = server_folder_name(client, self.processed_folder)
             ensure_folder(client, self._processed_name)
+        ask_for_expunged_ranges(client)
         uidvalidity = int(client.select_folder(self.folder)[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             if self._uidvalidity:

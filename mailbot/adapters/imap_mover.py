@@ -24,6 +24,7 @@ from imapclient import IMAPClient
 
 from mailbot.adapters.imap_connection import (
     ImapSettings,
+    ask_for_expunged_ranges,
     forget_unread_responses,
     log_out,
     open_session,
@@ -98,6 +99,7 @@ class Mover:
         if self._client is None:
             client = open_session(self._settings)
             try:
+                ask_for_expunged_ranges(client)
                 selected = client.select_folder(self._folder)
             except BaseException:
                 shut(client)

@@ -214,3 +214,33 @@ def test_without_move_or_uidplus_processed_mail_is_flagged_and_skipped(dovecot_m
         assert not dovecot_minimal.folder_exists(world.account, "mailbot.processed")
     finally:
         world.close()
+
+
+def test_a_backlog_moved_aside_is_heard_as_ranges_not_a_line_per_message(world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    while batch := adapter.fetch_new(limit=10):
+        adapter.mark_all_processed(batch)  # moved on the second session
+    adapter.close()
+    assert _commands(caplog, "ENABLE QRESYNC") == 2, "both sessions ask for ranges"
+    heard = [record.getMessage() for record in caplog.records]
+    assert any(re.search(r"< b'\* VANISHED \d+", line) for line in heard)
+    assert not any(re.search(r"< b'\* \d+ EXPUNGE", line) for line in heard)
+    assert world.waiting() == []
+
+
+def test_a_server_without_qresync_is_not_asked_for_it(dovecot_exchange_like, caplog):
+    world = ImapWorld(dovecot_exchange_like)
+    try:
+        world.server.append_many(world.account, [message(n) for n in range(25)])
+        adapter = world.open()
+        caplog.set_level(logging.DEBUG, logger="imapclient")
+        while batch := adapter.fetch_new(limit=10):
+            adapter.mark_all_processed(batch)
+        adapter.close()
+        assert _commands(caplog, "ENABLE") == 0
+        assert world.waiting() == []
+        assert sorted(world.processed()) == sorted(message(n) for n in range(25))
+    finally:
+        world.close()
