@@ -4,7 +4,8 @@ State lives in folders, never in custom keywords (Exchange Online has none): a m
 watched folder is unprocessed; ``mark_processed`` moves it to the processed folder with MOVE,
 or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\Flagged where
 neither is (and then \\Flagged messages are not fetched); during a backlog, moves run on a
-second session (imap_mover) while the next batch is taken. New mail is awaited with IDLE, re-issued
+second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
+session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE, re-issued
 before the 29-minute limit of RFC 2177, or by polling. A dropped connection is re-opened with
 exponential backoff; failures surface as TransientError, refused logins as PermanentError.
 """
