@@ -38,6 +38,16 @@ def _commands(caplog, pattern: str) -> int:
     return sum(1 for record in caplog.records if sent.search(record.getMessage()))
 
 
+def _take_backlog(adapter: ImapMailbox) -> list[bytes]:
+    """Fetch and mark batches of 10 until none is left; the messages offered, in order. Marking
+    returns before the second session has moved them."""
+    offered = []
+    while batch := adapter.fetch_new(limit=10):
+        offered += [raw.data for raw in batch]
+        adapter.mark_all_processed(batch)
+    return offered
+
+
 def test_a_long_session_does_not_pile_up_untagged_responses(world):
     for number in range(30):
         world.deliver(message(number))
@@ -148,11 +158,7 @@ def test_a_batch_is_moved_with_one_short_command(dovecot, world, caplog):
 def test_a_backlog_is_moved_on_a_second_session_and_nothing_is_offered_twice(world):
     world.server.append_many(world.account, [message(n) for n in range(25)])
     adapter = world.open()
-    seen = []
-    while batch := adapter.fetch_new(limit=10):
-        seen += [raw.data for raw in batch]
-        adapter.mark_all_processed(batch)  # returns before the server has moved them
-    assert seen == [message(n) for n in range(25)]
+    assert _take_backlog(adapter) == [message(n) for n in range(25)]
     assert adapter.batches_moved_aside == 3  # from the first full batch on
     adapter.close()  # waits for the moves
     assert world.waiting() == []
@@ -165,10 +171,7 @@ def test_a_second_session_refused_at_login_costs_no_message(world, caplog):
     assert adapter.wait_for_new(0.01) is True  # logged in
     # The second session, opened for the backlog, will be refused.
     adapter._settings = dataclasses.replace(adapter._settings, password="changed meanwhile")
-    offered = []
-    while batch := adapter.fetch_new(limit=10):
-        offered += [raw.data for raw in batch]
-        adapter.mark_all_processed(batch)
+    offered = _take_backlog(adapter)
     adapter.close()
     assert "second session failed" in caplog.text
     assert world.waiting() == []
@@ -220,8 +223,7 @@ def test_a_backlog_moved_aside_is_heard_as_ranges_not_a_line_per_message(world, 
     world.server.append_many(world.account, [message(n) for n in range(25)])
     adapter = world.open()
     caplog.set_level(logging.DEBUG, logger="imapclient")
-    while batch := adapter.fetch_new(limit=10):
-        adapter.mark_all_processed(batch)  # moved on the second session
+    _take_backlog(adapter)
     adapter.close()
     assert _commands(caplog, "ENABLE QRESYNC") == 2, "both sessions ask for ranges"
     heard = [record.getMessage() for record in caplog.records]
@@ -236,8 +238,7 @@ def test_a_server_without_qresync_is_not_asked_for_it(dovecot_exchange_like, cap
         world.server.append_many(world.account, [message(n) for n in range(25)])
         adapter = world.open()
         caplog.set_level(logging.DEBUG, logger="imapclient")
-        while batch := adapter.fetch_new(limit=10):
-            adapter.mark_all_processed(batch)
+        _take_backlog(adapter)
         adapter.close()
         assert _commands(caplog, "ENABLE") == 0
         assert world.waiting() == []
