@@ -110,7 +110,7 @@ def _context(mailbox: MailboxSettings, policies_dir: Path) -> MailboxContext:
     )
     engine = CaseEngine(policy, calendar_for(policy), partnership)
     return MailboxContext(mailbox.name, mailbox.address, policy, engine, mailbox.sender_trust,
-                          frozenset(mailbox.trusted_authserv_ids))
+                          frozenset(mailbox.trusted_authserv_ids), mailbox.trusted_received_hops)
 
 
 def _person(value: str) -> Person:

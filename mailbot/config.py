@@ -127,7 +127,10 @@ class MailboxSettings(_Strict):
     business_managers: list[str] = Field(min_length=1)
     sender_trust: Literal["none", "authentication-results", "exchange-internal"] = (
         "authentication-results")
+    # The receiving server's authserv-id: only its Authentication-Results header counts.
     trusted_authserv_ids: list[str] = []
+    # Received lines your own servers add above that header after the check (a delivery hop).
+    trusted_received_hops: int = Field(default=0, ge=0, le=10)
     contacts: dict[str, str | list[str]] = {}
     idle: bool = True
     poll_seconds: float = Field(default=60, gt=0)
@@ -152,6 +155,16 @@ class MailboxSettings(_Strict):
     def _plain_only_to_loopback(self) -> MailboxSettings:
         if self.kind == "imap":
             _refuse_plain_to_remote(self.security, self.host, f"mailbox {self.name}")
+        return self
+
+    @model_validator(mode="after")
+    def _trusted_server_named(self) -> MailboxSettings:
+        # Any sender can write an Authentication-Results header; only one in the name of the
+        # server that received the message proves anything, so that server must be named.
+        if self.sender_trust == "authentication-results" and not self.trusted_authserv_ids:
+            raise ValueError(f"mailbox {self.name} has sender_trust = 'authentication-results' but"
+                             " no trusted_authserv_ids: name the authserv-id your receiving mail"
+                             " server writes in its Authentication-Results headers")
         return self
 
     @model_validator(mode="after")

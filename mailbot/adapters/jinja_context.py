@@ -23,8 +23,13 @@ TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     Template.STAGE_NOTICE: {"why": "", "rule_source": "", "rule_roles": []},
     Template.STAGE_CHANGE: {"why": ""},
     Template.OVERDUE: {"overdue_number": 0},
-    Template.COMMAND_CONFIRMATION: {"commands": [], "results": []},
-    Template.COMMAND_REFUSAL: {"commands": [], "reasons": [], "reason": ""},
+    Template.COMMAND_CONFIRMATION: {"commands": [], "results": [], "reference": "", "told": ""},
+    Template.COMMAND_REFUSAL: {"commands": [], "reasons": [], "reason": "", "reference": "",
+                               "told": ""},
+    Template.NEW_CASE: {"held_for": []},
+    Template.FOR_ATTENTION: {"heading": "For your attention", "sender": "", "verified": False,
+                             "text": "", "happened": []},
+    Template.SECURITY_ALERT: {"heading": "", "items": []},
     Template.PLEASE_CORRECT: {"problems": [], "warnings": []},
     Template.BOUNCE_ALERT: {"text": "", "failed_recipient": "", "diagnostic": ""},
     Template.QUARANTINE_ALERT: {"reason": "", "message_id": "", "sender": "", "mailbox": "",
@@ -48,6 +53,9 @@ _COMMANDS = (
      " {roles}"),
     ("NOTE: text", "adds a note to the case record"),
     ("WITHDRAW: reason", "withdraws the case"),
+    # Never a bare "ACCEPT" line: a line of mailbot's own email is never run as a command.
+    ("ACCEPT (on a line of its own)", "vouches for everyone the referral names, so mail held"
+     " for addresses the partnership had not seen before goes out"),
 )
 
 

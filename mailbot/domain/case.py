@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     PERSON_ASSIGNED = "PersonAssigned"
     NOTE_ADDED = "NoteAdded"
     CASE_WITHDRAWN = "CaseWithdrawn"
+    CASE_ACCEPTED = "CaseAccepted"
     CORRESPONDENCE_FILED = "CorrespondenceFiled"
     REMINDER_SENT = "ReminderSent"
     DUE_TODAY_SENT = "DueTodaySent"
@@ -72,6 +73,10 @@ class Case:
     outcome: str = ""
     decision: str = ""
     closed_at: datetime | None = None
+    # Who sent the referral (its From address), and when the business managers vouched for the
+    # people it names: until then, mail to addresses the partnership has not seen is held.
+    submitted_by: str = ""
+    accepted_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:

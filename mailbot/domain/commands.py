@@ -8,9 +8,9 @@ Lines that look like commands but are malformed come back as problems, never as 
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from mailbot.domain.referral import Person
 
@@ -58,12 +58,18 @@ class Withdraw:
     reason: str
 
 
+@dataclass(frozen=True)
+class Accept:
+    """The business managers vouch for the people a referral names: mail held for addresses
+    the partnership had not seen before goes out."""
+
+
 Command = (Escalate | MoveToStage | RecordOutcome | RecordDecision | ExtendDeadline
-           | AssignRole | AddNote | Withdraw)
+           | AssignRole | AddNote | Withdraw | Accept)
 
 # A note changes nothing but the record, so anyone on the case may add one.
 STATE_CHANGING = (Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
-                  AssignRole, Withdraw)
+                  AssignRole, Withdraw, Accept)
 
 
 def describe(command: Command) -> str:
@@ -85,6 +91,8 @@ def describe(command: Command) -> str:
             return f"NOTE: {text}"
         case Withdraw(reason):
             return f"WITHDRAW: {reason}"
+        case Accept():
+            return "ACCEPT"
     raise TypeError(command)
 
 
@@ -94,8 +102,12 @@ class ParsedReply:
     problems: tuple[str, ...] = field(default=())
 
 
-_VERB = re.compile(r"^\s*(ESCALATE|STAGE|RESOLVED|DECISION|EXTEND|ASSIGN|NOTE|WITHDRAW)\b(.*)$",
-                   re.IGNORECASE)
+VERBS = ("ESCALATE", "STAGE", "RESOLVED", "DECISION", "EXTEND", "ASSIGN", "NOTE", "WITHDRAW",
+         "ACCEPT")
+_VERB = re.compile(rf"^\s*({'|'.join(VERBS)})\b(.*)$", re.IGNORECASE)
+# A line shaped like a command (one word, then a colon, a number or nothing) whose word is not
+# a command but close to one is a mistyped command, answered with the nearest, never guessed.
+_COMMAND_SHAPE = re.compile(r"^\s*([A-Za-z]{4,12})\s*(:.*|\d+\b.*|[.!]?\s*)$")
 _SIGN_OFF = re.compile(
     r"^\s*(kind(est)? regards|best regards|regards|many thanks|thanks|thank you|best wishes"
     r"|warm regards|yours sincerely|sent from my)\b[\s,.!]*$", re.IGNORECASE)
@@ -110,7 +122,25 @@ def parse_reply(text: str) -> ParsedReply:
             commands.append(_parse_one(verb, rest, more))
         except ValueError as problem:
             problems.append(str(problem))
+    problems += _mistyped(text)
     return ParsedReply(tuple(commands), tuple(problems))
+
+
+def _mistyped(text: str) -> list[str]:
+    """Lines that look like a command with a misspelt verb ("ESCALTE: reason")."""
+    problems = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        match = _COMMAND_SHAPE.match(line)
+        if not match or _VERB.match(line):
+            continue
+        word = match.group(1).upper()
+        if not match.group(2).strip(" .!") and any(word.startswith(v[:-1]) for v in VERBS):
+            continue  # "Noted." or "Escalated": a word of English, not a misspelt command
+        nearest = difflib.get_close_matches(word, VERBS, n=1, cutoff=0.75)
+        if nearest:
+            problems.append(f"'{line.strip()}' is not a command: {word} is not one of"
+                            f" {', '.join(VERBS)}. Did you mean {nearest[0]}?")
+    return problems
 
 
 def _command_blocks(text: str):
@@ -165,6 +195,8 @@ def _parse_one(verb: str, rest: str, more: str) -> Command:
         return _numbered(verb, rest, more)
     if verb == "ASSIGN":
         return _assign(rest)
+    if verb == "ACCEPT":
+        return Accept()
     text = _joined(_after_colon(rest), more)
     if verb == "ESCALATE":
         return Escalate(text)
@@ -189,7 +221,24 @@ def _assign(rest: str) -> AssignRole:
     if not match:
         raise ValueError(f"{usage}.")
     role = re.sub(r"[\s\-]+", "_", match.group(1).strip().lower())
-    name, address = parseaddr(match.group(2).strip())
-    if "@" not in address or any(c.isspace() for c in address):
-        raise ValueError(f"{usage}; '{match.group(2).strip()}' has no email address.")
-    return AssignRole(role, Person(name.strip(), address.strip().lower()))
+    return AssignRole(role, person_from(match.group(2).strip(), usage))
+
+
+_BRACKETED = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>\s]+)>\s*$")
+_BARE = re.compile(r"^[^\s<>@\"]+@[^\s<>@\"]+\.[^\s<>@\"]+$")
+
+
+def person_from(text: str, usage: str) -> Person:
+    """``Name <address>`` or a bare address, read as a mail client reads it: the address is the
+    one in angle brackets. A display name that is itself an address is refused, because a
+    reader sees that name, not the address the mail would really go to."""
+    bracketed = _BRACKETED.match(text)
+    name, address = (bracketed.group("name"), bracketed.group("address")) if bracketed else ("", text)
+    name = name.strip().strip('"').strip()
+    if not _BARE.match(address):
+        raise ValueError(f"{usage}; '{text}' has no email address.")
+    if "@" in name:
+        raise ValueError(f"{usage}; the name '{name}' is itself an email address, but the mail"
+                         f" would go to {address}. Write the person's name, then their address"
+                         " in angle brackets.")
+    return Person(name, address.lower())

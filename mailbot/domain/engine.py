@@ -34,12 +34,13 @@ class CaseEngine:
     # --- opening -----------------------------------------------------------------------
 
     def open_case(self, referral: Referral, reference: str, now: datetime,
-                  source_message_id: str | None = None) -> tuple[Case, list[Notice]]:
+                  source_message_id: str | None = None,
+                  submitted_by: str = "") -> tuple[Case, list[Notice]]:
         """A new case at the stage the referral reports reaching (else the first stage)."""
         stage = self._opening_stage(referral)
         case = Case(reference=reference, policy_key=self.policy.key, referral=referral,
                     opened_at=now, stage=stage.number, stage_entered_at=now, deadline=None,
-                    parties=parties_from_referral(referral))
+                    parties=parties_from_referral(referral), submitted_by=submitted_by.lower())
         self._set_deadline(case, stage.number, 0, now)
         text = f"Case opened at Stage {stage.number}: {stage.name}."
         if referral.earlier_stages_evidence:
@@ -203,6 +204,20 @@ class CaseEngine:
                  source: str | None = None) -> list[Notice]:
         _require_text(text, "NOTE needs some text: write it after NOTE:")
         case.record(Event(now, EventKind.NOTE_ADDED, actor, text, case.stage, source))
+        return []
+
+    def accept(self, case: Case, now: datetime, actor: str,
+               source: str | None = None) -> list[Notice]:
+        """ACCEPT: the business managers vouch for everyone the referral names."""
+        self._require_open(case)
+        if case.accepted_at is not None:
+            raise CaseRuleRefused(f"{case.reference} was already accepted on"
+                                  f" {case.accepted_at:%d %B %Y}; nothing is held for it.")
+        case.accepted_at = now
+        names = ", ".join(p.email for p in case.everyone()) or "nobody"
+        case.record(Event(now, EventKind.CASE_ACCEPTED, actor,
+                          f"Accepted: mail about the case may go to everyone named on it ({names}).",
+                          case.stage, source))
         return []
 
     def file_correspondence(self, case: Case, summary: str, now: datetime, actor: str,

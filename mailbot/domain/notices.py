@@ -35,6 +35,13 @@ class Template:
     QUARANTINE_ALERT = "quarantine_alert"
     MAILBOX_FAILURE = "mailbox_failure"
     MAILBOX_RECOVERED = "mailbox_recovered"
+    FOR_ATTENTION = "for_attention"
+    SECURITY_ALERT = "security_alert"
+
+
+# Answers to a person's own message: what the loop guard counts.
+ANSWER_TEMPLATES = (Template.COMMAND_CONFIRMATION, Template.COMMAND_REFUSAL,
+                    Template.PLEASE_CORRECT)
 
 
 class Attachment:

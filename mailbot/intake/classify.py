@@ -16,7 +16,7 @@ from enum import StrEnum
 from mailbot.domain.notices import OWN_MESSAGE_ID_PREFIX
 from mailbot.intake.message import InboundMessage
 
-_SUBJECT_REFERENCE = re.compile(r"\[([A-Z]{2,10}-\d{4}-\d{4,6})\]")
+_SUBJECT_REFERENCE = re.compile(r"\[([A-Z]{2,10}-\d{4}-\d{4,6})\]", re.IGNORECASE)
 _DAEMONS = {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "postmaster",
             "post_master", "mdaemon", "mailer daemon", "mail delivery system", "mail delivery subsystem",
             "mail.delivery.system"}
@@ -75,7 +75,7 @@ class Classification:
 def subject_reference(subject: str) -> str | None:
     """The first case reference tagged in a subject, such as ``BSCP-2026-0007``."""
     match = _SUBJECT_REFERENCE.search(subject or "")
-    return match.group(1) if match else None
+    return match.group(1).upper() if match else None
 
 
 def classify(

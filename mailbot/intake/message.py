@@ -71,6 +71,9 @@ class InboundMessage:
     has_list_headers: bool = False
     return_path: str | None = None
     authentication_results: tuple[str, ...] = ()
+    # For each Authentication-Results header, how many Received lines stand above it: every
+    # server prepends its Received line, so a header below one was written before it.
+    authentication_results_depth: tuple[int, ...] = ()
     exchange_headers: Mapping[str, str] = field(default_factory=_empty_mapping)
     signal_headers: Mapping[str, str] = field(default_factory=_empty_mapping)
     loop_header: str = ""
@@ -178,6 +181,7 @@ def _build(msg: Message, raw_size: int, depth: int, notes: list[str]) -> Inbound
         has_list_headers=any(raw_values(msg, name) for name in _LIST_HEADERS),
         return_path=_return_path(raw_first(msg, "return-path")),
         authentication_results=tuple(raw_values(msg, "authentication-results")),
+        authentication_results_depth=_received_above(msg, "authentication-results"),
         exchange_headers=_prefixed(msg, _EXCHANGE_PREFIX),
         signal_headers=_selected(msg, SIGNAL_HEADERS),
         loop_header=(raw_first(msg, LOOP_HEADER) or "").strip().lower(),
@@ -249,6 +253,18 @@ def _return_path(value: str | None) -> str | None:
     if value is None:
         return None
     return "".join(value.split()).strip("<>").lower()
+
+
+def _received_above(msg: Message, name: str) -> tuple[int, ...]:
+    """For each header ``name``, topmost first, the number of Received headers above it."""
+    depths, received = [], 0
+    for key, _ in msg.raw_items():
+        lowered = key.lower()
+        if lowered == name:
+            depths.append(received)
+        elif lowered == "received":
+            received += 1
+    return tuple(depths)
 
 
 def _prefixed(msg: Message, prefix: str) -> Mapping[str, str]:

@@ -20,7 +20,7 @@ from mailbot.intake.message import InboundMessage
 
 # Kept in step with the command words of CONTRACT section 4.
 _COMMAND = re.compile(
-    r"^\s*(escalate|stage\s*\d+|resolved|decision|extend\s*\d+|assign|note|withdraw)\b",
+    r"^\s*(escalate|stage\s*\d+|resolved|decision|extend\s*\d+|assign|note|withdraw|accept)\b",
     re.IGNORECASE,
 )
 _HEADER_LINE = re.compile(
@@ -34,6 +34,10 @@ _SIGN_OFF = re.compile(
     r"|^\s*get outlook for \S+|^\s*sent from (outlook|mail) for \S+",
     re.IGNORECASE,
 )
+_ORIGINAL_MESSAGE = re.compile(
+    r"^\s*[-_=]*\s*(original message|forwarded message|begin forwarded message"
+    r"|urspr[üu]ngliche nachricht|message d'origine)\b", re.IGNORECASE)
+_ATTRIBUTION_MAX_LINES = 3  # "On <date>, <person> wrote:" wraps onto at most three lines
 _ATTRIBUTION_HINT = re.compile(r"@|\b(19|20)\d\d\b|wrote|schrieb|a écrit|escribió")
 _HEADER_BLOCK_MIN = 3
 _HEADER_BLOCK_SPAN = 8
@@ -49,28 +53,45 @@ def own_text(msg: InboundMessage) -> str:
     return ""
 
 
+def is_bottom_posted(msg: InboundMessage) -> bool:
+    """Whether the sender wrote below a quote rather than above it: the one case in which
+    lines after the quote marker are read as theirs."""
+    lines = _lines(msg.text_body)
+    return bool(msg.text_body.strip()) and not _has_words(lines[:_quote_start(lines)])
+
+
 def own_text_of(text: str) -> str:
     """The same for a plain-text body."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept = _above_quote(lines)
+    lines = _lines(text)
+    cut = _quote_start(lines)
+    kept = lines[:cut]
     if not _has_words(kept):
-        kept = _below_quote(lines)
+        kept = _bottom_posted(lines[cut:])
     kept = _drop_quoted(kept)
     kept = _drop_attribution(kept)
     kept = _drop_signature(kept)
     return "\n".join(line.rstrip() for line in kept).strip()
 
 
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _unquoted_html(html: str) -> str:
+    """The HTML above the first quote; nothing at all when no words stand above it, because
+    below a quote marker in HTML mail is the quoted message, never the reply."""
     parts = quotequail.quote_html(html, quote_intro_line=True)
-    top = parts[0][1] if parts and parts[0][0] else html
-    return top if _has_words(html_to_text(top).split("\n")) else html
+    if not parts or not parts[0][0]:
+        return html
+    top = parts[0][1]
+    if _has_words(html_to_text(top).split("\n")):
+        return top
+    return "" if len(parts) > 1 else html
 
 
-def _above_quote(lines: list[str]) -> list[str]:
-    """Lines above the first reply or forward header, by quotequail and by Outlook blocks."""
-    cut = min(_quotequail_start(lines), _header_block_start(lines))
-    return lines[:cut]
+def _quote_start(lines: list[str]) -> int:
+    """Where the first reply or forward header starts, by quotequail and by Outlook blocks."""
+    return min(_quotequail_start(lines), _header_block_start(lines))
 
 
 def _quotequail_start(lines: list[str]) -> int:
@@ -80,12 +101,20 @@ def _quotequail_start(lines: list[str]) -> int:
     return parts[0][1].count("\n") + 1 if parts[0][1] else 0
 
 
-def _below_quote(lines: list[str]) -> list[str]:
-    """For bottom-posted replies: what follows the quoted block."""
-    parts = quotequail.quote("\n".join(lines))
-    if len(parts) < 2:
-        return lines
-    return parts[1][1].split("\n")
+def _bottom_posted(quoted: list[str]) -> list[str]:
+    """A reply written below a quote: only what follows ``>``-quoted lines counts.
+
+    Nothing above the quote marker had a letter or a digit (an empty reply, a thumbs-up, a
+    full stop). Only ``>`` marks which lines were quoted; below an Outlook block
+    ("-----Original Message-----", "From: ... Sent: ...") everything is the earlier message,
+    mailbot's own command list included, so none of it may ever be read as the reply.
+    """
+    if not quoted or _header_block_start(quoted) == 0 or _ORIGINAL_MESSAGE.match(quoted[0]):
+        return []
+    first = next((i for i, line in enumerate(quoted) if line.lstrip().startswith(">")), None)
+    if first is None or first > _ATTRIBUTION_MAX_LINES:
+        return []
+    return quoted[first:]
 
 
 def _header_block_start(lines: list[str]) -> int:

@@ -6,8 +6,8 @@ server recorded. Two sources are supported, chosen per mailbox by ``sender_trust
 
 - ``authentication-results``: the receiving server's Authentication-Results header
   (RFC 8601) shows dmarc=pass, or dkim=pass for a domain aligned with the From domain.
-  Only the topmost header counts, because a sender can add their own lower down; naming
-  the server's ``trusted_authserv_ids`` closes the gap when the server adds none at all.
+  A sender can write such a header too, naming our server, so only one the server itself
+  wrote counts: see ``_by_authentication_results``; the README says what the server must do.
 - ``exchange-internal``: Exchange marks mail from its own authenticated users with
   X-MS-Exchange-Organization-AuthAs: Internal. Exchange strips these organisation headers
   from mail arriving from outside, which is what makes them trustworthy.
@@ -15,24 +15,29 @@ server recorded. Two sources are supported, chosen per mailbox by ``sender_trust
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass
 from typing import Literal
+
+import authres
+from publicsuffixlist import PublicSuffixList
 
 from mailbot.intake.message import InboundMessage
 
 TrustMode = Literal["none", "authentication-results", "exchange-internal"]
-_COMMENT = re.compile(r"\([^()]*\)")
-_RESULT = re.compile(r"^\s*([\w.-]+)(?:/\d+)?\s*=\s*([\w-]+)")
-_PROPERTY = re.compile(r"([\w-]+\.[\w-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)")
 
 
 @dataclass(frozen=True)
 class TrustVerdict:
-    """Whether the sender is trusted, and why, in words a business manager can act on."""
+    """Whether the sender is trusted, and why, in words a business manager can act on.
+
+    ``forged`` marks a verdict that found signs of forgery (a sender check the receiving
+    server cannot have written), which the business managers are told about.
+    """
 
     passed: bool
     reason: str
+    forged: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,49 +54,66 @@ def check_sender_trust(
     mode: TrustMode,
     *,
     trusted_authserv_ids: frozenset[str] = frozenset(),
+    trusted_received_hops: int = 0,
 ) -> TrustVerdict:
     if mode == "none":
         return TrustVerdict(True, "Sender checks are switched off for this mailbox.")
     if msg.sender is None or msg.from_header_defects:
         return TrustVerdict(False, "The From line does not hold exactly one clear address.")
     if mode == "authentication-results":
-        return _by_authentication_results(msg, trusted_authserv_ids)
+        return _by_authentication_results(msg, trusted_authserv_ids, trusted_received_hops)
     if mode == "exchange-internal":
         return _by_exchange_headers(msg)
     raise ValueError(f"unknown sender_trust mode: {mode!r}")
 
 
 def parse_authentication_results(value: str) -> tuple[str, list[AuthResult]]:
-    """The authserv-id and the method results of one Authentication-Results value."""
-    text = _without_comments(value)
-    pieces = [piece.strip() for piece in text.split(";")]
-    authserv_id = pieces[0].split()[0].lower() if pieces and pieces[0].split() else ""
-    results = []
-    for piece in pieces[1:]:
-        match = _RESULT.match(piece)
-        if not match:
-            continue
-        props = {k.lower(): v.strip('"').lower() for k, v in _PROPERTY.findall(piece)}
-        results.append(AuthResult(match.group(1).lower(), match.group(2).lower(), props))
-    return authserv_id, results
+    """The authserv-id and the method results of one Authentication-Results value (RFC 8601,
+    parsed by ``authres``: comments, quoted values and versions included). A value authres
+    cannot read yields no results, so it can never vouch for anyone."""
+    try:
+        header = authres.AuthenticationResultsHeader.parse_value(value)
+    except Exception:  # noqa: BLE001 - a malformed header from a stranger is simply not trusted
+        return _authserv_id_of(value), []
+    results = [AuthResult(str(r.method).lower(), str(r.result).lower(),
+                          {f"{p.type}.{p.name}".lower(): str(p.value).strip('"').lower()
+                           for p in r.properties})
+               for r in header.results]
+    return str(header.authserv_id or "").lower(), results
 
 
-def _without_comments(value: str) -> str:
-    previous = None
-    while previous != value:
-        previous, value = value, _COMMENT.sub(" ", value)
-    return value
+def _authserv_id_of(value: str) -> str:
+    words = value.split(";", 1)[0].split()
+    return words[0].lower() if words else ""
 
 
-def _by_authentication_results(msg: InboundMessage, trusted: frozenset[str]) -> TrustVerdict:
+def _by_authentication_results(msg: InboundMessage, trusted: frozenset[str],
+                               received_hops: int) -> TrustVerdict:
+    """Only a header the receiving server wrote counts. It names the server (``authserv-id``),
+    there is exactly one such header (RFC 8601 section 5: the server removes copies bearing its
+    name from incoming mail), and no more ``Received`` lines stand above it than the mailbox's
+    own servers add after the check, because everything below those was written by the sender.
+    """
     wanted = {item.lower() for item in trusted}
-    for header in msg.authentication_results:
-        authserv_id, results = parse_authentication_results(header)
-        if not wanted or authserv_id in wanted:
-            return _judge(results, msg.sender.domain, authserv_id)
-    if wanted:
+    if not wanted:
+        return TrustVerdict(False, "No receiving mail server is named for this mailbox"
+                                   " (trusted_authserv_ids), so no sender check can be believed.")
+    ours = [(header, depth) for header, depth in zip(
+        msg.authentication_results, msg.authentication_results_depth, strict=False)
+        if _authserv_id_of(header) in wanted]
+    if not ours:
         return TrustVerdict(False, "Our mail server did not record a sender check on it.")
-    return TrustVerdict(False, "No mail server recorded a sender check on it.")
+    if len(ours) > 1:
+        return TrustVerdict(False, "It carries more than one sender check in the name of our"
+                                   " mail server, so at least one was written by the sender.",
+                            forged=True)
+    header, depth = ours[0]
+    if depth > received_hops:
+        return TrustVerdict(False, "Its sender check stands below the line our mail server adds"
+                                   " when it receives a message, where only the sender could have"
+                                   " written it.", forged=True)
+    authserv_id, results = parse_authentication_results(header)
+    return _judge(results, msg.sender.domain, authserv_id)
 
 
 def _judge(results: list[AuthResult], from_domain: str, server: str) -> TrustVerdict:
@@ -119,15 +141,19 @@ def _signing_domain(properties: dict[str, str]) -> str:
 
 
 def _aligned(signer: str, from_domain: str) -> bool:
-    """Relaxed alignment, approximated: the same domain or one a subdomain of the other."""
+    """DMARC's relaxed alignment (RFC 7489 section 3.1): both domains share one organisational
+    domain, found with the Public Suffix List, so ``mail.bury.gov.uk`` aligns with
+    ``bury.gov.uk`` but ``gov.uk`` and ``notbury.gov.uk`` do not."""
     signer, from_domain = signer.lower().strip("."), from_domain.lower().strip(".")
-    if "." not in signer or not from_domain:
+    if not signer or not from_domain:
         return False
-    return (
-        signer == from_domain
-        or from_domain.endswith("." + signer)
-        or signer.endswith("." + from_domain)
-    )
+    organisation = _public_suffixes().privatesuffix(from_domain)
+    return organisation is not None and organisation == _public_suffixes().privatesuffix(signer)
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
 
 
 def _by_exchange_headers(msg: InboundMessage) -> TrustVerdict:

@@ -20,6 +20,7 @@ class MailboxContext:
     engine: CaseEngine
     sender_trust: str = "authentication-results"
     trusted_authserv_ids: frozenset[str] = frozenset()
+    trusted_received_hops: int = 0
 
     @property
     def partnership(self) -> Partnership:

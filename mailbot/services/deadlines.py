@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from mailbot.domain.referral import Person
+from mailbot.services import outgoing
 from mailbot.services.context import Services
-from mailbot.services.messaging import queue_notices
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ def _chase_one(services: Services, reference: str, now: datetime) -> int:
         mailbox = services.for_policy(case.policy_key)
         notices = mailbox.engine.chase(case, now)
         uow.cases.save(case)
-        queued = queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
-                               sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                               replies_per_hour=services.replies_per_recipient_per_hour)
+        queued = outgoing.queue_for(services, uow, mailbox, notices, case, now)
         uow.commit()
     return queued

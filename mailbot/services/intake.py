@@ -18,12 +18,11 @@ from datetime import datetime
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice, Template
-from mailbot.domain.referral import Person
-from mailbot.intake.classify import classify, subject_reference
+from mailbot.intake.classify import classify
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
-from mailbot.services import referrals, replies
+from mailbot.services import outgoing, referrals, replies, reply_answers
+from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import RawMessage
 from mailbot.services.unit_of_work import InboundRecord, UnitOfWork
 
@@ -112,25 +111,42 @@ def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
         return Handled(IGNORED, note=f"{verdict.kind}: {verdict.reason}")
     if verdict.kind == "bounce":
         return _bounce(services, uow, mailbox, message, verdict.bounced_message_ids, now)
-    case = find_case(uow, mailbox, message)
-    if case is not None:
-        replies.handle_reply(services, uow, mailbox, case, message, now)
-        return Handled(PROCESSED, case.reference)
+    match = match_case(uow, mailbox, message)
+    if match.case is not None:
+        replies.handle_reply(services, uow, mailbox, match, message, now)
+        return Handled(PROCESSED, match.case.reference)
+    if match.problem:
+        _queue(services, uow, mailbox, reply_answers.misdirected_answer(mailbox, message,
+                                                                        match.problem), None, now)
+        return Handled(PROCESSED, note="reply refused: " + match.problem[:200])
+    if match.foreign:
+        return _misdirected(services, uow, mailbox, match.foreign, message, now)
     reference = referrals.handle_new_mail(services, uow, mailbox, message, now)
     return Handled(PROCESSED, reference, "" if reference else "asked the sender to correct it")
 
 
-def find_case(uow: UnitOfWork, mailbox: MailboxContext, message: InboundMessage) -> Case | None:
-    """Threading per contract section 4: our Message-IDs first, then the [REF] subject tag."""
-    referenced = [*message.in_reply_to, *message.references]
-    for sent in uow.outbox.lookup(referenced):
-        if sent.case_reference:
-            return uow.cases.get(sent.case_reference)
-    reference = subject_reference(message.subject or "")
-    case = uow.cases.get(reference) if reference else None
-    if case is not None and case.policy_key != mailbox.policy.key:
-        return None  # a tag from another partnership's ladder is not ours to act on
-    return case
+def _misdirected(services: Services, uow: UnitOfWork, mailbox: MailboxContext, reference: str,
+                 message: InboundMessage, now: datetime) -> Handled:
+    """A reply about another partnership's case: acted on by nobody here, answered with
+    nothing about the case, and reported to the business managers who own the case."""
+    case = uow.cases.get(reference)
+    reason = (f"This mailbox ({mailbox.address}) acts only on {mailbox.policy.name}'s own cases,"
+              " and your message is about a case of another partnership. Nothing has changed;"
+              " please reply to the email you received about that case.")
+    _queue(services, uow, mailbox, reply_answers.misdirected_answer(mailbox, message, reason),
+           None, now)
+    owner = _owner(services, case.policy_key) if case is not None else None
+    if case is not None and owner is not None:
+        alert = reply_answers.misdirected_alert(owner, case, mailbox, message)
+        _queue(services, uow, owner, [alert], case, now)
+    return Handled(PROCESSED, note=f"reply about another partnership's case {reference} refused")
+
+
+def _owner(services: Services, policy_key: str) -> MailboxContext | None:
+    try:
+        return services.for_policy(policy_key)
+    except LookupError:
+        return None
 
 
 def _bounce(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
@@ -164,6 +180,4 @@ def _quarantine(services: Services, mailbox: MailboxContext, record: InboundReco
 
 def _queue(services: Services, uow: UnitOfWork, mailbox: MailboxContext, notices: list[Notice],
            case: Case | None, now: datetime) -> None:
-    queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
-                  sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                  replies_per_hour=services.replies_per_recipient_per_hour)
+    outgoing.queue_for(services, uow, mailbox, notices, case, now)

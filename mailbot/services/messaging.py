@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from mailbot.domain.case import Case
-from mailbot.domain.notices import AUTO_REPLIED, OWN_MESSAGE_ID_PREFIX, Notice
+from mailbot.domain.notices import (
+    ANSWER_TEMPLATES,
+    AUTO_REPLIED,
+    OWN_MESSAGE_ID_PREFIX,
+    Notice,
+    Template,
+)
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.services.unit_of_work import OutboxItem, UnitOfWork
@@ -34,36 +41,78 @@ def new_message_id(address: str) -> str:
     return f"{OWN_MESSAGE_ID_PREFIX}{secrets.token_hex(12)}@{domain}"
 
 
+@dataclass(frozen=True)
+class ReplyGuard:
+    """The loop guard: at most ``per_hour`` automatic answers (confirmations, refusals,
+    please-correct replies) to one address an hour, so two auto-responders cannot ping-pong.
+    Other mail to that address does not count. The ``exempt`` addresses (the business
+    managers, whose commands must always be answered) are never limited; when an answer is
+    held back, ``alert_to`` is told, once an hour per address."""
+
+    per_hour: int = 10
+    exempt: frozenset[str] = frozenset()
+    alert_to: tuple[Person, ...] = ()
+
+
 def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                   case: Case | None, policy: Policy | None, sender: Person, now: datetime,
-                  replies_per_hour: int = 10) -> int:
-    """Writes one outbox row per recipient of each notice; returns how many were new."""
+                  replies_per_hour: int = 10, guard: ReplyGuard | None = None,
+                  held: frozenset[str] = frozenset()) -> int:
+    """Writes one outbox row per recipient of each notice; returns how many were new. Rows to
+    the ``held`` addresses are kept back until the case is accepted."""
+    guard = guard or ReplyGuard(replies_per_hour)
     queued = 0
     for notice in notices:
         for recipient in notice.to:
-            if notice.auto_submitted == AUTO_REPLIED and _over_reply_limit(
-                    uow, recipient, now, replies_per_hour):
-                log.warning("reply to %s not queued: over %d replies an hour (loop guard)",
-                            recipient.email, replies_per_hour)
+            address = recipient.email.lower()
+            if notice.auto_submitted == AUTO_REPLIED and _over_reply_limit(uow, address, now, guard):
+                _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
                 continue
-            queued += _queue_one(uow, composer, notice, case, policy, sender, recipient, now)
+            queued += _queue_one(uow, composer, notice, case, policy, sender, recipient, now,
+                                 held=address in held)
     return queued
 
 
 def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case | None,
-               policy: Policy | None, sender: Person, recipient: Person, now: datetime) -> int:
+               policy: Policy | None, sender: Person, recipient: Person, now: datetime,
+               held: bool = False) -> int:
     message_id = new_message_id(sender.email)
     data = composer.compose(notice, case=case, policy=policy, sender=sender, recipient=recipient,
                             message_id=message_id, now=now)
     item = OutboxItem(case_reference=case.reference if case else None, template=notice.template,
                       stage=notice.stage, key=notice.key, recipient=recipient.email.lower(),
-                      message_id=message_id, envelope_from=sender.email, data=data)
+                      message_id=message_id, envelope_from=sender.email, data=data, held=held)
     added = uow.outbox.enqueue(item)
     if added:
-        log.info("queued %s for %s (case %s, stage %s, Message-ID %s)", notice.template,
-                 recipient.email, item.case_reference or "-", notice.stage, message_id)
+        log.info("%s %s for %s (case %s, stage %s, Message-ID %s)",
+                 "held" if held else "queued", notice.template, recipient.email,
+                 item.case_reference or "-", notice.stage, message_id)
     return int(added)
 
 
-def _over_reply_limit(uow: UnitOfWork, recipient: Person, now: datetime, limit: int) -> bool:
-    return uow.outbox.sent_count_since(recipient.email.lower(), now - timedelta(hours=1)) >= limit
+def _over_reply_limit(uow: UnitOfWork, address: str, now: datetime, guard: ReplyGuard) -> bool:
+    if address in guard.exempt:
+        return False
+    since = now - timedelta(hours=1)
+    return uow.outbox.answers_since(address, since, ANSWER_TEMPLATES) >= guard.per_hour
+
+
+def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Policy | None,
+               sender: Person, recipient: Person, now: datetime, guard: ReplyGuard) -> None:
+    log.warning("%s to %s not queued: over %d automatic answers an hour (loop guard)",
+                notice.template, recipient.email, guard.per_hour)
+    if not guard.alert_to:
+        return
+    alert = Notice(Template.FOR_ATTENTION, guard.alert_to,
+                   key=f"loop-guard:{recipient.email.lower()}@{now:%Y%m%dT%H}",
+                   context={"heading": "An automatic answer was held back",
+                            "sender": recipient.formatted(), "verified": True, "text": "",
+                            "happened": [
+                                f"mailbot did not send its {notice.template.replace('_', ' ')}"
+                                f" to {recipient.email}: that address has had {guard.per_hour}"
+                                " automatic answers in the last hour, which is how a loop"
+                                " between two automatic responders looks.",
+                                "If a person is writing from that address, answer them"
+                                " yourself; answers resume within the hour."]})
+    for person in guard.alert_to:
+        _queue_one(uow, composer, alert, None, policy, sender, person, now)

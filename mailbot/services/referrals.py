@@ -8,6 +8,7 @@ partnership's blank form attached. The raw message stays stored either way.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain.errors import FormError
@@ -17,8 +18,8 @@ from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import validate
 from mailbot.intake.forms import read_form_attachment
 from mailbot.intake.message import InboundMessage
+from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.messaging import queue_notices
 from mailbot.services.unit_of_work import UnitOfWork
 
 NO_FORM = ("We could not find a Request for Resolution in your message. Please attach the"
@@ -44,12 +45,20 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
                             [*refusals, *result.problems], list(result.warnings), now)
         return None
     reference = uow.cases.next_reference(policy.reference_prefix, now.year)
-    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id)
+    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id,
+                                             submitted_by=sender.email)
     uow.cases.add(case)
-    queue_notices(uow, services.composer, notices, case=case, policy=policy,
-                  sender=Person(policy.name, mailbox.address), now=now,
-                  replies_per_hour=services.replies_per_recipient_per_hour)
+    held = outgoing.unvouched(uow, mailbox, case, (p.email for p in case.everyone()))
+    notices = [_with_held(n, held) for n in notices]
+    outgoing.queue_for(services, uow, mailbox, notices, case, now)
     return reference
+
+
+def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
+    """The business managers' new-case notice says whose mail waits for their ACCEPT."""
+    if notice.template != Template.NEW_CASE or not held:
+        return notice
+    return replace(notice, context={**notice.context, "held_for": sorted(held)})
 
 
 def _read_form(message: InboundMessage):
@@ -99,6 +108,4 @@ def _ask_for_correction(services: Services, uow: UnitOfWork, mailbox: MailboxCon
                              "original_subject": message.subject or ""},
                     attachments=(Attachment.BLANK_FORM,), auto_submitted=AUTO_REPLIED,
                     in_reply_to=message.message_id or None)
-    queue_notices(uow, services.composer, [notice], case=None, policy=mailbox.policy,
-                  sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                  replies_per_hour=services.replies_per_recipient_per_hour)
+    outgoing.queue_for(services, uow, mailbox, [notice], None, now)

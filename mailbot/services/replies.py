@@ -1,69 +1,121 @@
 """Use case: a reply about a case, carrying commands or plain correspondence.
 
-A state-changing command is taken only when every check of issue 6 holds: the sender is
-one of the mailbox's business managers, the message replies to a Message-ID we issued to
-that same address, its From header holds exactly one clean address, and the mailbox's
-``sender_trust`` passes. Anything else is filed and answered with a refusal that says why,
-because a forged From line must never move a child's case.
+Only what the sender wrote runs: the reply's own text, less anything mailbot wrote itself
+(``reply_checks.written_by_sender``). A state-changing command is taken only from a business
+manager, in a reply to mail this mailbox sent them, passing ``sender_trust``, in a message
+not acted on before; anything else is refused with the reason, because a forged From line
+must never move a child's case. Whatever a person writes reaches someone: a note or a
+refused command from anyone but a business manager is passed to the business managers.
+Every notice one reply causes is decided after all its commands have run, so nobody is
+asked to act at a stage the same reply has already left.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from mailbot.domain import commands as cmd
 from mailbot.domain.case import Case, Event, EventKind
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import CaseRuleRefused
-from mailbot.domain.notices import AUTO_REPLIED, Notice, Template
+from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.intake.message import InboundMessage
 from mailbot.intake.reply_text import own_text
-from mailbot.intake.sender_trust import check_sender_trust
+from mailbot.services import outgoing, reply_answers
+from mailbot.services.case_matching import CaseMatch
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.messaging import queue_notices
+from mailbot.services.reply_checks import (
+    Standing,
+    has_quoted_commands,
+    is_out_of_office,
+    replay_keys,
+    standing,
+    written_by_sender,
+)
 from mailbot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# Notices that ask someone to act where the case stands; one reply's later command that moves
+# or closes the case makes those its earlier commands caused out of date.
+_ACTION_NEEDED = (Template.STAGE_NOTICE, Template.DEADLINE_EXTENDED)
 
-def handle_reply(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Case,
+
+@dataclass
+class Applied:
+    """What one reply's commands did."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    accepted: bool = False
+    assigned: list[Person] = field(default_factory=list)
+
+
+def handle_reply(services: Services, uow: UnitOfWork, mailbox: MailboxContext, match: CaseMatch,
                  message: InboundMessage, now: datetime) -> None:
-    parsed = cmd.parse_reply(own_text(message))
-    actor = message.from_addresses[0].email if message.from_addresses else "unknown sender"
-    source = message.message_id or None
+    case = match.case
+    assert case is not None
+    who = standing(mailbox, case, match, message)
+    text = written_by_sender(uow, message)
+    parsed = cmd.ParsedReply() if is_out_of_office(text) else cmd.parse_reply(text)
     if not parsed.commands and not parsed.problems:
-        mailbox.engine.file_correspondence(case, _summary(message), now, actor, source)
-        uow.cases.save(case)
+        _file(services, uow, mailbox, case, message, who, now)
         return
-    untrusted = _why_untrusted(uow, mailbox, message)
-    done, refused, notices = [], [], []
+    source = message.message_id or None
+    keys = replay_keys(message, who.address, text)
+    if who.address and uow.commands.acted_on(mailbox.name, keys):
+        _refuse_replay(services, uow, mailbox, case, message, who, parsed, now)
+        return
+    applied = _apply_all(mailbox, case, parsed, who, now, source)
+    if applied.done:
+        uow.commands.remember(mailbox.name, keys, case.reference, now)
+    _record_refusals(case, applied.refused, who, now, source)
+    uow.cases.save(case)
+    outgoing.vouch(uow, mailbox, applied.assigned, now)
+    if applied.accepted:
+        outgoing.accept(uow, mailbox, case, now)
+    notices = [*applied.notices,
+               *reply_answers.for_managers(mailbox, case, who, text, applied.done, applied.refused)]
+    if who.trust.forged:
+        notices.append(reply_answers.forgery_alert(mailbox, case, message, who))
+    outgoing.queue_for(services, uow, mailbox, notices, case, now)
+    _answer(services, uow, mailbox, case, message, who, applied.done, applied.refused, now)
+    log.info("reply %s on case %s: %d command(s) done, %d refused", source or "-",
+             case.reference, len(applied.done), len(applied.refused))
+
+
+def _apply_all(mailbox: MailboxContext, case: Case, parsed: cmd.ParsedReply, who: Standing,
+               now: datetime, source: str | None) -> Applied:
+    applied = Applied()
+    not_manager = who.why_not_manager(mailbox.policy.name)
+    actor = who.address or "unknown sender"
     for command in parsed.commands:
-        if untrusted and isinstance(command, cmd.STATE_CHANGING):
-            refused.append((cmd.describe(command), untrusted))
+        if not_manager and isinstance(command, cmd.STATE_CHANGING):
+            applied.refused.append((cmd.describe(command), not_manager))
             continue
         try:
-            notices += _apply(mailbox.engine, case, command, now, actor, source)
-            done.append(cmd.describe(command))
+            before = _where(case)
+            notices = _apply(mailbox.engine, case, command, now, actor, source, who)
+            if _where(case) != before:  # what earlier commands asked for is now out of date
+                applied.notices = [n for n in applied.notices if n.template not in _ACTION_NEEDED]
+            applied.notices += notices
+            applied.done.append(cmd.describe(command))
+            applied.accepted |= isinstance(command, cmd.Accept)
+            if isinstance(command, cmd.AssignRole):
+                applied.assigned.append(command.person)
         except CaseRuleRefused as refusal:
-            refused.append((cmd.describe(command), refusal.reason))
-    refused += [(problem, "The line could not be read as a command.") for problem in parsed.problems]
-    for text, reason in refused:
-        case.record(Event(now, EventKind.COMMAND_REFUSED, actor, f"{text}\nRefused: {reason}",
-                          case.stage, source))
-    notices += _answers(case, message, done, refused)
-    uow.cases.save(case)
-    queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
-                  sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                  replies_per_hour=services.replies_per_recipient_per_hour)
-    log.info("reply %s on case %s: %d command(s) done, %d refused", source or "-",
-             case.reference, len(done), len(refused))
+            applied.refused.append((cmd.describe(command), refusal.reason))
+    applied.refused += [(problem, "The line could not be read as a command.")
+                        for problem in parsed.problems]
+    return applied
 
 
 def _apply(engine: CaseEngine, case: Case, command: cmd.Command, now: datetime, actor: str,
-           source: str | None) -> list[Notice]:
+           source: str | None, who: Standing) -> list[Notice]:
     match command:
         case cmd.Escalate(reason):
             return engine.escalate(case, now, actor, reason, source)
@@ -78,49 +130,66 @@ def _apply(engine: CaseEngine, case: Case, command: cmd.Command, now: datetime, 
         case cmd.AssignRole(role, person):
             return engine.assign(case, role, person, now, actor, source)
         case cmd.AddNote(text):
-            return engine.add_note(case, text, now, actor, source)
+            return engine.add_note(case, _as_recorded(text, who), now, actor, source)
         case cmd.Withdraw(reason):
             return engine.withdraw(case, reason, now, actor, source)
+        case cmd.Accept():
+            return engine.accept(case, now, actor, source)
     raise TypeError(command)
 
 
-def _why_untrusted(uow: UnitOfWork, mailbox: MailboxContext, message: InboundMessage) -> str:
-    """Empty when the sender may change the case; otherwise the reason, for a person."""
-    if message.from_header_defects or len(message.from_addresses) != 1:
-        return "The From line of your message does not hold exactly one clean address."
-    sender = message.from_addresses[0].email.lower()
-    if sender not in mailbox.business_manager_addresses:
-        return (f"Only the business managers of {mailbox.policy.name} can change a case by"
-                " email; your message has been filed on the case as correspondence.")
-    ours = uow.outbox.lookup([*message.in_reply_to, *message.references])
-    if not any(sent.recipient.lower() == sender for sent in ours):
-        return ("Commands are taken only in a reply to a message mailbot sent to you;"
-                " please reply to one of the case emails you received.")
-    verdict = check_sender_trust(message, mailbox.sender_trust,
-                                 trusted_authserv_ids=mailbox.trusted_authserv_ids)
-    return "" if verdict.passed else f"Your message could not be verified as yours: {verdict.reason}"
+def _as_recorded(text: str, who: Standing) -> str:
+    """A note keeps who wrote it; one whose sender is not shown to be on the case says so."""
+    return text if who.verified else f"[Unverified sender: not shown to be on this case]\n{text}"
 
 
-def _answers(case: Case, message: InboundMessage, done: list[str],
-             refused: list[tuple[str, str]]) -> list[Notice]:
-    sender = message.from_addresses[0] if message.from_addresses else None
-    if sender is None:
-        return []
-    to = (Person(sender.name, sender.email),)
-    key = "reply:" + hashlib.sha256((message.message_id or "").encode()).hexdigest()[:16]
+def _answer(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Case,
+            message: InboundMessage, who: Standing, done: list[str],
+            refused: list[tuple[str, str]], now: datetime) -> None:
+    """The sender's confirmation and refusal; composed without the case unless the reply
+    came in a thread mailbot started with this sender."""
+    notices = reply_answers.answers(mailbox, case, message, who, done, refused)
+    outgoing.queue_for(services, uow, mailbox, notices, case if who.threaded else None, now)
+
+
+def _where(case: Case) -> tuple:
+    """Where a case stands, as far as who must act by when is concerned."""
+    return case.stage, case.phase, case.status
+
+
+def _record_refusals(case: Case, refused: list[tuple[str, str]], who: Standing, now: datetime,
+                     source: str | None) -> None:
+    for text, reason in refused:
+        case.record(Event(now, EventKind.COMMAND_REFUSED, who.address or "unknown sender",
+                          f"{text}\nRefused: {reason}", case.stage, source))
+
+
+def _file(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Case,
+          message: InboundMessage, who: Standing, now: datetime) -> None:
+    """No command of the sender's own: filed as correspondence. A business manager whose
+    reply held commands only in quoted text is told that nothing ran."""
+    summary = reply_answers.correspondence_summary(message, who)
+    mailbox.engine.file_correspondence(case, summary, now, who.address or "unknown sender",
+                                       message.message_id or None)
+    uow.cases.save(case)
     notices = []
-    if done:
-        notices.append(Notice(Template.COMMAND_CONFIRMATION, to, case.stage, key=key,
-                              context={"commands": done}, auto_submitted=AUTO_REPLIED,
-                              in_reply_to=message.message_id or None))
-    if refused:
-        notices.append(Notice(Template.COMMAND_REFUSAL, to, case.stage, key=key,
-                              context={"commands": [c for c, _ in refused],
-                                       "reasons": [r for _, r in refused]},
-                              auto_submitted=AUTO_REPLIED, in_reply_to=message.message_id or None))
-    return notices
+    if who.business_manager and who.threaded and has_quoted_commands(message):
+        notices.append(reply_answers.nothing_ran(case, message, who))
+    elif who.address and not is_out_of_office(own_text(message)):
+        notices += reply_answers.for_managers(mailbox, case, who, own_text(message), [], [])
+    outgoing.queue_for(services, uow, mailbox, notices, case, now)
 
 
-def _summary(message: InboundMessage) -> str:
-    sender = ", ".join(a.email for a in message.from_addresses) or "unknown sender"
-    return f"Correspondence from {sender}: {message.subject or '(no subject)'}"
+def _refuse_replay(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Case,
+                   message: InboundMessage, who: Standing, parsed: cmd.ParsedReply,
+                   now: datetime) -> None:
+    reason = ("This message was acted on before: the same message arriving again (a replay)"
+              " changes nothing. If you meant to send these commands again, write a new reply.")
+    refused = [(cmd.describe(c), reason) for c in parsed.commands]
+    _record_refusals(case, refused, who, now, message.message_id or None)
+    uow.cases.save(case)
+    alert = reply_answers.replay_alert(mailbox, case, message, who)
+    outgoing.queue_for(services, uow, mailbox, [alert], case, now)
+    _answer(services, uow, mailbox, case, message, who, [], refused, now)
+    log.warning("reply %s on case %s refused as a replay", message.message_id or "-",
+                case.reference)

@@ -7,7 +7,7 @@ SQLAlchemy adapter implements these; unit tests use hand-written fakes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -51,6 +51,7 @@ class OutboxItem:
     message_id: str
     envelope_from: str
     data: bytes
+    held: bool = False  # to an address nobody vouched for: not sent until the case is accepted
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class SentMessage:
     case_reference: str | None
     recipient: str
     template: str
+    sender: str = ""  # the partnership address it was sent from
 
 
 class CaseRepository(Protocol):
@@ -102,7 +104,26 @@ class Outbox(Protocol):
     # Not the message's fault (our own login was refused): try again later, attempt not counted.
     def postpone(self, row_ids: Sequence[int], until: datetime, reason: str) -> None: ...
     def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]: ...
-    def sent_count_since(self, recipient: str, since: datetime) -> int: ...
+    def data_of(self, message_ids: Sequence[str]) -> list[bytes]: ...
+    # Answers of these templates to one recipient since a moment, queued ones included.
+    def answers_since(self, recipient: str, since: datetime, templates: Sequence[str]) -> int: ...
+    def release_held(self, case_reference: str) -> int: ...
+    def held_recipients(self, case_reference: str) -> list[str]: ...
+
+
+class CommandLog(Protocol):
+    """Command messages acted on, by hashed keys (Message-ID; sender, date and text)."""
+
+    def acted_on(self, mailbox: str, keys: Sequence[str]) -> str | None: ...
+    def remember(self, mailbox: str, keys: Sequence[str], case_reference: str,
+                 at: datetime) -> None: ...
+
+
+class KnownAddresses(Protocol):
+    """Addresses a partnership's business managers have vouched for."""
+
+    def known(self, mailbox: str, addresses: Iterable[str]) -> set[str]: ...
+    def vouch(self, mailbox: str, addresses: Iterable[str], at: datetime) -> None: ...
 
 
 class StateStore(Protocol):
@@ -117,6 +138,8 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     outbox: Outbox
     state: StateStore
+    commands: CommandLog
+    known: KnownAddresses
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed

@@ -138,6 +138,20 @@ trusted_authserv_ids = ["{AUTHSERV}"]
         self.mailbot("poll", now=now)
         return self.sent()[before:]
 
+    def accept(self, mails: list[Sent], now: datetime) -> list[Sent]:
+        """The business manager accepts a new case by replying ACCEPT to its new-case notice;
+        returns what that sent: the mail held for the people the referral names, and the
+        confirmation."""
+        [notice] = only(mails, "new_case", self.business_manager)
+        return self.deliver(self.reply(notice, "ACCEPT", now), now)
+
+    def open(self, referrer: str, fields: dict, now: datetime, **options) -> list[Sent]:
+        """Delivers a referral and accepts it: every email the case's opening caused."""
+        mails = self.deliver(self.referral(referrer, fields, now, **options), now)
+        released = self.accept(mails, now)
+        assert only(released, "command_confirmation", self.business_manager), released
+        return mails + [m for m in released if m.template != "command_confirmation"]
+
     def deliver_nothing(self, now: datetime) -> list[Sent]:
         """Polls with nothing new in the mailbox; returns what that sent (should be nothing)."""
         before = len(self.smtp.received)
@@ -208,11 +222,19 @@ trusted_authserv_ids = ["{AUTHSERV}"]
                       "Only the business managers", now)
 
     def _refused(self, message: bytes, sender: str, why: str, now: datetime) -> None:
+        """Refused with ``why``; a command from someone other than the business manager is
+        also passed to the business manager, and the refusal says so."""
         answers = self.deliver(message, now)
-        assert [(m.template, m.recipient) for m in answers] == [("command_refusal", sender)]
-        text = answers[0].text()
+        expected = [("command_refusal", sender)]
+        if sender != self.business_manager:
+            expected.append(("for_attention", self.business_manager))
+        assert sorted((m.template, m.recipient) for m in answers) == sorted(expected)
+        [refusal] = only(answers, "command_refusal")
+        text = refusal.text()
         assert why in text and "Nothing has changed" in text, text
-        assert str(answers[0].message["X-Mailbot-Case"]) in answers[0].subject
+        assert str(refusal.message["X-Mailbot-Case"]) in refusal.subject
+        if sender != self.business_manager:
+            assert "passed to the business managers" in text, text
 
     def out_of_office(self, chaser: Sent, now: datetime) -> None:
         """An Outlook out-of-office answer to a chaser gets no answer."""

@@ -46,8 +46,7 @@ def test_a_berkshire_case_over_easter_reaches_the_statutory_partners(story):
 
     # Wednesday 1 April 2026: the form arrives. Stage One gives the professionals one working
     # day to resolve it by discussion: 5pm on Thursday.
-    mails = berkshire.deliver(berkshire.referral(f"Jamie Wells <{REFERRER}>", FORM, at("2026-04-01")),
-                              at("2026-04-01"))
+    mails = berkshire.open(f"Jamie Wells <{REFERRER}>", FORM, at("2026-04-01"))
     reference = reference_of(mails)
     assert reference.startswith("BERKS-2026-")
     [ack] = only(mails, "acknowledgement", REFERRER)

@@ -58,8 +58,7 @@ def test_birmingham_actors_depend_on_the_agencies_and_two_schools_go_to_stage_5(
 
     # Monday 18 May 2026: a school's form about the Children's Trust. Stage One belongs to
     # the two line managers, whom the form does not name, so the business manager is asked.
-    mails = birmingham.deliver(birmingham.referral(f"Morgan Ellis <{REFERRER}>", SCHOOL_AND_TRUST,
-                                                   at("2026-05-18")), at("2026-05-18"))
+    mails = birmingham.open(f"Morgan Ellis <{REFERRER}>", SCHOOL_AND_TRUST, at("2026-05-18"))
     reference = reference_of(mails)
     assert reference.startswith("BSCB-2026-")
     [ack] = only(mails, "acknowledgement", REFERRER)

@@ -47,8 +47,7 @@ def test_a_bromley_case_by_email_reaches_the_bscb_chair(story):
     # Monday 24 August 2026: the request arrives as an email. Stage One belongs to the
     # manager and the DSL; the DSL is on the form, the manager is not, so the business
     # manager is asked to name them.
-    mails = bromley.deliver(bromley.referral(f"Sasha Green <{REFERRER}>", FIELDS, at("2026-08-24"),
-                                             as_form=False), at("2026-08-24"))
+    mails = bromley.open(f"Sasha Green <{REFERRER}>", FIELDS, at("2026-08-24"), as_form=False)
     reference = reference_of(mails)
     assert reference.startswith("BROM-2026-")
     [ack] = only(mails, "acknowledgement", REFERRER)

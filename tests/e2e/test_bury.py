@@ -33,7 +33,7 @@ def test_a_bury_referral_climbs_the_levels_and_ends_with_a_written_decision(stor
     bury = story("bury", address="bsp@bury.test", business_manager=BM)
 
     # Monday 23 November 2026: the form arrives.
-    mails = bury.deliver(bury.referral(REFERRER, FORM, at("2026-11-23")), at("2026-11-23"))
+    mails = bury.open(REFERRER, FORM, at("2026-11-23"))
     reference = reference_of(mails)
     assert reference.startswith("BSCP-2026-")
     [ack] = only(mails, "acknowledgement", "priya.shah@school.test")

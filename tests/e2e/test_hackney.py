@@ -44,8 +44,7 @@ def test_a_hackney_case_over_christmas_reaches_the_commissioner(story):
 
     # Monday 21 December 2026: the form arrives. Stage 1 is one working week: with Christmas
     # Day and the Boxing Day substitute (Monday 28th) off, it is due on Wednesday 30th.
-    mails = hackney.deliver(hackney.referral(f"Amara Okafor <{REFERRER}>", FORM, at("2026-12-21")),
-                            at("2026-12-21"))
+    mails = hackney.open(f"Amara Okafor <{REFERRER}>", FORM, at("2026-12-21"))
     reference = reference_of(mails)
     assert reference.startswith("CHSCP-2026-")
     [ack] = only(mails, "acknowledgement", REFERRER)

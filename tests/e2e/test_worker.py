@@ -92,6 +92,7 @@ port = {dead_port}
 security = "none"
 username = "chscp"
 business_managers = ["manager@hackney.test"]
+sender_trust = "none"
 """)
     # Made before the worker starts: the worker makes it too, and the hackney failure can be
     # reported before it has, so making it afterwards would race the worker.

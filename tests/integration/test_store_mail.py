@@ -179,17 +179,30 @@ def test_a_long_references_header_is_looked_up_in_one_call(uow_factory):
         assert [s.message_id for s in uow.outbox.lookup(ids)] == ["a1@lscp.example"]
 
 
-def test_recent_and_queued_messages_count_towards_a_recipients_rate(uow_factory):
-    enqueue(uow_factory, *(item(key=str(n), message_id=f"r{n}@x") for n in range(3)))
+def test_recent_and_queued_answers_count_towards_a_recipients_rate(uow_factory):
+    enqueue(uow_factory, *(item(key=str(n), message_id=f"r{n}@x", template="command_refusal")
+                           for n in range(3)),
+            item(key="notice", message_id="n1@x", template="stage_notice"))
     with uow_factory() as uow:
-        first, second, _third = uow.outbox.due(NOW)
+        first, second, _third, _notice = uow.outbox.due(NOW)
         uow.outbox.mark_sent(first.id, NOW - timedelta(hours=2))
         uow.outbox.mark_sent(second.id, NOW - timedelta(minutes=10))
         uow.commit()
     with uow_factory() as uow:
-        since = NOW - timedelta(hours=1)
-        assert uow.outbox.sent_count_since("rita@school.example", since) == 2
-        assert uow.outbox.sent_count_since("tom@trust.example", since) == 0
+        since, answers = NOW - timedelta(hours=1), ("command_refusal", "command_confirmation")
+        assert uow.outbox.answers_since("rita@school.example", since, answers) == 2
+        assert uow.outbox.answers_since("tom@trust.example", since, answers) == 0
+
+
+def test_held_mail_is_not_due_until_released(uow_factory):
+    enqueue(uow_factory, item(key="held", message_id="h1@x", held=True), item(key="q"))
+    with uow_factory() as uow:
+        assert [row.item.key for row in uow.outbox.due(NOW)] == ["q"]
+        assert uow.outbox.held_recipients("BSCP-2026-0001") == ["rita@school.example"]
+        assert uow.outbox.release_held("BSCP-2026-0001") == 1
+        uow.commit()
+    with uow_factory() as uow:
+        assert sorted(row.item.key for row in uow.outbox.due(NOW)) == ["held", "q"]
 
 
 def test_the_outbox_due_query_is_served_by_its_index(uow_factory, engine):

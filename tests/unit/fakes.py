@@ -33,6 +33,8 @@ class FakeDatabase:
         self.inbound: dict[int, InboundRecord] = {}
         self.outbox: dict[int, OutboxRow] = {}
         self.state: dict[str, str] = {}
+        self.command_keys: dict[tuple[str, str], str] = {}
+        self.known: set[tuple[str, str]] = set()
         self.commits = 0
 
 
@@ -46,6 +48,8 @@ class FakeUnitOfWork:
         self.inbound = _Inbound(self.work)
         self.outbox = _Outbox(self.work)
         self.state = _State(self.work)
+        self.commands = _CommandLog(self.work)
+        self.known = _Known(self.work)
         return self
 
     def __exit__(self, *exc):
@@ -136,8 +140,23 @@ class _Outbox:
         if any(self._identity(r.item) == self._identity(item) for r in self.work["outbox"].values()):
             return False
         row_id = len(self.work["outbox"]) + 1
-        self.work["outbox"][row_id] = OutboxRow(row_id, item, 0, "queued")
+        self.work["outbox"][row_id] = OutboxRow(row_id, item, 0, "held" if item.held else "queued")
         return True
+
+    def release_held(self, case_reference) -> int:
+        held = [r for r in self.work["outbox"].values()
+                if r.status == "held" and r.item.case_reference == case_reference]
+        for row in held:
+            self.work["outbox"][row.id] = replace(row, status="queued")
+        return len(held)
+
+    def held_recipients(self, case_reference) -> list[str]:
+        return sorted({r.item.recipient for r in self.work["outbox"].values()
+                       if r.status == "held" and r.item.case_reference == case_reference})
+
+    def data_of(self, message_ids) -> list[bytes]:
+        wanted = {m.strip("<>") for m in message_ids}
+        return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
     def due(self, now, limit=100) -> list[OutboxRow]:
         return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
@@ -157,11 +176,12 @@ class _Outbox:
     def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
         wanted = {m.strip("<>") for m in message_ids}
         return [SentMessage(r.item.message_id, r.item.case_reference, r.item.recipient,
-                            r.item.template)
+                            r.item.template, r.item.envelope_from)
                 for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
-    def sent_count_since(self, recipient, since) -> int:
-        return sum(1 for r in self.work["outbox"].values() if r.item.recipient == recipient)
+    def answers_since(self, recipient, since, templates) -> int:
+        return sum(1 for r in self.work["outbox"].values()
+                   if r.item.recipient == recipient and r.item.template in templates)
 
 
 class _State:
@@ -173,6 +193,30 @@ class _State:
 
     def set(self, key, value):
         self.work["state"][key] = value
+
+
+class _CommandLog:
+    def __init__(self, work):
+        self.work = work
+
+    def acted_on(self, mailbox, keys):
+        return next((self.work["command_keys"][(mailbox, k)] for k in keys
+                     if (mailbox, k) in self.work["command_keys"]), None)
+
+    def remember(self, mailbox, keys, case_reference, at):
+        for key in keys:
+            self.work["command_keys"].setdefault((mailbox, key), case_reference)
+
+
+class _Known:
+    def __init__(self, work):
+        self.work = work
+
+    def known(self, mailbox, addresses):
+        return {a.lower() for a in addresses if (mailbox, a.lower()) in self.work["known"]}
+
+    def vouch(self, mailbox, addresses, at):
+        self.work["known"] |= {(mailbox, a.lower()) for a in addresses}
 
 
 class RecordingComposer:

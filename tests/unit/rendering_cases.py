@@ -131,6 +131,19 @@ def service_notices(case: Case) -> list[Rendered]:
                                  "since": "2026-12-14T10:00:00+00:00"}), None),
         Rendered(Notice(Template.MAILBOX_RECOVERED, bm,
                         context={"mailbox": "bury", "since": "2026-12-14T10:00:00+00:00"}), None),
+        Rendered(Notice(Template.COMMAND_REFUSAL, (REFERRER,),
+                        context={"commands": ["STAGE 4"], "reference": case.reference,
+                                 "reasons": ["Only the business managers can change a case."],
+                                 "told": "the business managers of Bury"}), None),
+        Rendered(Notice(Template.FOR_ATTENTION, bm, case.stage,
+                        context={"heading": "For your attention", "sender": REFERRER.formatted(),
+                                 "verified": True, "text": "NOTE: The child was seen at A&E.",
+                                 "happened": ["Recorded: NOTE: The child was seen at A&E."]}),
+                 case),
+        Rendered(Notice(Template.SECURITY_ALERT, bm, case.stage,
+                        context={"heading": "A reply about this case reached another partnership",
+                                 "items": ["jo@hackney.example wrote to chscp@hackney.example."]}),
+                 case),
     ]
 
 

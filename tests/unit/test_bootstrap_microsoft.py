@@ -22,7 +22,8 @@ OAUTH = {"tenant_id": "contoso.onmicrosoft.com", "client_id": "app-1", "client_s
 
 def _mailbox(name: str, **options) -> dict:
     return {"name": name, "address": f"{name}@council.example", "policy": "bury",
-            "business_managers": ["bm@council.example"], **options}
+            "business_managers": ["bm@council.example"], "sender_trust": "exchange-internal",
+            **options}
 
 
 def _settings(*mailboxes: dict, outgoing: dict | None = None) -> Settings:

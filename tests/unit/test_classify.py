@@ -155,6 +155,7 @@ def test_subject_reference_matches_only_well_formed_tags():
     assert subject_reference("[AB-2026-0001]") == "AB-2026-0001"
     assert subject_reference("[A-2026-0001]") is None
     assert subject_reference("[ABCDEFGHIJK-2026-0001]") is None
-    assert subject_reference("[bscp-2026-0007]") is None
+    # Contract section 2: references are matched case-insensitively.
+    assert subject_reference("[bscp-2026-0007]") == "BSCP-2026-0007"
     assert subject_reference("BSCP-2026-0007 without brackets") is None
     assert subject_reference("") is None

@@ -6,6 +6,7 @@ import pytest
 
 from mailbot.domain.commands import (
     STATE_CHANGING,
+    Accept,
     AddNote,
     AssignRole,
     Escalate,
@@ -141,4 +142,28 @@ def test_every_command_reads_back_as_it_would_be_typed():
 def test_a_note_is_the_only_command_that_does_not_change_state():
     assert AddNote not in STATE_CHANGING
     assert {Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline, AssignRole,
-            Withdraw} == set(STATE_CHANGING)
+            Withdraw, Accept} == set(STATE_CHANGING)
+
+
+def test_assign_takes_the_address_in_angle_brackets_and_refuses_an_address_as_a_name():
+    parsed = parse_reply("ASSIGN line_manager: evil@x.example <jo@council.example>")
+    assert parsed.commands == ()
+    assert "is itself an email address" in parsed.problems[0]
+    assert "jo@council.example" in parsed.problems[0]
+    [command] = parse_reply('ASSIGN line_manager: "Jo Bloggs" <Jo@Council.example>').commands
+    assert command == AssignRole("line_manager", Person("Jo Bloggs", "jo@council.example"))
+
+
+@pytest.mark.parametrize("line, nearest", [("ESCALTE: no agreement", "ESCALATE"),
+                                           ("STAG 3", "STAGE"), ("Notes: seen at A&E", "NOTE"),
+                                           ("WITHDRAWN: duplicate", "WITHDRAW")])
+def test_a_mistyped_verb_is_answered_with_the_nearest_command(line, nearest):
+    parsed = parse_reply(line)
+    assert parsed.commands == ()
+    assert f"Did you mean {nearest}?" in parsed.problems[0]
+
+
+@pytest.mark.parametrize("line", ["Noted.", "Escalated", "Thanks", "Kind regards", "Hello",
+                                  "Accepted"])
+def test_ordinary_words_are_not_taken_for_mistyped_commands(line):
+    assert parse_reply(line) == parse_reply("")

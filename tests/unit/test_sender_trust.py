@@ -14,7 +14,11 @@ def _msg(headers: str):
     return parse_message((headers.strip("\n") + "\n\nESCALATE\n").encode())
 
 
+MX = frozenset({"mx.bury.gov.uk"})
+
+
 def _check(headers: str, mode="authentication-results", **kwargs):
+    kwargs.setdefault("trusted_authserv_ids", MX)
     return check_sender_trust(_msg(headers), mode, **kwargs)
 
 
@@ -32,7 +36,8 @@ def test_an_aligned_dkim_pass_is_trusted():
 
 
 def test_a_dkim_pass_by_header_i_is_read_from_its_domain():
-    assert _check("Authentication-Results: mx; dkim=pass header.i=@bury.gov.uk\n" + FROM).passed
+    assert _check("Authentication-Results: mx.bury.gov.uk; dkim=pass header.i=@bury.gov.uk\n"
+                  + FROM).passed
 
 
 def test_a_dkim_pass_for_another_domain_is_not_trusted():
@@ -42,16 +47,47 @@ def test_a_dkim_pass_for_another_domain_is_not_trusted():
     assert "bury.gov.uk" in verdict.reason
 
 
-def test_a_dkim_pass_for_a_lookalike_domain_is_not_trusted():
-    assert not _check("Authentication-Results: mx; dkim=pass header.d=notbury.gov.uk\n"
+@pytest.mark.parametrize("signer", ["notbury.gov.uk", "gov.uk", "uk", "bury.gov.uk.evil.example"])
+def test_a_dkim_pass_for_a_lookalike_or_public_parent_domain_is_not_trusted(signer):
+    # DMARC's organisational domain, from the Public Suffix List: gov.uk is a public suffix,
+    # so a signature "from gov.uk" vouches for no council.
+    assert not _check(f"Authentication-Results: mx.bury.gov.uk; dkim=pass header.d={signer}\n"
                       + FROM).passed
 
 
-def test_only_the_topmost_header_counts():
-    # A sender can add a passing header of their own below the server's.
-    verdict = _check("Authentication-Results: mx.bury.gov.uk; dmarc=fail\n"
-                     "Authentication-Results: mx.bury.gov.uk; dmarc=pass\n" + FROM)
+def test_a_quoted_value_with_a_semicolon_does_not_split_the_result():
+    headers = ('Authentication-Results: mx.bury.gov.uk; dkim=pass header.b="a;dmarc=fail"'
+               " header.d=bury.gov.uk\n" + FROM)
+    assert _check(headers).passed
+
+
+@pytest.mark.parametrize("order", ["forged below", "forged above"])
+def test_two_headers_in_our_servers_name_are_a_forgery_whatever_their_order(order):
+    # A server that does not strip incoming copies lets a sender's own header through; which
+    # one is ours cannot be told, so neither counts and the verdict says it was forged.
+    genuine = "Authentication-Results: mx.bury.gov.uk; dmarc=fail\n"
+    forged = "Authentication-Results: mx.bury.gov.uk; dmarc=pass\n"
+    headers = genuine + forged if order == "forged below" else forged + genuine
+    verdict = _check(headers + FROM)
+    assert not verdict.passed and verdict.forged
+
+
+def test_a_header_naming_our_server_below_its_received_line_was_written_by_the_sender():
+    # The receiving server added a Received line and no sender check of its own: the only
+    # Authentication-Results header in its name came with the message.
+    headers = ("Received: from attacker.example by mx.bury.gov.uk; Mon, 30 Nov 2026 10:00 +0000\n"
+               "Authentication-Results: mx.bury.gov.uk; dmarc=pass header.from=bury.gov.uk\n"
+               + FROM)
+    verdict = _check(headers)
+    assert not verdict.passed and verdict.forged
+    assert _check(headers, trusted_received_hops=1).passed  # a delivery hop after the check
+
+
+def test_without_a_named_receiving_server_nothing_is_trusted():
+    verdict = _check("Authentication-Results: mx.bury.gov.uk; dmarc=pass\n" + FROM,
+                     trusted_authserv_ids=frozenset())
     assert not verdict.passed
+    assert "trusted_authserv_ids" in verdict.reason
 
 
 def test_trusted_authserv_ids_skip_headers_from_other_servers():
@@ -70,14 +106,14 @@ def test_no_authentication_results_is_not_trusted():
 
 
 def test_a_from_header_with_two_addresses_is_never_trusted():
-    verdict = _check("Authentication-Results: mx; dmarc=pass\n"
+    verdict = _check("Authentication-Results: mx.bury.gov.uk; dmarc=pass\n"
                      "From: jane.smith@bury.gov.uk, boss@bury.gov.uk\n")
     assert not verdict.passed
     assert "exactly one" in verdict.reason
 
 
 def test_a_display_name_spoof_is_never_trusted():
-    assert not _check("Authentication-Results: mx; dmarc=pass\n"
+    assert not _check("Authentication-Results: mx.bury.gov.uk; dmarc=pass\n"
                       "From: jane.smith@bury.gov.uk <attacker@evil.example>\n").passed
 
 

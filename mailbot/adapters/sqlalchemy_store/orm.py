@@ -91,6 +91,8 @@ class CaseRow(Base):
     decision: Mapped[str] = mapped_column(Text)
     referral: Mapped[dict[str, Any]] = mapped_column(JSON)
     parties: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_by: Mapped[str] = mapped_column(String(ADDRESS), server_default="")
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         # The deadline pass asks for open cases whose next chase point has come; only open
@@ -184,6 +186,28 @@ class OutboxMessageRow(Base):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recipient", "recipient", "sent_at"),
     )
+
+
+class CommandMessageRow(Base):
+    """A command message acted on, by its Message-ID and by its sender, date and text (both
+    hashed): a second message matching either is a replay and changes nothing."""
+
+    __tablename__ = "command_messages"
+
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    case_reference: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownAddressRow(Base):
+    """An address a partnership's business managers have vouched for (by ACCEPT or ASSIGN)."""
+
+    __tablename__ = "known_addresses"
+
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    vouched_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class StateRow(Base):

@@ -2,7 +2,9 @@
 it, and a separate send pass delivers it.
 
 One row per (case, template, stage, key, recipient): ``enqueue`` of the same message again
-adds nothing and returns False. The Message-ID is fixed when the row is written, so a reply
+adds nothing and returns False. A row to an address nobody has vouched for yet is ``held``:
+it is never sent until ``release_held`` (the business managers accepted the case). The
+Message-ID is fixed when the row is written, so a reply
 or a bounce can be matched to its case by ``lookup`` whether or not the row was sent yet.
 """
 
@@ -19,7 +21,7 @@ from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.errors import PermanentError
 from mailbot.services.unit_of_work import OutboxItem, OutboxRow, SentMessage
 
-QUEUED, SENT, FAILED = "queued", "sent", "failed"
+QUEUED, SENT, FAILED, HELD = "queued", "sent", "failed", "held"
 MAX_ERROR = 2000
 _LOOKUP_CHUNK = 500  # keeps IN (...) lists well under every driver's parameter limit
 # A new row is due at once, whatever clock the send pass runs on; it sorts before retries.
@@ -39,7 +41,8 @@ class SqlOutbox:
             case_reference=item.case_reference or "", template=item.template,
             stage=item.stage or 0, key=item.key, recipient=item.recipient,
             message_id=_bare(item.message_id), envelope_from=item.envelope_from, data=item.data,
-            status=QUEUED, attempts=0, next_attempt_at=AT_ONCE, last_error="", sent_at=None,
+            status=HELD if item.held else QUEUED, attempts=0, next_attempt_at=AT_ONCE,
+            last_error="", sent_at=None,
             created_at=now,
         )
         # Only the natural key counts as "already queued"; a clashing Message-ID is a bug
@@ -88,6 +91,32 @@ class SqlOutbox:
             raise PermanentError(f"no outbox row with id {row_id}")
 
     @translated
+    def release_held(self, case_reference: str) -> int:
+        """Lets the held mail of a case go; returns how many messages were released."""
+        result = self._session.execute(
+            update(OutboxMessageRow)
+            .where(OutboxMessageRow.case_reference == case_reference,
+                   OutboxMessageRow.status == HELD)
+            .values(status=QUEUED))
+        return int(result.rowcount or 0)
+
+    @translated
+    def held_recipients(self, case_reference: str) -> list[str]:
+        return sorted(set(self._session.scalars(
+            select(OutboxMessageRow.recipient)
+            .where(OutboxMessageRow.case_reference == case_reference,
+                   OutboxMessageRow.status == HELD))))
+
+    @translated
+    def data_of(self, message_ids: Sequence[str]) -> list[bytes]:
+        """The messages we issued under these Message-IDs, as queued (unknown ones left out)."""
+        wanted = sorted({_bare(m) for m in message_ids if _bare(m)})[:_LOOKUP_CHUNK]
+        if not wanted:
+            return []
+        return list(self._session.scalars(
+            select(OutboxMessageRow.data).where(OutboxMessageRow.message_id.in_(wanted))))
+
+    @translated
     def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
         """What we issued under these Message-IDs (angle brackets optional); unknown ones
         are left out."""
@@ -97,18 +126,21 @@ class SqlOutbox:
             chunk = wanted[start:start + _LOOKUP_CHUNK]
             rows = self._session.execute(
                 select(OutboxMessageRow.message_id, OutboxMessageRow.case_reference,
-                       OutboxMessageRow.recipient, OutboxMessageRow.template)
+                       OutboxMessageRow.recipient, OutboxMessageRow.template,
+                       OutboxMessageRow.envelope_from)
                 .where(OutboxMessageRow.message_id.in_(chunk)))
-            found += [SentMessage(m, ref or None, to, template) for m, ref, to, template in rows]
+            found += [SentMessage(m, ref or None, to, template, sender)
+                      for m, ref, to, template, sender in rows]
         return found
 
     @translated
-    def sent_count_since(self, recipient: str, since: datetime) -> int:
-        """Messages to ``recipient`` sent since ``since``, plus those still queued for them,
-        so a burst of auto-replies in one intake pass is limited before any is sent."""
+    def answers_since(self, recipient: str, since: datetime, templates: Sequence[str]) -> int:
+        """Answers of these templates to ``recipient`` sent since ``since``, plus those still
+        queued, so a burst of auto-replies in one intake pass is limited before any is sent."""
         return int(self._session.scalar(
             select(func.count()).select_from(OutboxMessageRow).where(
                 OutboxMessageRow.recipient == recipient,
+                OutboxMessageRow.template.in_(list(templates)),
                 or_(OutboxMessageRow.status == QUEUED, OutboxMessageRow.sent_at >= since))) or 0)
 
     @translated

@@ -18,6 +18,7 @@ from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
 from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
 
 
 def utc_now() -> datetime:
@@ -49,6 +50,8 @@ class SqlAlchemyUnitOfWork:
     inbound: SqlInboundLog
     outbox: SqlOutbox
     state: SqlStateStore
+    commands: SqlCommandLog
+    known: SqlKnownAddresses
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now):
@@ -63,6 +66,8 @@ class SqlAlchemyUnitOfWork:
         self.inbound = SqlInboundLog(session, self._clock)
         self.outbox = SqlOutbox(session, self._clock)
         self.state = SqlStateStore(session)
+        self.commands = SqlCommandLog(session)
+        self.known = SqlKnownAddresses(session)
         return self
 
     def __exit__(self, *exc: object) -> None:

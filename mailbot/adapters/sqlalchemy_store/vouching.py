@@ -1,0 +1,59 @@
+"""What the reply use case keeps to refuse replays and relays: the command messages already
+acted on, and the addresses a partnership's business managers have vouched for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.sqlalchemy_store.orm import CommandMessageRow, KnownAddressRow
+from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+
+
+class SqlCommandLog:
+    def __init__(self, session: Session):
+        self._session = session
+
+    @translated
+    def acted_on(self, mailbox: str, keys: Sequence[str]) -> str | None:
+        """The case a message with any of these keys was acted on for, or None."""
+        if not keys:
+            return None
+        return self._session.scalar(
+            select(CommandMessageRow.case_reference)
+            .where(CommandMessageRow.mailbox == mailbox, CommandMessageRow.key.in_(list(keys)))
+            .limit(1))
+
+    @translated
+    def remember(self, mailbox: str, keys: Sequence[str], case_reference: str,
+                 at: datetime) -> None:
+        table = CommandMessageRow.__table__
+        for key in keys:
+            self._session.execute(upsert(self._session, table).values(
+                mailbox=mailbox, key=key, case_reference=case_reference, at=at,
+            ).on_conflict_do_nothing())
+
+
+class SqlKnownAddresses:
+    def __init__(self, session: Session):
+        self._session = session
+
+    @translated
+    def known(self, mailbox: str, addresses: Iterable[str]) -> set[str]:
+        wanted = sorted({a.lower() for a in addresses})
+        if not wanted:
+            return set()
+        return set(self._session.scalars(
+            select(KnownAddressRow.address)
+            .where(KnownAddressRow.mailbox == mailbox, KnownAddressRow.address.in_(wanted))))
+
+    @translated
+    def vouch(self, mailbox: str, addresses: Iterable[str], at: datetime) -> None:
+        table = KnownAddressRow.__table__
+        for address in sorted({a.lower() for a in addresses if a}):
+            self._session.execute(upsert(self._session, table).values(
+                mailbox=mailbox, address=address, vouched_at=at,
+            ).on_conflict_do_nothing())
