@@ -23,6 +23,7 @@ from typing import Literal
 
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import OWN_MESSAGE_ID_PREFIX
+from mailbot.domain.text import printable
 from mailbot.intake.headers import Address, normalise_message_id, single_line
 from mailbot.intake.message import LOOP_HEADER
 
@@ -117,7 +118,8 @@ def _header_address(value: Address | str) -> HeaderAddress:
         name, email = (match.group(1), match.group(2)) if match else ("", single_line(value))
         name = name.strip().strip('"').strip()
     try:
-        return HeaderAddress(display_name=single_line(name), addr_spec=single_line(email))
+        return HeaderAddress(display_name=single_line(printable(name)),
+                             addr_spec=single_line(email))
     except (ValueError, IndexError, TypeError) as error:
         raise PermanentError(f"not a usable email address: {single_line(str(value))!r}") from error
 

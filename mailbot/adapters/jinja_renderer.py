@@ -32,6 +32,7 @@ from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Attachment, Notice, Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
+from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +174,8 @@ def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Every value a template prints loses control characters and bidi overrides.
+        finalize=lambda value: printable(value) if isinstance(value, str) else value,
     )
     environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
     environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)

@@ -19,6 +19,8 @@ from mailbot.domain.working_days import LONDON
 from mailbot.entrypoints import reports
 
 log = logging.getLogger("mailbot")
+PROTOCOL_LOGGERS = ("imapclient", "exchangelib", "httpx", "httpcore", "msal", "sqlalchemy",
+                    "urllib3", "requests_ntlm", "spnego", "mail.log", "smtplib")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +30,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every start-up at INFO; only its warnings are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # httpx and httpcore log every Graph request (URLs with mailbox addresses and message ids),
-    # and msal every token request: one line per failure is what an operator needs.
-    for noisy in ("httpx", "httpcore", "msal"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Protocol libraries log what passes over the wire at DEBUG: whole messages (children's
+    # names and dates of birth among them), Graph URLs with mailbox addresses, tokens. -v is
+    # for mailbot's own reasoning only; these say one line per failure.
+    for wire in PROTOCOL_LOGGERS:
+        logging.getLogger(wire).setLevel(logging.WARNING)
     try:
         now = _now_function(args.now)
         return args.handler(args, now)

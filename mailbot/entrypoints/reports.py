@@ -8,6 +8,7 @@ from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_
 from mailbot.domain.case import Case
 from mailbot.domain.errors import PolicyError
 from mailbot.domain.policy import Policy
+from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import Services
 
@@ -25,7 +26,7 @@ def list_cases(services: Services) -> str:
         lines.append(f"{row.reference:<16} {row.policy_key:<12} {row.stage:<6} {row.status:<10} {deadline}")
     if not rows:
         lines.append("(no cases yet)")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def show_case(services: Services, reference: str) -> str | None:
@@ -34,7 +35,8 @@ def show_case(services: Services, reference: str) -> str | None:
     if case is None:
         return None
     policy = services.for_policy(case.policy_key).policy
-    return "\n".join(_case_lines(case, policy))
+    # What a form or an email put in the record never reaches the terminal as control codes.
+    return printable("\n".join(_case_lines(case, policy)))
 
 
 def _case_lines(case: Case, policy: Policy) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mailbot.domain.referral import AgencyType
+from mailbot.domain.text import printable
 from mailbot.intake.field_values import (  # noqa: F401  (re-exported for the readers)
     EMAIL_RE,
     PHONE_RE,
@@ -235,7 +236,7 @@ def section_of_heading(text: str) -> str | None:
 def parse_value(key: str, raw: str) -> object:
     """The typed value of one field's raw answer; ValueError says why it cannot be read."""
     kind = FIELD_BY_KEY[key].kind
-    text = raw.strip()
+    text = printable(raw).strip()
     if kind is Kind.DATE:
         return parse_uk_date(text) if text else None
     if kind is Kind.YES_NO:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from mailbot.domain.case import Case
 from mailbot.domain.commands import parse_reply
+from mailbot.domain.text import printable
 from mailbot.intake.message import InboundMessage, parse_message
 from mailbot.intake.reply_text import is_bottom_posted, own_text
 from mailbot.intake.sender_trust import TrustVerdict, check_sender_trust
@@ -79,7 +80,7 @@ def written_by_sender(uow: UnitOfWork, message: InboundMessage) -> str:
     mailbot's emails in this thread carry (the command list, a form's summary quoted in a
     notice) is left out too. Above the quote everything is the sender's: a confirmation there
     quotes back their own earlier commands, which they may well write again."""
-    text = own_text(message)
+    text = printable(own_text(message))
     if not is_bottom_posted(message):
         return text
     ours = {_normal(line) for data in uow.outbox.data_of([*message.in_reply_to,

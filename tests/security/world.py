@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mailbot.domain.referral import AgencyType
 from mailbot.intake.form_builder import fill_form
-from tests.e2e.harness import Sent, at, only, reference_of
+from tests.e2e.harness import Sent, _label, _plain, at, only, reference_of
 from tests.servers.dovecot import DovecotServer, ImapAccount
 from tests.servers.smtp import SmtpServer
 
@@ -114,14 +114,18 @@ class World:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
-    def deliver(self, name: str, message: bytes, now: datetime = DAY) -> list[Sent]:
-        """Hands a message to a partnership's mailbox, polls, returns the mail that caused."""
-        before = len(self.smtp.received)
+    def drop(self, name: str, message: bytes) -> None:
+        """Hands a message to a partnership's mailbox, as its mail server would."""
         partnership = self.partnerships[name]
         if partnership.account:
             self.dovecot.append(partnership.account, message)
         else:
             mailbox.Maildir(partnership.maildir).add(message)
+
+    def deliver(self, name: str, message: bytes, now: datetime = DAY) -> list[Sent]:
+        """Drops a message in a partnership's mailbox, polls, returns the mail that caused."""
+        before = len(self.smtp.received)
+        self.drop(name, message)
         self.run("poll", now=now)
         return self.sent()[before:]
 
@@ -146,13 +150,17 @@ class World:
 
     # --- writing mail ------------------------------------------------------------------
 
-    def referral(self, name: str, referrer: str, fields: dict, now: datetime) -> bytes:
+    def referral(self, name: str, referrer: str, fields: dict, now: datetime,
+                 as_form: bool = True) -> bytes:
         message = EmailMessage()
         message["From"] = referrer
         message["To"] = self.partnerships[name].address
         message["Subject"] = "Request for Resolution"
         message["Date"] = format_datetime(now)
         message["Message-ID"] = make_msgid(domain="agency.test")
+        if not as_form:  # the form's fields as "Label: value" lines in the body
+            message.set_content("".join(f"{_label(k)}: {_plain(v)}\n" for k, v in fields.items()))
+            return bytes(message)
         message.set_content("Our Request for Resolution is attached.\n")
         message.add_attachment(fill_form(self.partnerships[name].policy, fields),
                                maintype="application", filename="request.docx",

@@ -1,0 +1,20 @@
+"""Text from outside, made safe to show: what may reach a terminal, a log or an email.
+
+A form or a reply can carry characters that change what a reader sees rather than what
+they read: terminal escape sequences (which clear or recolour an operator's screen), NUL
+and other control characters, and the Unicode bidirectional overrides and isolates that
+make "Sam\u202eelpmaS" display reversed. ``printable`` removes them and keeps line breaks
+and tabs; every other character, accents and scripts included, is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls but tab and newline; the bidi embeddings, overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (but newlines and tabs) or bidi overrides."""
+    return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
