@@ -175,12 +175,20 @@ def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         # Every value a template prints loses control characters and bidi overrides.
-        finalize=lambda value: printable(value) if isinstance(value, str) else value,
+        finalize=_printable,
     )
     environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
     environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
     environment.filters["nl2br"] = nl2br
     return environment
+
+
+def _printable(value: Any) -> Any:
+    """Text a template prints, without control characters or bidi overrides; markup the
+    templates built stays markup, so it is not escaped twice."""
+    if isinstance(value, Markup):
+        return Markup(printable(str(value)))
+    return printable(value) if isinstance(value, str) else value
 
 
 def nl2br(text: str) -> Markup:
