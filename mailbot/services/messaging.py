@@ -60,7 +60,7 @@ def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case |
                       message_id=message_id, envelope_from=sender.email, data=data)
     added = uow.outbox.enqueue(item)
     if added:
-        log.info("queued %s for %s (case %s, stage %s, Message-ID %s)", notice.template,
+        log.debug("queued %s for %s (case %s, stage %s, Message-ID %s)", notice.template,
                  recipient.email, item.case_reference or "-", notice.stage, message_id)
     return int(added)
 
