@@ -10,8 +10,8 @@ import re
 import sqlite3
 import stat
 import time
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -91,7 +91,8 @@ def test_mailbot_warns_at_start_when_others_may_read_the_database(tmp_path):
     database.chmod(0o644)
     result = mailbot("--config", str(config), "poll", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert re.search(rf"WARNING .*{re.escape(str(database))} is 644: .* chmod 600 ", result.stderr), result.stderr
+    warning = rf"WARNING .*{re.escape(str(database))} is 644: .* chmod 600 "
+    assert re.search(warning, result.stderr), result.stderr
 
 
 def test_run_refuses_to_start_without_a_config_file_unless_asked_for_the_embedded_default(tmp_path):
@@ -127,7 +128,8 @@ def test_the_worker_says_at_start_what_it_runs_on_in_json_lines_without_the_pass
     entries = [json.loads(line) for line in log.splitlines()]
     messages = [entry["message"] for entry in entries]
     assert f"config: {config}" in messages
-    assert any(m.startswith("database: postgresql+psycopg://postgres:***@127.0.0.1") for m in messages), messages
+    database = "database: postgresql+psycopg://postgres:***@127.0.0.1"
+    assert any(m.startswith(database) for m in messages), messages
     assert any(m.startswith("watching mailbox bury <bsp@bury.test>: maildir") for m in messages), messages
     assert any(re.match(r"case BSCP-\d{4}-0001: CaseOpened at stage 2 by ", m) for m in messages), messages
     assert "Sup3rSecret" not in log
