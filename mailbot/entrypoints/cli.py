@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("action", nargs="?", choices=["show"])
     cases.add_argument("reference", nargs="?")
     cases.set_defaults(handler=_cases)
-    policies = sub.add_parser("policies", parents=[common], help="check or show policies")
+    policies = sub.add_parser("policies", parents=[common],
+                              help="check or show policies, or start a new one (policies new NAME)")
     policies.add_argument("action", choices=["check", "show", "new"])
     policies.add_argument("name", nargs="?")
     policies.add_argument("--out", type=Path, help="for new: the file to write (default ./NAME.toml)")
