@@ -17,8 +17,8 @@ from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.maildir_mailbox import MaildirMailbox
-from mailbot.adapters.migrate import migrate
-from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.adapters.migrate import migrate, require_current_schema
+from mailbot.adapters.policy_files import calendar_for, load_policy, policy_paths
 from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
@@ -26,6 +26,7 @@ from mailbot.config import MailboxSettings, OAuthSettings, Settings, resolve_pat
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import ConfigError
 from mailbot.domain.notices import Partnership
+from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import Mailbox, Mailer, TokenProvider
@@ -70,13 +71,14 @@ class App:
 def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     url = database_url(settings)
     if migrate_database:
-        migrate(url)
+        migrate(url, settings.source)
+    else:
+        require_current_schema(url, settings.source)
     engine = make_engine(url)
     session_factory = make_session_factory(engine)
-    policies_dir = resolve_path(settings, settings.policies_dir)
-    contexts = {m.name: _context(m, policies_dir) for m in settings.mailbox}
+    contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],
-                             resolve_path(settings, settings.forms_dir))
+                             resolve_path(settings, settings.forms_dir), tz=settings.zone)
     services = Services(
         uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
         composer=MailComposer(renderer),
@@ -94,23 +96,33 @@ def database_url(settings: Settings) -> str:
     url = settings.database.url
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        path = resolve_path(settings, url[len(prefix):])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return prefix + str(path)
+        return prefix + str(resolve_path(settings, url[len(prefix):]))
     return url
 
 
-def _context(mailbox: MailboxSettings, policies_dir: Path) -> MailboxContext:
-    policy = load_policy(mailbox.policy, policies_dir)
+def _context(settings: Settings, mailbox: MailboxSettings) -> MailboxContext:
+    policy = mailbox_policy(settings, mailbox)
     partnership = Partnership(
         address=mailbox.address,
         business_managers=tuple(_person(a) for a in mailbox.business_managers),
         contacts={role: tuple(_person(v) for v in ([value] if isinstance(value, str) else value))
                   for role, value in mailbox.contacts.items()},
     )
-    engine = CaseEngine(policy, calendar_for(policy), partnership)
+    engine = CaseEngine(policy, calendar_for(policy, settings.zone), partnership)
     return MailboxContext(mailbox.name, mailbox.address, policy, engine, mailbox.sender_trust,
                           frozenset(mailbox.trusted_authserv_ids), mailbox.trusted_received_hops)
+
+
+def mailbox_policy(settings: Settings, mailbox: MailboxSettings) -> Policy:
+    """The policy a mailbox names; a name with no file is a config error listing the names."""
+    directory = resolve_path(settings, settings.policies_dir)
+    if not (directory / f"{mailbox.policy}.toml").is_file():
+        names = ", ".join(path.stem for path in policy_paths(directory)) or "none"
+        raise ConfigError(settings.source, f"mailbox[{settings.mailbox.index(mailbox)}].policy",
+                          f"{mailbox.policy!r} is not a policy in {directory} (there: {names})",
+                          "Use one of those names, or add your own policy file there and set"
+                          " policies_dir (see `mailbot policies new`).")
+    return load_policy(mailbox.policy, directory)
 
 
 def _person(value: str) -> Person:

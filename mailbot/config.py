@@ -3,22 +3,25 @@
 Secrets never live here: a config names the environment variable that holds each one, and
 ``bootstrap`` reads it. Every problem becomes a ``ConfigError`` naming the file, the key
 and the fix. With no file at all the embedded default runs: SQLite, a local Maildir and
-outgoing mail written to a folder, under ``var/``.
+outgoing mail written to a folder, under ``var/demo/`` (where `mailbot demo` puts them).
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailbot.domain.errors import ConfigError
+from mailbot.shipped import shipped_dir
 
 EMBEDDED = "(embedded default)"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_VAR_DIR = "var/demo"  # the embedded default's folder, shared with `mailbot demo`
 
 
 class _Strict(BaseModel):
@@ -190,15 +193,31 @@ class WorkerSettings(_Strict):
 
 class Settings(_Strict):
     timezone: str = "Europe/London"
-    policies_dir: str = str(PROJECT_ROOT / "policies")
-    templates_dir: str = str(PROJECT_ROOT / "templates")
-    forms_dir: str = str(PROJECT_ROOT / "forms")
+    # Default: the ones shipped inside the package (mailbot.shipped).
+    policies_dir: str = str(shipped_dir("policies"))
+    templates_dir: str = str(shipped_dir("templates"))
+    forms_dir: str = str(shipped_dir("forms"))
     var_dir: str = "var"
     database: DatabaseSettings = DatabaseSettings()
     outgoing: OutgoingSettings = OutgoingSettings()
     worker: WorkerSettings = WorkerSettings()
     mailbox: list[MailboxSettings] = Field(min_length=1)
     source: str = EMBEDDED  # which file these came from, for error messages
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_real_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name; use an IANA name such as"
+                             " 'Europe/London'") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone deadlines, chasers, --now and every time shown to a person are in."""
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _mailbox_names_unique(self) -> Settings:
@@ -224,7 +243,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def embedded_default(var_dir: str = "var") -> Settings:
+def embedded_default(var_dir: str = DEMO_VAR_DIR) -> Settings:
     """The zero-configuration setup: Bury's policy on a local Maildir, mail to a folder."""
     return Settings(
         var_dir=var_dir,
@@ -244,8 +263,12 @@ def load_settings(path: Path | None) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(path), "-", "file not found",
-                          "Pass --config with an existing file, or copy config.example.toml.") from None
+        raise ConfigError(str(path), "--config", "file not found",
+                          "Pass --config with an existing file, or copy config.example.toml"
+                          " to it and edit it.") from None
+    except OSError as error:
+        raise ConfigError(str(path), "--config", f"cannot be read ({error.strerror})",
+                          "Make it readable by the user mailbot runs as.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(str(path), "-", f"is not valid TOML ({error})",
                           "Fix the syntax at the line shown.") from error
@@ -256,14 +279,34 @@ def load_settings(path: Path | None) -> Settings:
 
 
 def _config_error(file: str, error: ValidationError) -> ConfigError:
-    first = error.errors()[0]
-    key = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in first["loc"])
-    key = key.replace(".[", "[") or "-"
+    # A misspelt key shows up twice: as an unknown key and as a required one missing. The
+    # unknown one names the misspelling, which is what the reader needs to see first.
+    problems = error.errors()
+    first = min(problems, key=lambda e: e["type"] != "extra_forbidden")
     problem = first["msg"].removeprefix("Value error, ")
     fixes = {"missing": "Add this key; config.example.toml documents it.",
              "extra_forbidden": "Remove it or check its spelling against config.example.toml.",
              "literal_error": "Use one of the values listed."}
-    return ConfigError(file, key, problem, fixes.get(first["type"], "See config.example.toml."))
+    fix = fixes.get(first["type"], "See config.example.toml.")
+    if first["type"] == "extra_forbidden":
+        fix = _meant(first, problems) or fix
+    return ConfigError(file, _dotted(first["loc"]), problem, fix)
+
+
+def _dotted(loc: tuple) -> str:
+    key = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc)
+    return key.replace(".[", "[") or "-"
+
+
+def _meant(extra: dict, problems: list[dict]) -> str:
+    """'Did you mean address?' when a required key of the same table is missing."""
+    table, written = extra["loc"][:-1], str(extra["loc"][-1])
+    missing = [str(p["loc"][-1]) for p in problems
+               if p["type"] == "missing" and p["loc"][:-1] == table]
+    close = difflib.get_close_matches(written, missing, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"Did you mean {close[0]}? It is required and missing; rename {written} to {close[0]}."
 
 
 def resolve_path(settings: Settings, value: str) -> Path:

@@ -34,10 +34,10 @@ from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
+from mailbot.shipped import shipped_dir
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE_DIR = _ROOT / "templates"
-DEFAULT_FORMS_DIR = _ROOT / "forms"
+DEFAULT_TEMPLATE_DIR = shipped_dir("templates")
+DEFAULT_FORMS_DIR = shipped_dir("forms")
 TEMPLATE_NAMES = tuple(v for k, v in vars(Template).items() if k.isupper())
 PARTS = ("subject.txt", "txt", "html")
 

@@ -1,4 +1,9 @@
-"""Brings a database's schema up to date; the app calls ``migrate(url)`` at start-up.
+"""The database's schema: brought up to date (``migrate``), or checked (``schema_status``).
+
+The commands that do the work (run, poll, chase, send, demo) and `mailbot db upgrade` call
+``migrate(url)``; every other command calls ``require_current_schema(url)``, which never
+writes and says when an upgrade is due. A database that cannot be reached becomes one
+``DatabaseUnavailable`` line naming ``database.url`` and the driver's reason.
 
 Alembic is configured in code (no alembic.ini): the scripts live next to this module in
 ``migrations/``. Two processes starting at once are serialised: SQLite by its write lock
@@ -7,6 +12,9 @@ Alembic is configured in code (no alembic.ini): the scripts live next to this mo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -14,9 +22,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from mailbot.adapters.sqlalchemy_store.engine import make_engine
+from mailbot.adapters.sqlalchemy_store.engine import make_engine, sqlite_file
+from mailbot.domain.errors import PermanentError
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 _ADVISORY_LOCK_KEY = 0x6D61696C626F74  # "mailbot": the same number in every process
@@ -33,16 +43,84 @@ def alembic_config(connection: Connection | None = None, url: str | URL | None =
     return config
 
 
-def migrate(url: str | URL) -> None:
+class DatabaseUnavailable(PermanentError):
+    """The database at database.url cannot be reached or opened; the message says why."""
+
+    def __init__(self, source: str, url: str | URL, reason: str):
+        self.reason = " ".join(reason.split())  # psycopg's reasons run over several lines
+        super().__init__(f"{source}: database.url: cannot use the database {shown(url)}: {self.reason}."
+                         " Check that the server is running and that the URL's host, port, user,"
+                         " password and database name are right.")
+
+
+class SchemaOutOfDate(PermanentError):
+    """The database's schema is older than this mailbot's; `mailbot db upgrade` brings it on."""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: str | None  # None: an empty database (or no SQLite file yet)
+    head: str | None
+    exists: bool = True
+
+    @property
+    def upgrade_due(self) -> bool:
+        return self.current != self.head
+
+    def describe(self) -> str:
+        if not self.exists:
+            return f"there is no database file yet; `mailbot db upgrade` creates it at schema {self.head}"
+        if not self.upgrade_due:
+            return f"the schema is up to date ({self.head})"
+        return (f"an upgrade is due: the schema is at {self.current or 'nothing (an empty database)'},"
+                f" this mailbot needs {self.head}; run `mailbot db upgrade`")
+
+
+def shown(url: str | URL) -> str:
+    """The URL with its password hidden, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def reaching(url: str | URL, source: str = "config") -> Iterator[None]:
+    """Turns a refused connection, an unknown role or database, or an unopenable file into
+    one ``DatabaseUnavailable`` line instead of a driver traceback."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        raise DatabaseUnavailable(source, url, str(error.orig or error)) from error
+
+
+def migrate(url: str | URL, source: str = "config") -> None:
     """Upgrades the database at ``url`` to the newest schema; a no-op when it is there."""
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with reaching(url, source), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_KEY})")
             command.upgrade(alembic_config(connection), "head")
     finally:
         engine.dispose()
+
+
+def schema_status(url: str | URL, source: str = "config") -> SchemaStatus:
+    """Where the schema stands, without writing anything (not even a new SQLite file)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return SchemaStatus(None, head_revision(), exists=False)
+    engine = make_engine(url)
+    try:
+        with reaching(url, source), engine.connect() as connection:
+            return SchemaStatus(current_revision(connection), head_revision())
+    finally:
+        engine.dispose()
+
+
+def require_current_schema(url: str | URL, source: str = "config") -> None:
+    """For the commands that never migrate: stop, saying so, when an upgrade is due."""
+    status = schema_status(url, source)
+    if status.upgrade_due:
+        raise SchemaOutOfDate(f"{source}: database.url: {shown(url)}: {status.describe()}")
 
 
 def head_revision() -> str | None:

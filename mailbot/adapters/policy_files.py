@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -15,9 +16,11 @@ from mailbot.domain.errors import PolicyError
 from mailbot.domain.policy import Policy
 from mailbot.domain.policy_schema import parse_policy
 from mailbot.domain.working_days import LONDON, WorkingCalendar
+from mailbot.shipped import shipped_dir
 
-# The policies shipped beside the package; an installed copy may point elsewhere by config.
-DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+# The policies shipped with the package; a config's policies_dir may point elsewhere.
+DEFAULT_POLICY_DIR = shipped_dir("policies")
+PLACEHOLDER = "FILL IN"  # what `mailbot policies new` leaves for the partnership to write
 
 
 def load_policy_file(path: Path) -> Policy:
@@ -27,11 +30,46 @@ def load_policy_file(path: Path) -> Policy:
         raise PolicyError(str(path), "-", "file not found") from None
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(str(path), "-", f"is not valid TOML: {error}") from error
+    unfinished = unfinished_keys(path, data)
+    if unfinished:
+        raise unfinished[0]
     policy = parse_policy(str(path), data)
     if policy.key != path.stem:
         raise PolicyError(str(path), "partnership.key",
                           f"is {policy.key!r} but the file is named {path.name}; make them match")
     return policy
+
+
+def policy_problems(path: Path) -> list[PolicyError]:
+    """Every place still to fill in, else the first problem the schema finds (none: valid)."""
+    try:
+        unfinished = unfinished_keys(path, tomllib.loads(path.read_text(encoding="utf-8")))
+        if unfinished:
+            return unfinished
+        load_policy_file(path)
+    except PolicyError as error:
+        return [error]
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        return [PolicyError(str(path), "-", f"cannot be read: {error}", "Fix the TOML at the line shown.")]
+    return []
+
+
+def unfinished_keys(path: Path, data: dict) -> list[PolicyError]:
+    return [PolicyError(str(path), key, f"still says {PLACEHOLDER!r}",
+                        "Replace it with your procedure's own words (policies/ADDING.md).")
+            for key in placeholders(data)]
+
+
+def placeholders(data: object, key: str = "") -> list[str]:
+    """The dotted keys whose text still holds the starting file's FILL IN marker."""
+    if isinstance(data, str):
+        return [key or "-"] if PLACEHOLDER in data else []
+    if isinstance(data, dict):
+        return [k for name, value in data.items()
+                for k in placeholders(value, f"{key}.{name}" if key else name)]
+    if isinstance(data, list):
+        return [k for i, value in enumerate(data) for k in placeholders(value, f"{key}[{i}]")]
+    return []
 
 
 def policy_paths(directory: Path = DEFAULT_POLICY_DIR) -> list[Path]:
@@ -57,7 +95,8 @@ def load_all(directory: Path = DEFAULT_POLICY_DIR) -> dict[str, Policy]:
     return policies
 
 
-def calendar_for(policy: Policy) -> WorkingCalendar:
-    """A working calendar with the bank holidays of the policy's UK nation."""
+def calendar_for(policy: Policy, zone: ZoneInfo = LONDON) -> WorkingCalendar:
+    """A working calendar with the bank holidays of the policy's UK nation, in the config's
+    time zone (deadlines close at close of business there)."""
     bank_holidays = holidays.country_holidays("GB", subdiv=policy.nation)
-    return WorkingCalendar(bank_holidays, LONDON, policy.close_of_business)
+    return WorkingCalendar(bank_holidays, zone, policy.close_of_business)

@@ -27,11 +27,13 @@ class ConfigError(PermanentError):
 
 
 class PolicyError(PermanentError):
-    """A policy file is invalid. Carries the file, the key and the problem."""
+    """A policy file is invalid. Carries the file, the key, the problem and, where one can be
+    said, the fix."""
 
-    def __init__(self, file: str, key: str, problem: str):
-        self.file, self.key, self.problem = file, key, problem
-        super().__init__(f"{file}: {key}: {problem}")
+    def __init__(self, file: str, key: str, problem: str, fix: str = ""):
+        self.file, self.key, self.problem, self.fix = file, key, problem, fix
+        text = f"{file}: {key}: {problem}"
+        super().__init__(f"{text}. {fix}" if fix else text)
 
 
 class FormError(PermanentError):

@@ -44,17 +44,19 @@ class _Reader:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def fail(self, name: str, problem: str) -> PolicyError:
-        return PolicyError(self.file, self.key(name), problem)
+    def fail(self, name: str, problem: str, fix: str = "") -> PolicyError:
+        return PolicyError(self.file, self.key(name), problem, fix)
 
     def get(self, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         if name not in self.data:
             if default is ...:
-                raise self.fail(name, "is required but missing")
+                raise self.fail(name, "is required but missing",
+                                "Add it; policies/README.md says what it holds.")
             return default
         value = self.data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+            raise self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}",
+                            f"Write it as {_kind_name(kind)}.")
         return value
 
     def text(self, name: str, default: Any = ...) -> str:
@@ -92,7 +94,9 @@ class _Reader:
     def unknown_keys(self, allowed: set[str]) -> None:
         extra = sorted(set(self.data) - allowed)
         if extra:
-            raise self.fail(extra[0], f"is not a known key here (known: {', '.join(sorted(allowed))})")
+            raise self.fail(extra[0], f"is not a known key here (known: {', '.join(sorted(allowed))})",
+                            "Remove it or correct its spelling; a key written below a [table]"
+                            " header belongs to that table, so top-level keys go above the first one.")
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -289,6 +293,7 @@ def _check_stage_roles(file: str, path: str, stage: Stage, roles: Mapping[str, R
     for key, keys in named:
         for role in keys:
             if role not in roles:
-                raise PolicyError(file, f"{path}.{key}", f"role {role!r} is not declared under [roles]")
+                raise PolicyError(file, f"{path}.{key}", f"role {role!r} is not declared under [roles]",
+                                  f"Add a [roles.{role}] table, or use one of: {', '.join(roles)}.")
     if not stage.responsible:
         raise PolicyError(file, f"{path}.responsible", "a stage needs at least one responsible role")

@@ -9,34 +9,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
+from mailbot import __version__
 from mailbot.config import Settings, load_settings
 from mailbot.domain.errors import ConfigError, MailbotError, PolicyError
-from mailbot.domain.working_days import LONDON
-from mailbot.entrypoints import reports
+from mailbot.entrypoints import admin, demo_commands, logs, reports
+from mailbot.entrypoints.clock import CommandClock
 
 log = logging.getLogger("mailbot")
-PROTOCOL_LOGGERS = ("imapclient", "exchangelib", "httpx", "httpcore", "msal", "sqlalchemy",
-                    "urllib3", "requests_ntlm", "spnego", "mail.log", "smtplib")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic narrates every start-up at INFO; only its warnings are worth a line.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Protocol libraries log what passes over the wire at DEBUG: whole messages (children's
-    # names and dates of birth among them), Graph URLs with mailbox addresses, tokens. -v is
-    # for mailbot's own reasoning only; these say one line per failure.
-    for wire in PROTOCOL_LOGGERS:
-        logging.getLogger(wire).setLevel(logging.WARNING)
+    # Protocol libraries log whole messages at DEBUG, httpx every Graph request, APScheduler
+    # every job run: logs.configure holds them to warnings, -v or not.
+    logs.configure(verbose=args.verbose, log_format=args.log_format)
     try:
-        now = _now_function(args.now)
+        args.clock = now = CommandClock.parse(args.now)
         return args.handler(args, now)
     except (ConfigError, PolicyError) as error:
         print(f"mailbot: configuration error: {error}", file=sys.stderr)
@@ -56,31 +47,46 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, default=default(None),
                         help="config file (default ./config.toml, else the embedded default)")
     common.add_argument("--now", default=default(None),
-                        help="pretend the clock reads this ISO-8601 time (Europe/London)")
-    common.add_argument("-v", "--verbose", action="store_true", default=default(False))
+                        help="pretend the clock reads this ISO-8601 time (in the config's timezone"
+                             " unless an offset is given)")
+    _log_options(common, default)
     return common
+
+
+def _log_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False))
+    parser.add_argument("--log-format", choices=logs.FORMATS, default=default("text"),
+                        help="text (default) or json, one object a line, for log shippers")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailbot", parents=[_common_options(False)],
                                      description="Escalation bot for resolving professional differences.")
+    parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
     common = _common_options(True)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, handler, text in (
-        ("run", _run, "the worker: watch mailboxes, send mail, chase deadlines"),
         ("poll", _poll, "one intake pass over every mailbox, then send"),
         ("chase", _chase, "one deadline pass as of now, then send"),
         ("send", _send, "send queued mail"),
-        ("demo", _demo, "run the embedded default end to end with a sample referral"),
     ):
         sub.add_parser(name, parents=[common], help=text).set_defaults(handler=handler)
+    run = sub.add_parser("run", parents=[common], help="the worker: watch mailboxes, send mail, chase"
+                         " deadlines (needs a config file)")
+    run.add_argument("--embedded-default", action="store_true",
+                     help="run the demo set-up under var/demo when there is no config file")
+    run.set_defaults(handler=_run)
+    demo_commands.add_commands(sub, _demo_options())
+    admin.add_commands(sub, common)
     cases = sub.add_parser("cases", parents=[common], help="list cases, or show one")
     cases.add_argument("action", nargs="?", choices=["show"])
     cases.add_argument("reference", nargs="?")
     cases.set_defaults(handler=_cases)
-    policies = sub.add_parser("policies", parents=[common], help="check or show policies")
-    policies.add_argument("action", choices=["check", "show"])
+    policies = sub.add_parser("policies", parents=[common],
+                              help="check or show policies, or start a new one (policies new NAME)")
+    policies.add_argument("action", choices=["check", "show", "new"])
     policies.add_argument("name", nargs="?")
+    policies.add_argument("--out", type=Path, help="for new: the file to write (default ./NAME.toml)")
     policies.set_defaults(handler=_policies)
     mailboxes = sub.add_parser("mailboxes", parents=[common],
                                help="check that every mailbox can log in, read, fetch and send")
@@ -93,35 +99,48 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _now_function(value: str | None) -> Callable[[], datetime]:
-    if value is None:
-        return lambda: datetime.now(LONDON)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError("--now", "--now", f"{value!r} is not an ISO-8601 time",
-                          "Write it like 2026-12-01T09:30 or 2026-12-01T09:30+00:00.") from None
-    fixed = moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
-    return lambda: fixed
+def _demo_options() -> argparse.ArgumentParser:
+    """The demo's options: --now and logging, but no --config (it always runs the embedded default)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--now", default=argparse.SUPPRESS,
+                         help="pretend the clock reads this ISO-8601 time (Europe/London)")
+    _log_options(options, lambda value: argparse.SUPPRESS)
+    return options
+
+
+def config_path(args: argparse.Namespace) -> Path | None:
+    """--config, else ./config.toml if there is one, else None (the embedded default)."""
+    if args.config is None and Path("config.toml").exists():
+        return Path("config.toml")
+    return args.config
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    path = args.config
-    if path is None and Path("config.toml").exists():
-        path = Path("config.toml")
-    return load_settings(path)
+    settings = load_settings(config_path(args))
+    # From here on --now without an offset, and log times, are in the config's timezone.
+    if getattr(args, "clock", None) is not None:
+        args.clock.zone = settings.zone
+    logs.use_zone(settings.zone)
+    return settings
 
 
-def _app(args):
+def _app(args, *, migrate: bool = False):
+    """The app on the config's database. Only the commands that do the work (run, poll, chase,
+    send, demo) migrate the schema at start; the others stop and say when an upgrade is due."""
     from mailbot.bootstrap import bootstrap
+    from mailbot.entrypoints.startup import warn_unsafe_files
 
-    return bootstrap(settings_from(args))
+    settings = settings_from(args)
+    app = bootstrap(settings, migrate_database=migrate)
+    if migrate:
+        warn_unsafe_files(settings)
+    return app
 
 
 def _poll(args, now) -> int:
     from mailbot.entrypoints.passes import poll_all, send_all
 
-    app = _app(args)
+    app = _app(args, migrate=True)
     failures = poll_all(app, now)
     send_all(app, now)
     return 1 if failures else 0
@@ -131,7 +150,7 @@ def _chase(args, now) -> int:
     from mailbot.entrypoints.passes import send_all
     from mailbot.services.deadlines import run_deadline_pass
 
-    app = _app(args)
+    app = _app(args, migrate=True)
     run_deadline_pass(app.services, now())
     send_all(app, now)
     return 0
@@ -140,20 +159,20 @@ def _chase(args, now) -> int:
 def _send(args, now) -> int:
     from mailbot.entrypoints.passes import send_all
 
-    send_all(_app(args), now)
+    send_all(_app(args, migrate=True), now)
     return 0
 
 
 def _run(args, now) -> int:
     from mailbot.entrypoints.worker import run_worker
 
-    return run_worker(_app(args), now, fixed_clock=args.now is not None)
-
-
-def _demo(args, now) -> int:
-    from mailbot.entrypoints.demo import run_demo
-
-    return run_demo(now)
+    if config_path(args) is None and not args.embedded_default:
+        raise ConfigError("command line", "--config", "mailbot run needs a config file, and none was"
+                          " given (there is no ./config.toml here)",
+                          "Copy config.example.toml to /etc/mailbot/config.toml (or ./config.toml),"
+                          " edit it, and run `mailbot --config /etc/mailbot/config.toml run`; to run"
+                          " the demo set-up instead, say so: `mailbot run --embedded-default`.")
+    return run_worker(_app(args, migrate=True), now, fixed_clock=args.now is not None)
 
 
 def _cases(args, now) -> int:
@@ -162,13 +181,13 @@ def _cases(args, now) -> int:
         if not args.reference:
             raise ConfigError("command line", "cases show", "needs a case reference",
                               "Run it as: mailbot cases show BSCP-2026-0001")
-        text = reports.show_case(app.services, args.reference)
+        text = reports.show_case(app.services, args.reference, app.settings.zone)
         if text is None:
             print(f"mailbot: no case {args.reference}", file=sys.stderr)
             return 1
         print(text)
         return 0
-    print(reports.list_cases(app.services))
+    print(reports.list_cases(app.services, app.settings.zone))
     return 0
 
 
@@ -177,6 +196,10 @@ def _policies(args, now) -> int:
     from mailbot.config import resolve_path
 
     directory = resolve_path(settings, settings.policies_dir)
+    if args.action == "new":
+        from mailbot.entrypoints.policy_new import write_new_policy
+
+        return write_new_policy(args.name, args.out)
     if args.action == "check":
         text, ok = reports.check_policies(directory)
         print(text)

@@ -1,9 +1,11 @@
 """`mailbot demo`: the embedded default end to end, so a newcomer sees a case go through.
 
-It sets up SQLite, a Maildir and an outbox folder under ``var/demo``, drops in an email
-from a referrer with a filled-in Bury Request for Resolution form, runs the worker until
-the case is acknowledged and the stage notice is out, says where to look, and keeps the
-worker running until Ctrl-C.
+It sets up SQLite, a Maildir and an outbox folder under ``var/demo`` (the embedded default's
+folder, so `mailbot cases` finds the case without a config), writes the same set-up as
+``var/demo/config.toml`` for those who want to read or edit it, drops in an email from a
+referrer with a filled-in Bury Request for Resolution form, runs it through, and prints the
+exact commands that look at the case and answer it (`mailbot demo reply`, in
+``demo_reply``). Then it keeps the worker running until Ctrl-C, or stops (``--once``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from mailbot.bootstrap import bootstrap
-from mailbot.config import embedded_default
+from mailbot.config import DEMO_VAR_DIR, Settings, embedded_default
 from mailbot.domain.referral import AgencyType
 from mailbot.entrypoints import reports
 from mailbot.entrypoints.passes import poll_all, send_all
 from mailbot.entrypoints.worker import run_worker
 from mailbot.intake.form_builder import fill_form
 
-DEMO_DIR = Path("var/demo")
+DEMO_DIR = Path(DEMO_VAR_DIR)
 SAMPLE = {
     "date_of_notification": date(2026, 11, 20),
     "child_name": "Sam Sample",
@@ -68,9 +70,11 @@ def referral_email(to_address: str, now: datetime) -> bytes:
     return bytes(message)
 
 
-def run_demo(now: Callable[[], datetime]) -> int:
+def run_demo(now: Callable[[], datetime], *, once: bool = False) -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    settings = embedded_default(str(DEMO_DIR))
+    DEMO_DIR.mkdir(mode=0o700, parents=True)  # it will hold the (sample) child's details
+    settings = embedded_default()
+    config = write_demo_config(settings)
     app = bootstrap(settings)
     maildir = DEMO_DIR / "maildir" / "bury"
     maildir.parent.mkdir(parents=True, exist_ok=True)
@@ -79,12 +83,56 @@ def run_demo(now: Callable[[], datetime]) -> int:
     print(f"Demo: a referral from {SAMPLE['referrer_email']} was delivered to {maildir}/new.")
     poll_all(app, now)
     send_all(app, now)
-    print(reports.list_cases(app.services))
+    print(reports.list_cases(app.services, settings.zone))
     outbox = DEMO_DIR / "outbox"
     print(f"\nThe emails mailbot sent are .eml files in {outbox.resolve()}:")
     for path in sorted(outbox.glob("*.eml")):
         print(f"  {path.name}")
-    print(f"\nTry a reply command: save a reply to one of those emails (with ESCALATE or"
-          f" RESOLVED: ... in it)\ninto {maildir}/new and watch a new .eml appear."
-          "\nThe worker keeps running; press Ctrl-C to stop.", flush=True)
-    return run_worker(app, now)
+    print(next_steps(app, config, running=not once), flush=True)
+    return 0 if once else run_worker(app, now)
+
+
+def write_demo_config(settings: Settings) -> Path:
+    """The demo's set-up as a config file, paths relative to it, for the commands it prints."""
+    box = settings.mailbox[0]
+    path = DEMO_DIR / "config.toml"
+    path.write_text(f"""# The set-up `mailbot demo` ran (the embedded default); paths are relative to here.
+timezone = "{settings.timezone}"
+var_dir = "."
+
+[database]
+url = "sqlite:///mailbot.sqlite3"
+
+[outgoing]
+kind = "directory"
+directory = "outbox"
+
+[[mailbox]]
+name = "{box.name}"
+address = "{box.address}"
+policy = "{box.policy}"
+kind = "maildir"
+path = "maildir/{box.name}"
+business_managers = {list(box.business_managers)!r}
+sender_trust = "{box.sender_trust}"
+""".replace("'", '"'), encoding="utf-8")
+    return path
+
+
+def next_steps(app, config: Path, *, running: bool) -> str:
+    """What to try next, as commands to copy: they run from this folder on the demo's set-up."""
+    with app.services.uow_factory() as uow:
+        references = [row.reference for row in uow.cases.summaries()]
+    reference = references[-1] if references else "BSCP-2026-0001"
+    flag = f"--config {config}"
+    lines = ["", "Look at the case (from this folder; `mailbot cases` alone finds it too):",
+             f"  mailbot {flag} cases", f"  mailbot {flag} cases show {reference}", "",
+             "Answer it as the business manager would, with a reply threaded to mailbot's email:",
+             f'  mailbot demo reply {reference} "ESCALATE: the line managers could not agree"']
+    if running:
+        lines += ["The worker below takes the reply in within seconds; then:",
+                  f"  mailbot {flag} cases show {reference}", "",
+                  "The worker keeps running; press Ctrl-C to stop."]
+    else:
+        lines += [f"  mailbot {flag} poll", f"  mailbot {flag} cases show {reference}"]
+    return "\n".join(lines)

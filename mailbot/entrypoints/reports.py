@@ -3,48 +3,49 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_paths
+from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_paths, policy_problems
 from mailbot.domain.case import Case
-from mailbot.domain.errors import PolicyError
+from mailbot.domain.errors import ConfigError, PolicyError
 from mailbot.domain.policy import Policy
 from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import Services
 
 
-def _when(moment) -> str:
-    return moment.astimezone(LONDON).strftime("%Y-%m-%d %H:%M") if moment else "-"
+def _when(moment, zone: ZoneInfo = LONDON) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def list_cases(services: Services) -> str:
+def list_cases(services: Services, zone: ZoneInfo = LONDON) -> str:
     with services.uow_factory() as uow:
         rows = uow.cases.summaries()
     lines = [f"{'REFERENCE':<16} {'PARTNERSHIP':<12} {'STAGE':<6} {'STATUS':<10} NEXT DEADLINE"]
     for row in rows:
-        deadline = _when(row.deadline) if row.status == "open" else "-"
+        deadline = _when(row.deadline, zone) if row.status == "open" else "-"
         lines.append(f"{row.reference:<16} {row.policy_key:<12} {row.stage:<6} {row.status:<10} {deadline}")
     if not rows:
         lines.append("(no cases yet)")
     return printable("\n".join(lines))
 
 
-def show_case(services: Services, reference: str) -> str | None:
+def show_case(services: Services, reference: str, zone: ZoneInfo = LONDON) -> str | None:
     with services.uow_factory() as uow:
         case = uow.cases.get(reference)
     if case is None:
         return None
     policy = services.for_policy(case.policy_key).policy
     # What a form or an email put in the record never reaches the terminal as control codes.
-    return printable("\n".join(_case_lines(case, policy)))
+    return printable("\n".join(_case_lines(case, policy, zone)))
 
 
-def _case_lines(case: Case, policy: Policy) -> list[str]:
+def _case_lines(case: Case, policy: Policy, zone: ZoneInfo = LONDON) -> list[str]:
     stage = policy.stage(case.stage)
     lines = [f"{case.reference}  {policy.name}",
              f"Status: {case.status.value}",
              f"Stage {stage.number}: {stage.name}",
-             f"Deadline: {_when(case.deadline) if case.is_open else '-'}",
+             f"Deadline: {_when(case.deadline, zone) if case.is_open else '-'}",
              f"Referrer: {case.referrer.formatted()}",
              "People by role:"]
     for role, people in sorted(case.parties.items()):
@@ -55,7 +56,8 @@ def _case_lines(case: Case, policy: Policy) -> list[str]:
         lines += ["Decision:", *_indent(case.decision)]
     lines.append("History:")
     for event in case.history:
-        lines.append(f"  {_when(event.at)}  {event.kind.value}  by {event.actor}  (Stage {event.stage})")
+        lines.append(f"  {_when(event.at, zone)}  {event.kind.value}  by {event.actor}"
+                     f"  (Stage {event.stage})")
         lines += _indent(event.text, 4)
     return lines
 
@@ -65,15 +67,22 @@ def _indent(text: str, spaces: int = 2) -> list[str]:
 
 
 def check_policies(directory: Path) -> tuple[str, bool]:
-    lines, ok = [], True
+    """One line per valid file, one per problem of an invalid one (file, key, problem, fix)."""
+    lines, ok, prefixes = [], True, {}
     paths = policy_paths(directory)
     for path in paths:
-        try:
+        problems = policy_problems(path)
+        if not problems:
             policy = load_policy_file(path)
-            lines.append(f"ok      {path.name}: {policy.name}, {len(policy.stages)} stages")
-        except PolicyError as error:
-            ok = False
-            lines.append(f"INVALID {error}")
+            clash = prefixes.setdefault(policy.reference_prefix, path.name)
+            if clash != path.name:
+                problems = [PolicyError(str(path), "partnership.reference_prefix",
+                                        f"{policy.reference_prefix!r} is already used by {clash}",
+                                        "Choose another prefix: case references must never clash.")]
+            else:
+                lines.append(f"ok      {path.name}: {policy.name}, {len(policy.stages)} stages")
+        ok = ok and not problems
+        lines += [f"INVALID {problem}" for problem in problems]
     if not paths:
         ok = False
         lines.append(f"no policy files in {directory}")
@@ -81,6 +90,10 @@ def check_policies(directory: Path) -> tuple[str, bool]:
 
 
 def show_policy(directory: Path, name: str) -> str:
+    if not (directory / f"{name}.toml").is_file():
+        names = ", ".join(path.stem for path in policy_paths(directory)) or "none"
+        raise ConfigError("command line", "policies show", f"{name!r} is not a policy in {directory}"
+                          f" (there: {names})", "Name one of those.")
     policy = load_policy(name, directory)
     lines = [f"{policy.name} ({policy.key}), case references {policy.reference_prefix}-YYYY-NNNN",
              f"Calendar: bank holidays of {policy.nation}, close of business"

@@ -91,6 +91,9 @@ class Worker:
 
 
 def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False) -> int:
+    from mailbot.entrypoints.startup import log_start
+
+    log_start(app)
     worker = Worker(app, now)
 
     def on_signal(signum, frame):

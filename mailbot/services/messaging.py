@@ -84,9 +84,11 @@ def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case |
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
     added = uow.outbox.enqueue(item)
     if added:
-        log.info("%s %s for %s (case %s, stage %s, Message-ID %s)",
-                 "held" if held else "queued", notice.template, recipient.email,
-                 item.case_reference or "-", notice.stage, message_id)
+        # Held mail is worth a line: it waits for a business manager. Queued mail is logged
+        # when it is sent.
+        log.log(logging.INFO if held else logging.DEBUG, "%s %s for %s (case %s, stage %s,"
+                " Message-ID %s)", "held" if held else "queued", notice.template,
+                recipient.email, item.case_reference or "-", notice.stage, message_id)
     return int(added)
 
 

@@ -49,8 +49,9 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
             waiting.append(row)
     if waiting:
         _keep_for_later(services, waiting, refused, now)
-    if rows:
-        log.info("send pass: %d of %d due message(s) delivered", delivered, len(rows))
+    if rows:  # each message sent has its own line; the pass is worth one only when some wait
+        log.log(logging.INFO if delivered < len(rows) else logging.DEBUG,
+                "send pass: %d of %d due message(s) delivered", delivered, len(rows))
     return delivered
 
 

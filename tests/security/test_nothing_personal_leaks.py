@@ -47,3 +47,12 @@ def test_an_out_of_office_without_its_headers_adds_no_note(world: World):
             "Note: for urgent safeguarding matters please call the duty desk.")
     world.deliver("bury", world.reply(ack, body, sender="priya.shah@school.test"))
     assert "NoteAdded" not in world.case_text(reference)
+
+
+def test_the_database_holding_childrens_details_is_readable_by_its_owner_only(world: World):
+    world.open_case()
+    database = world.workdir / "mailbot.sqlite3"
+    files = [database, *database.parent.glob("mailbot.sqlite3-*")]
+    assert database in files
+    for path in files:
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} is {oct(path.stat().st_mode)}"

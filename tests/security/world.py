@@ -193,3 +193,22 @@ class World:
                             f"Sent: {to.message['Date']}\nTo: {to.recipient}\n"
                             f"Subject: {to.subject}\n\n{original}\n")
         return top_headers.encode() + bytes(message)
+
+    def reply_as_stranger(self, reference: str, body: str, *, sender: str = "stranger@evil.test",
+                          mailbox: str = "bury") -> bytes:
+        """A new message, not in any thread mailbot started, with ``[reference]`` typed into its
+        subject. The receiving server checked it: a stranger's own domain passes; a forged
+        partnership address fails."""
+        domain = sender.rsplit("@", 1)[-1]
+        verdict = "fail" if domain in {p.address.rsplit("@", 1)[-1]
+                                       for p in self.partnerships.values()} else "pass"
+        message = EmailMessage()
+        message["Authentication-Results"] = (f"{AUTHSERV}; dkim={verdict} header.d={domain};"
+                                             f" dmarc={verdict} header.from={domain}")
+        message["From"] = sender
+        message["To"] = self.partnerships[mailbox].address
+        message["Subject"] = f"[{reference}] about the case"
+        message["Date"] = format_datetime(DAY)
+        message["Message-ID"] = make_msgid(domain=domain)
+        message.set_content(body + "\n")
+        return bytes(message)

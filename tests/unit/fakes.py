@@ -75,7 +75,7 @@ class _Cases:
         self.work["cases"][case.reference] = case
 
     def get(self, reference: str) -> Case | None:
-        return self.work["cases"].get(reference)
+        return self.work["cases"].get(reference.strip().upper())
 
     def next_reference(self, prefix: str, year: int) -> str:
         number = self.work["counters"].get((prefix, year), 0) + 1

@@ -41,6 +41,7 @@ class SqlCaseRepository:
     def __init__(self, session: Session):
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
+        self.written: list[tuple[str, Event]] = []  # for the unit of work's log, once committed
 
     @translated
     def add(self, case: Case) -> None:
@@ -57,7 +58,9 @@ class SqlCaseRepository:
     @translated
     def get(self, reference: str) -> Case | None:
         """The case, with its row locked until commit (FOR UPDATE; SQLite's lock is the
-        whole database, already held since BEGIN IMMEDIATE)."""
+        whole database, already held since BEGIN IMMEDIATE). References match whatever
+        their case (contract section 2): they are stored in capitals."""
+        reference = reference.strip().upper()
         if reference in self._tracked:
             return self._tracked[reference].case
         query = select(CaseRow).where(CaseRow.reference == reference).with_for_update()
@@ -94,6 +97,7 @@ class SqlCaseRepository:
         new_events = case.history[len(stored):]
         for seq, event in enumerate(new_events, start=len(stored) + 1):
             self._session.add(event_row(tracked.row.id, seq, event))
+            self.written.append((case.reference, event))
         self._session.flush()
         tracked.stored = tuple(case.history)
 

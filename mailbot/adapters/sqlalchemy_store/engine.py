@@ -4,10 +4,16 @@ SQLite gets write-ahead logging, foreign keys and a busy timeout, and every tran
 starts with BEGIN IMMEDIATE: it takes the write lock at once, so two processes can never
 both read a counter or a case and then race to write it. PostgreSQL relies on row locks
 (SELECT ... FOR UPDATE, INSERT ... ON CONFLICT) instead.
+
+The SQLite file holds children's names, dates of birth and the raw referrals, so its folder
+is made 0700 and the file 0600 before SQLite first opens it; SQLite gives its -wal and -shm
+companions the database file's permissions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +47,28 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL, :memory: and file: URIs."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_private(path: Path) -> None:
+    """Makes the folder (0700) and an empty file (0600) where none exist yet; SQLite takes an
+    empty file for a new database. What exists already is left as it is (and warned about at
+    start by ``file_safety``)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: URL, echo: bool) -> Engine:
-    database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        create_private(path)
     engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_immediate)

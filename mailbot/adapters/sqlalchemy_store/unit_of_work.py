@@ -7,6 +7,7 @@ use case did; leaving the block rolls back whatever was not committed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -87,6 +90,12 @@ class SqlAlchemyUnitOfWork:
     def commit(self) -> None:
         self.cases.write_all()
         self._commit()
+        # One line per case change, once it is durable: the reference, what happened, at which
+        # stage and by whom; never the event's text, which may name the child.
+        for reference, event in self.cases.written:
+            log.info("case %s: %s at stage %d by %s", reference, event.kind.value, event.stage,
+                     event.actor)
+        self.cases.written.clear()
 
     @translated
     def _commit(self) -> None:
