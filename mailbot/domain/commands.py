@@ -43,6 +43,14 @@ class ExtendDeadline:
 
 
 @dataclass(frozen=True)
+class ShortenDeadline:
+    """SHORTEN n: the deadline n working days sooner ("a timescale that protects the child")."""
+
+    days: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class AssignRole:
     role: str
     person: Person
@@ -59,11 +67,11 @@ class Withdraw:
 
 
 Command = (Escalate | MoveToStage | RecordOutcome | RecordDecision | ExtendDeadline
-           | AssignRole | AddNote | Withdraw)
+           | ShortenDeadline | AssignRole | AddNote | Withdraw)
 
 # A note changes nothing but the record, so anyone on the case may add one.
 STATE_CHANGING = (Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
-                  AssignRole, Withdraw)
+                  ShortenDeadline, AssignRole, Withdraw)
 
 
 def describe(command: Command) -> str:
@@ -79,6 +87,8 @@ def describe(command: Command) -> str:
             return f"DECISION: {decision}"
         case ExtendDeadline(days, reason):
             return f"EXTEND {days}" + (f": {reason}" if reason else "")
+        case ShortenDeadline(days, reason):
+            return f"SHORTEN {days}" + (f": {reason}" if reason else "")
         case AssignRole(role, person):
             return f"ASSIGN {role}: {person.formatted()}"
         case AddNote(text):
@@ -94,12 +104,12 @@ class ParsedReply:
     problems: tuple[str, ...] = field(default=())
 
 
-_VERB = re.compile(r"^\s*(ESCALATE|STAGE|RESOLVED|DECISION|EXTEND|ASSIGN|NOTE|WITHDRAW)\b(.*)$",
-                   re.IGNORECASE)
+_VERB = re.compile(r"^\s*(ESCALATE|STAGE|RESOLVED|DECISION|EXTEND|SHORTEN|ASSIGN|NOTE|WITHDRAW)"
+                   r"\b(.*)$", re.IGNORECASE)
 _SIGN_OFF = re.compile(
     r"^\s*(kind(est)? regards|best regards|regards|many thanks|thanks|thank you|best wishes"
     r"|warm regards|yours sincerely|sent from my)\b[\s,.!]*$", re.IGNORECASE)
-_RUNS_ON = {"RESOLVED", "DECISION", "NOTE", "WITHDRAW", "ESCALATE", "STAGE", "EXTEND"}
+_RUNS_ON = {"RESOLVED", "DECISION", "NOTE", "WITHDRAW", "ESCALATE", "STAGE", "EXTEND", "SHORTEN"}
 
 
 def parse_reply(text: str) -> ParsedReply:
@@ -143,7 +153,7 @@ def _looks_like_command(match: re.Match) -> bool:
     verb = match.group(1).upper()
     if not rest.strip() or rest.lstrip().startswith(":"):
         return True
-    return verb in ("STAGE", "EXTEND", "ASSIGN") and bool(re.match(r"^\s+\S", rest))
+    return verb in ("STAGE", "EXTEND", "SHORTEN", "ASSIGN") and bool(re.match(r"^\s+\S", rest))
 
 
 def _is_command(line: str) -> bool:
@@ -161,7 +171,7 @@ def _after_colon(rest: str) -> str:
 
 
 def _parse_one(verb: str, rest: str, more: str) -> Command:
-    if verb in ("STAGE", "EXTEND"):
+    if verb in ("STAGE", "EXTEND", "SHORTEN"):
         return _numbered(verb, rest, more)
     if verb == "ASSIGN":
         return _assign(rest)
@@ -180,7 +190,8 @@ def _numbered(verb: str, rest: str, more: str) -> Command:
         raise ValueError(f"{verb} needs a number, like '{verb} 2' or '{verb} 2: reason'"
                          f" (got '{verb}{rest}').")
     number, reason = int(match.group(1)), _joined(match.group(2) or "", more)
-    return MoveToStage(number, reason) if verb == "STAGE" else ExtendDeadline(number, reason)
+    kinds = {"STAGE": MoveToStage, "EXTEND": ExtendDeadline, "SHORTEN": ShortenDeadline}
+    return kinds[verb](number, reason)
 
 
 def _assign(rest: str) -> AssignRole:

@@ -36,20 +36,29 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
         return None
     # A forwarded form is the original sender's referral: where the form leaves out the
-    # referrer's address, theirs stands in, not the forwarder's.
+    # referrer's address, theirs stands in, not the forwarder's. A referral opening at a stage
+    # that asks for more (Hackney's actions to date and rationale) must carry it.
+    opening = policy.opening_stage(_stated_stage(reading))
     result = validate(reading, required=policy.form.required, warned=policy.form.warned,
-                      sender_email=_sender(carrier).email)
+                      sender_email=_sender(carrier).email, must_carry=opening.must_carry,
+                      must_carry_why=opening.must_carry_why)
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)
         return None
     reference = uow.cases.next_reference(policy.reference_prefix, now.year)
-    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id)
+    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id,
+                                             warnings=tuple(result.warnings))
     uow.cases.add(case)
     queue_notices(uow, services.composer, notices, case=case, policy=policy,
                   sender=Person(policy.name, mailbox.address), now=now,
                   replies_per_hour=services.replies_per_recipient_per_hour)
     return reference
+
+
+def _stated_stage(reading) -> int | None:
+    stage = reading.value("stage_reached")
+    return stage if isinstance(stage, int) else None
 
 
 def _read_form(message: InboundMessage):

@@ -64,6 +64,9 @@ def sample_referral(**changes) -> Referral:
         other_agency_type=AgencyType.POLICE,
         summary="The agencies disagree about the level of need.",
         desired_outcome="A strategy discussion.",
+        # The ladder tests start at the bottom; a referral that states no stage opens at the
+        # policy's entry stage (tests of that pass stage_reached=None).
+        stage_reached=1,
     )
     return replace(referral, **changes)
 

@@ -13,6 +13,7 @@ from mailbot.domain.commands import (
     MoveToStage,
     RecordDecision,
     RecordOutcome,
+    ShortenDeadline,
     Withdraw,
     describe,
     parse_reply,
@@ -140,5 +141,5 @@ def test_every_command_reads_back_as_it_would_be_typed():
 
 def test_a_note_is_the_only_command_that_does_not_change_state():
     assert AddNote not in STATE_CHANGING
-    assert {Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline, AssignRole,
-            Withdraw} == set(STATE_CHANGING)
+    assert {Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
+            ShortenDeadline, AssignRole, Withdraw} == set(STATE_CHANGING)

@@ -66,9 +66,14 @@ def test_reference_prefixes_are_unique_across_the_shipped_policies():
     assert len(prefixes) == len(set(prefixes))
 
 
+# Roles a seed has that the contract's list does not name: the chair of Berkshire's Stage
+# Four meeting and of Birmingham's Stage Five meeting, whose meeting makes the decision.
+ROLES_BEYOND_THE_CONTRACT = {"meeting_chair"}
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_policy_uses_only_the_contract_role_keys(name):
-    assert set(load_policy(name).roles) <= CONTRACT_ROLES
+    assert set(load_policy(name).roles) <= CONTRACT_ROLES | ROLES_BEYOND_THE_CONTRACT
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -38,6 +38,7 @@ Agency/Team: Hollins Primary School
 Summary of disagreement: The threshold for assessment is met
 but the front door closed the contact.
 Desired outcome: An assessment.
+Stage reached so far: Level 1
 """
 
 
