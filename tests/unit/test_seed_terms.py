@@ -148,3 +148,16 @@ def test_the_seeds_own_mailbox_is_kept_as_the_seed_spells_it():
     assert "bscp@bromley.gov.uk" not in (ROOT / "config.example.toml").read_text()
     assert "bscp@bromley.gov.uk" not in (ROOT / "README.md").read_text()
 
+
+
+@pytest.mark.parametrize("name", ["hackney", "birmingham"])
+def test_a_missing_category_of_disagreement_is_pointed_out_where_the_seed_lists_them(name):
+    from mailbot.intake.email_form import read_email_form
+    from mailbot.intake.form_validation import validate
+
+    policy = load_policy(name)
+    reading = read_email_form("Child's name: Sam\nReferrer's name: Jo\nSummary of disagreement:"
+                              " x\n", "")
+    result = validate(reading, required=policy.form.required, warned=policy.form.warned,
+                      sender_email="jo@agency.example")
+    assert "Category of disagreement was not given" in result.warnings

@@ -137,3 +137,26 @@ def test_a_local_999_line_is_marked_as_not_in_the_policy(name):
     assert marker in email.text
     assert "this line is not in the policy document" in email.html
     assert "999" not in engine.policy.immediate_risk_guidance
+
+
+@pytest.mark.parametrize("name", sorted(GUIDANCE))
+def test_every_line_of_a_policys_guidance_reaches_the_stage_notices_of_its_stages(name):
+    engine = engine_for(name)
+    for stage in engine.policy.stages:
+        case, notices = open_case(engine, london(2026, 3, 2), stage_reached=stage.number)
+        notice = (stage_notices(notices) or rule_notices(notices))[0]
+        text = " ".join(render_notice(engine, notice, case).text.split())
+        for line in (*stage.guidance, *engine.policy.general_guidance, stage.what_happens,
+                     stage.record, engine.policy.immediate_risk_guidance):
+            assert " ".join(line.split()) in text, (stage.number, line)
+
+
+def test_an_outcome_goes_to_everyone_on_the_case_and_closes_it():
+    engine = engine_for("berkshire")
+    case, _ = open_case(engine, london(2026, 3, 2))
+    engine.assign(case, "line_manager", person("line_manager"), london(2026, 3, 2), BM)
+    notices = engine.record_outcome(case, "Agreed a joint visit.", london(2026, 3, 3), BM)
+    [outcome] = of_template(notices, Template.OUTCOME)
+    assert emails([outcome]) >= {REFERRER.email, "omar.other@council.example",
+                                 "line.manager@agency.example", BM}
+    assert not case.is_open
