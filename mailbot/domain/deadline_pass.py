@@ -16,7 +16,7 @@ from mailbot.domain.notices import Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import Policy, TimeUnit
 from mailbot.domain.working_days import WorkingCalendar
 
-SYSTEM = "mailbot"
+SYSTEM = "mailbot"  # the actor of the events mailbot records on its own
 
 
 class DeadlinePass:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from mailbot.domain.audience import Audience, moment_key
 from mailbot.domain.case import Case, CaseStatus, Event, EventKind, parties_from_referral
-from mailbot.domain.deadline_pass import DeadlinePass
+from mailbot.domain.deadline_pass import SYSTEM, DeadlinePass
 from mailbot.domain.errors import CaseRuleRefused
 from mailbot.domain.notices import (
     Attachment,
@@ -21,12 +21,11 @@ from mailbot.domain.notices import (
     Template,
     unique_people,
 )
+from mailbot.domain.opening import entry_words, opening_text
 from mailbot.domain.policy import NoticeMoment, Policy, Stage, TimeUnit
 from mailbot.domain.referral import Person, Referral
 from mailbot.domain.timescales import Timescales
 from mailbot.domain.working_days import WorkingCalendar
-
-SYSTEM = "mailbot"
 
 
 class CaseEngine:
@@ -52,38 +51,14 @@ class CaseEngine:
                     parties=parties_from_referral(referral))
         self._set_deadline(case, stage.number, 0, now)
         case.record(Event(now, EventKind.CASE_OPENED, referral.referrer_email or SYSTEM,
-                          self._opening_text(case, warnings), stage.number, source_message_id))
-        extra = {"warnings": list(warnings), "entry_words": self._entry_words(case),
+                          opening_text(self.policy, case, warnings), stage.number,
+                          source_message_id))
+        extra = {"warnings": list(warnings), "entry_words": entry_words(self.policy, case),
                  "routing_questions": self.audience.routing_questions(case)}
         notices = [self.audience.acknowledgement(case, source_message_id, extra),
                    self.audience.new_case(case, extra)]
         notices += self.audience.stage_notices(case, why="")
         return case, notices + self.audience.passed_over_notices(case, below=0)
-
-    def _entry_words(self, case: Case) -> str:
-        """Why the case opened where it did, when the referral did not say."""
-        entry, stated = self.policy.entry, case.referral.stage_reached
-        if entry is None or (stated and self.policy.has_stage(stated)):
-            return ""
-        return (f"The referral did not state the {self.policy.step_word.lower()} it has reached,"
-                f" so it opened at {self.policy.label(entry.stage)}, where the policy sends"
-                f" referrals to the partnership: \"{entry.words}\"")
-
-    def _opening_text(self, case: Case, warnings: tuple[str, ...]) -> str:
-        referral = case.referral
-        text = f"Case opened at {self.policy.label(case.stage)}."
-        if entry := self._entry_words(case):
-            text += f"\n{entry}"
-        for label, value in (("Evidence of earlier stages", referral.earlier_stages_evidence),
-                             ("Actions taken to date", referral.actions_to_date),
-                             ("Rationale for referring to the partnership",
-                              referral.referral_rationale)):
-            if value:
-                text += f"\n{label}:\n{value}"
-        if warnings:
-            text += "\nThe form did not give everything it should:\n" + "\n".join(
-                f"- {w}" for w in warnings)
-        return text
 
     # --- moving between stages ---------------------------------------------------------
 
