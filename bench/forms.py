@@ -26,7 +26,7 @@ VALUES = {
     "date_of_notification": date(2026, 3, 2), "child_name": "Sam O'Neill",
     "child_dob": date(2015, 7, 14), "referrer_name": "Jane Smith",
     "referrer_role": "Social worker", "referrer_agency": "Bury Children's Services",
-    "referrer_email": "jane.smith@bury.gov.uk", "referrer_phone": "0161 234 5678",
+    "referrer_email": "jane.smith@bury-council.example", "referrer_phone": "0161 234 5678",
     "referrer_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE, "safeguarding_lead_aware": True,
     "safeguarding_lead_name": "Peter Jones", "other_agency": "Bury Primary School",
     "other_agency_type": AgencyType.SCHOOL, "stage_reached": 2, "immediate_risk": False,

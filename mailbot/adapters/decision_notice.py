@@ -1,10 +1,10 @@
 """The decision notice (.docx) attached to the final decision sent to the referrer.
 
-It is the seed's Request for Resolution (Bury, Appendix 1) completed as the "Outcome
-Resolution Notice": the referral's answers, then the stage table whose final row,
-"Final decision of:", carries the decision maker, the decision and its date. The seed's
-own wording is kept so the partnership recognises its form. Built with python-docx and
-returned as bytes; nothing is written to disk.
+Each partnership's notice is in its own terms (the policy's ``[decision_notice]``): Bury's is
+its Request for Resolution (Appendix 1) completed as the "Outcome Resolution Notice", with the
+seed's own wording; the others give the referral, the stages the case went through and the
+decision, attributed as the policy attributes it (City & Hackney's Commissioner, Birmingham's
+meeting chaired by an uninvolved Board member). Built with python-docx and returned as bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from docx.shared import Pt
 
 from mailbot.adapters.plain_dates import date_phrase
 from mailbot.domain.case import Case, EventKind
+from mailbot.domain.policy import Policy
 from mailbot.domain.working_days import LONDON
 
 MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -35,7 +36,7 @@ _LEFT_STAGE = (EventKind.ESCALATED, EventKind.MOVED_TO_STAGE)
 @dataclass(frozen=True)
 class Decision:
     text: str
-    maker: str  # the role name, e.g. "BSCP Business Manager"
+    maker: str  # whose decision, as the policy attributes it ("the BSCP Business Manager")
     decided_at: datetime
     decided_by: str = ""  # who sent the DECISION command
 
@@ -44,35 +45,35 @@ def decision_notice_filename(reference: str) -> str:
     return f"{reference}-decision-notice.docx"
 
 
-def build_decision_notice(case: Case, decision: Decision, partnership_name: str,
+def build_decision_notice(case: Case, decision: Decision, policy: Policy,
                           partnership_address: str = "", tz: ZoneInfo = LONDON) -> bytes:
     document = Document()
     document.styles["Normal"].font.size = Pt(11)
-    _heading(document, partnership_name, partnership_address)
-    _referral_table(document, case, tz)
-    _stage_table(document, case, decision, tz)
-    document.add_paragraph(_clean(
-        f"Once stage {case.stage} has concluded, the escalation notice will be completed, and a"
-        " copy of the notice will be sent to the referrer informing them of the decision in"
-        " writing."))
+    terms = policy.decision_notice
+    document.add_heading(_clean(policy.name), level=1)
+    document.add_heading(_clean(terms.title), level=2)
+    if terms.layout == "appendix_1":
+        if partnership_address:
+            document.add_paragraph("THIS DOCUMENT MUST BE SENT/STORED SECURELY TO"
+                                   f" {_clean(partnership_address)}")
+        _table(document, appendix_rows(case, tz))
+    else:
+        _table(document, summary_rows(case, policy, tz))
+    _stage_table(document, case, decision, policy, tz)
+    if terms.closing:
+        document.add_paragraph(_clean(terms.closing))
     buffer = BytesIO()
     document.save(buffer)
     return buffer.getvalue()
 
 
-def _heading(document: DocxDocument, partnership_name: str, address: str) -> None:
-    document.add_heading(_clean(partnership_name), level=1)
-    document.add_heading("Request for Resolution Document", level=2)
-    if address:
-        document.add_paragraph(f"THIS DOCUMENT MUST BE SENT/STORED SECURELY TO {_clean(address)}")
-
-
-def _referral_table(document: DocxDocument, case: Case, tz: ZoneInfo) -> None:
+def appendix_rows(case: Case, tz: ZoneInfo) -> list[tuple[str, str | None]]:
+    """Bury's Appendix 1, box by box, in the seed's words."""
     r = case.referral
     aware = r.safeguarding_lead_aware
     lead = "Yes" if aware else "No" if aware is False else "Yes / No"
     contact = ", ".join(v for v in (r.referrer_email, r.referrer_phone) if v)
-    rows = [
+    return [
         ("Reference", case.reference),
         ("Date of Notification", date_phrase(r.date_of_notification or case.opened_at, tz=tz)),
         ("Name of Child/Young Person", r.child_name),
@@ -90,6 +91,33 @@ def _referral_table(document: DocxDocument, case: Case, tz: ZoneInfo) -> None:
         ("Desired outcome for the child and / or family. Please include details of what it is"
          " you are requesting happens as a result of this challenge", r.desired_outcome),
     ]
+
+
+def summary_rows(case: Case, policy: Policy, tz: ZoneInfo) -> list[tuple[str, str | None]]:
+    """The referral as any partnership's notice gives it, with what came before in full."""
+    r = case.referral
+    referrer = ", ".join(v for v in (r.referrer_name, r.referrer_role, r.referrer_agency,
+                                     r.referrer_email, r.referrer_phone) if v)
+    rows: list[tuple[str, str | None]] = [
+        ("Reference", case.reference),
+        ("Date of notification", date_phrase(r.date_of_notification or case.opened_at, tz=tz)),
+        ("Child's name", r.child_name),
+        ("Child's date of birth", date_phrase(r.child_dob)),
+        ("Referrer (the worker who raised the concern)", referrer),
+        ("Other agency", r.other_agency),
+        ("Summary of disagreement", r.summary),
+        ("Evidence of the challenge at earlier stages", r.earlier_stages_evidence),
+        ("Actions taken to date", r.actions_to_date),
+        ("Rationale for referring to the partnership", r.referral_rationale),
+        ("Desired outcome for the child and / or family", r.desired_outcome),
+    ]
+    return [(label, value) for label, value in rows if value or label in _ALWAYS]
+
+
+_ALWAYS = {"Reference", "Child's name", "Summary of disagreement"}
+
+
+def _table(document: DocxDocument, rows: list[tuple[str, str | None]]) -> None:
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     for label, value in rows:
@@ -101,34 +129,47 @@ def _referral_table(document: DocxDocument, case: Case, tz: ZoneInfo) -> None:
     document.add_paragraph()
 
 
-def _stage_table(document: DocxDocument, case: Case, decision: Decision, tz: ZoneInfo) -> None:
+def _stage_table(document: DocxDocument, case: Case, decision: Decision, policy: Policy,
+                 tz: ZoneInfo) -> None:
     table = document.add_table(rows=1, cols=3)
     table.style = "Table Grid"
     header = table.rows[0].cells
-    header[0].text, header[1].text, header[2].text = "Stage", "Date Outcome Resolved", _SUPPORTING
-    for number, ended, evidence in earlier_stages(case, tz):
+    header[0].text, header[1].text, header[2].text = (_step(policy), "Date Outcome Resolved",
+                                                      _SUPPORTING)
+    for label, ended, evidence in earlier_stages(case, policy, tz):
         cells = table.add_row().cells
-        cells[0].text, cells[1].text, cells[2].text = f"Stage {number}", ended, _clean(evidence)
+        cells[0].text, cells[1].text, cells[2].text = label, ended, _clean(evidence)
     cells = table.add_row().cells
-    cells[0].text = (f"Stage {case.stage} (to be completed by Safeguarding Partnership"
-                     " Business Unit)")
+    cells[0].text = _clean(policy.decision_notice.decision_row)
     cells[1].text = date_phrase(decision.decided_at, tz=tz)
-    maker = decision.maker + (f" ({decision.decided_by})" if decision.decided_by else "")
+    maker = decision.maker + (f" (recorded by {decision.decided_by})" if decision.decided_by else "")
     cells[2].text = f"{FINAL_DECISION_LABEL} {_clean(maker)}"
     for line in _clean(decision.text).split("\n"):
         cells[2].add_paragraph(line)
     document.add_paragraph()
 
 
-def earlier_stages(case: Case, tz: ZoneInfo) -> list[tuple[int, str, str]]:
-    """(stage, date it ended, what happened) for each stage the case left before this one."""
-    rows: list[tuple[int, str, str]] = []
+def earlier_stages(case: Case, policy: Policy, tz: ZoneInfo) -> list[tuple[str, str, str]]:
+    """(stage, date it ended, what happened) for each stage the case left, after the rows the
+    referral brought with it (Bury's stage 3 row)."""
+    r = case.referral
+    rows: list[tuple[str, str, str]] = []
+    if r.stage_3_outcome_date or r.stage_3_evidence:
+        rows.append(("Stage 3 (from the Request for Resolution)",
+                     date_phrase(r.stage_3_outcome_date), r.stage_3_evidence))
     previous = None
     for event in case.history:
-        if event.kind in _LEFT_STAGE and previous is not None and previous != event.stage:
-            rows.append((previous, date_phrase(event.at, tz=tz), event.text))
+        left = event.kind in _LEFT_STAGE and previous not in (None, event.stage, case.stage)
+        if left:
+            rows.append((f"{_step(policy)} {previous}", date_phrase(event.at, tz=tz),
+                         event.text))
         previous = event.stage
-    return [row for row in rows if row[0] != case.stage]
+    return rows
+
+
+def _step(policy: Policy) -> str:
+    """Appendix 1 itself says "Stage 3", "Stage 4", though Bury's procedure says "Level"."""
+    return "Stage" if policy.decision_notice.layout == "appendix_1" else policy.step_word
 
 
 def _clean(text: str) -> str:

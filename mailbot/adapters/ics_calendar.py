@@ -25,6 +25,7 @@ class DeadlineEvent:
     partnership_name: str
     description: str = ""
     organizer: str = ""  # the partnership address; RFC 5546 wants one for PUBLISH
+    step_word: str = "Stage"  # what the policy calls its steps (Bury: "Level")
 
     @property
     def uid(self) -> str:
@@ -37,7 +38,8 @@ class DeadlineEvent:
 
 def stage_deadline_ics(event: DeadlineEvent) -> bytes:
     """The whole VCALENDAR as bytes, ready to attach as text/calendar."""
-    summary = f"[{event.reference}] Stage {event.stage_number} deadline: {event.stage_name}"
+    summary = (f"[{event.reference}] {event.step_word} {event.stage_number} deadline:"
+               f" {event.stage_name}")
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

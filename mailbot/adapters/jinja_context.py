@@ -20,8 +20,11 @@ from mailbot.domain.referral import Person
 
 # Keys a template may use that not every notice of that template carries.
 TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    Template.ACKNOWLEDGEMENT: {"warnings": [], "entry_words": "", "routing_questions": []},
+    Template.NEW_CASE: {"warnings": [], "entry_words": "", "routing_questions": []},
     Template.STAGE_NOTICE: {"why": "", "rule_source": "", "rule_roles": []},
-    Template.STAGE_CHANGE: {"why": ""},
+    Template.STAGE_CHANGE: {"why": "", "audience": "business_managers"},
+    Template.DEADLINE_EXTENDED: {"direction": "extended"},
     Template.OVERDUE: {"overdue_number": 0},
     Template.COMMAND_CONFIRMATION: {"commands": [], "results": [], "reference": "", "told": ""},
     Template.COMMAND_REFUSAL: {"commands": [], "reasons": [], "reason": "", "reference": "",
@@ -48,7 +51,9 @@ _COMMANDS = (
     ("DECISION: text", "records the final written decision ({deciders}); closes the case and"
      " emails the decision notice to the referrer"),
     ("EXTEND n or EXTEND n: reason", "moves the current deadline n working days later"
-     " (1 to 60)"),
+     " (1 to 60){limit}"),
+    ("SHORTEN n or SHORTEN n: reason", "brings the current deadline n working days forward,"
+     " for a timescale that protects the child"),
     ("ASSIGN role: Name <email>", "names the person for a role on this case; the roles are"
      " {roles}"),
     ("NOTE: text", "adds a note to the case record"),
@@ -67,6 +72,7 @@ def case_view(case: Case, policy: Policy | None, tz: ZoneInfo) -> dict[str, Any]
     """Everything a template may say about the case itself."""
     r = case.referral
     stage_name = _stage_name(policy, case.stage)
+    step = policy.step_word if policy else "Stage"
     return {
         "reference": case.reference,
         "child_name": r.child_name,
@@ -87,13 +93,40 @@ def case_view(case: Case, policy: Policy | None, tz: ZoneInfo) -> dict[str, Any]
         "is_open": case.is_open,
         "stage": case.stage,
         "stage_name": stage_name,
-        "stage_label": f"Stage {case.stage}: {stage_name}" if stage_name else f"Stage {case.stage}",
+        "stage_label": f"{step} {case.stage}: {stage_name}" if stage_name else f"{step} {case.stage}",
+        "evidence": evidence(case),
+        "safeguarding_lead_name": r.safeguarding_lead_name,
         "deadline": case.deadline.isoformat() if case.deadline else "",
         "opened_on": date_phrase(case.opened_at, tz=tz),
         "parties": _parties(case, policy),
         "outcome": case.outcome,
         "decision": case.decision,
     }
+
+
+# What a referral says about what happened before it reached the partnership, as the decision
+# makers need it in full (labels as the forms print them).
+_EVIDENCE = (
+    ("earlier_stages_evidence", None, "Evidence of the challenge that has taken place at earlier"
+     " stages and the outcome at each stage"),
+    ("actions_to_date", None, "Actions taken to date"),
+    ("referral_rationale", None, "Rationale for referring to the partnership"),
+    ("stage_3_evidence", "stage_3_outcome_date", "Stage 3: supporting evidence"),
+    ("stage_4_final_decision", "stage_4_outcome_date", "Stage 4: final decision on the form"),
+)
+
+
+def evidence(case: Case) -> list[dict[str, str]]:
+    """The referral's account of the earlier stages, each part with its label."""
+    parts = []
+    for key, date_key, label in _EVIDENCE:
+        text = str(getattr(case.referral, key) or "")
+        day = getattr(case.referral, date_key) if date_key else None
+        if day:
+            text = f"Date outcome resolved: {date_phrase(day)}\n{text}".strip()
+        if text:
+            parts.append({"label": label, "text": text})
+    return parts
 
 
 def _stage_name(policy: Policy | None, number: int) -> str:
@@ -121,18 +154,23 @@ def policy_view(policy: Policy) -> dict[str, Any]:
         "key": policy.key,
         "name": policy.name,
         "immediate_risk_guidance": policy.immediate_risk_guidance,
+        "immediate_risk_local": policy.immediate_risk_local,
         "general_guidance": list(policy.general_guidance),
+        "step_word": policy.step_word,
         "stages": [{"number": s.number, "name": s.name,
-                    "label": f"Stage {s.number}: {s.name}"} for s in policy.stages],
+                    "label": policy.label(s.number)} for s in policy.stages],
         "roles": [{"key": r.key, "name": r.name} for r in policy.roles.values()],
         "commands": commands_help(policy),
     }
 
 
 def commands_help(policy: Policy) -> list[dict[str, str]]:
-    deciders = "; ".join(f"at Stage {s.number}, by the {policy.role_name(s.decision_maker)}"
+    deciders = "; ".join(f"at {policy.step_word} {s.number}, of {policy.decided_by(s)}"
                          for s in policy.stages if s.decision_maker) or "at the last stage"
+    limit = policy.stage_limit
     values = {
+        "limit": (f"; the policy's timescale: \"{limit.words}\"" + (
+            "" if limit.binding else " Going beyond it needs a reason") if limit else ""),
         "policy": policy.name,
         "stages": ", ".join(str(s.number) for s in policy.stages),
         "deciders": deciders,

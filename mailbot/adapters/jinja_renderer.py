@@ -121,9 +121,8 @@ class JinjaRenderer:
         for kind in notice.attachments:
             if kind == Attachment.STAGE_DEADLINE_ICS and case and case.deadline:
                 files.append(self._ics(case, policy, partnership_name, partnership_address))
-            elif kind == Attachment.DECISION_NOTICE and case:
-                files.append(self._decision_notice(notice, case, partnership_name,
-                                                   partnership_address))
+            elif kind == Attachment.DECISION_NOTICE and case and policy:
+                files.append(self._decision_notice(notice, case, policy, partnership_address))
             elif kind == Attachment.BLANK_FORM and policy:
                 form = self.blank_form(policy.key)
                 if form:
@@ -143,20 +142,21 @@ class JinjaRenderer:
         view = case_view(case, policy, self.tz)
         event = ics_calendar.DeadlineEvent(
             reference=case.reference, stage_number=case.stage, stage_name=view["stage_name"],
+            step_word=policy.step_word if policy else "Stage",
             deadline=case.deadline, created=case.deadline_started_at or case.stage_entered_at,
             partnership_name=partnership_name, organizer=partnership_address,
             description=(f"{view['stage_label']} of case {case.reference} is due by"
                          f" {deadline_phrase(case.deadline, self.tz)}."))
         return event.filename, "text/calendar", ics_calendar.stage_deadline_ics(event)
 
-    def _decision_notice(self, notice: Notice, case: Case, partnership_name: str,
+    def _decision_notice(self, notice: Notice, case: Case, policy: Policy,
                          partnership_address: str) -> AttachmentFile:
         decided_at = case.closed_at or _latest(case)
         decision = decision_notice.Decision(
             text=str(notice.context.get("decision", case.decision)),
-            maker=str(notice.context.get("decision_maker", "")),
+            maker=str(notice.context.get("decision_by", "")),
             decided_at=decided_at, decided_by=str(notice.context.get("decided_by", "")))
-        data = decision_notice.build_decision_notice(case, decision, partnership_name,
+        data = decision_notice.build_decision_notice(case, decision, policy,
                                                      partnership_address, self.tz)
         return (decision_notice.decision_notice_filename(case.reference),
                 decision_notice.MIME_TYPE, data)

@@ -90,6 +90,7 @@ class Case:
             child_protection_plan=bool(r.child_protection_plan),
             looked_after=bool(r.looked_after),
             immediate_risk=bool(r.immediate_risk),
+            agencies_of_unknown_type=r.agencies_of_unknown_type,
         )
 
     @property

@@ -43,6 +43,14 @@ class ExtendDeadline:
 
 
 @dataclass(frozen=True)
+class ShortenDeadline:
+    """SHORTEN n: the deadline n working days sooner ("a timescale that protects the child")."""
+
+    days: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class AssignRole:
     role: str
     person: Person
@@ -65,11 +73,11 @@ class Accept:
 
 
 Command = (Escalate | MoveToStage | RecordOutcome | RecordDecision | ExtendDeadline
-           | AssignRole | AddNote | Withdraw | Accept)
+           | ShortenDeadline | AssignRole | AddNote | Withdraw | Accept)
 
 # A note changes nothing but the record, so anyone on the case may add one.
 STATE_CHANGING = (Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
-                  AssignRole, Withdraw, Accept)
+                  ShortenDeadline, AssignRole, Withdraw, Accept)
 
 
 def describe(command: Command) -> str:
@@ -85,6 +93,8 @@ def describe(command: Command) -> str:
             return f"DECISION: {decision}"
         case ExtendDeadline(days, reason):
             return f"EXTEND {days}" + (f": {reason}" if reason else "")
+        case ShortenDeadline(days, reason):
+            return f"SHORTEN {days}" + (f": {reason}" if reason else "")
         case AssignRole(role, person):
             return f"ASSIGN {role}: {person.formatted()}"
         case AddNote(text):
@@ -102,8 +112,8 @@ class ParsedReply:
     problems: tuple[str, ...] = field(default=())
 
 
-VERBS = ("ESCALATE", "STAGE", "RESOLVED", "DECISION", "EXTEND", "ASSIGN", "NOTE", "WITHDRAW",
-         "ACCEPT")
+VERBS = ("ESCALATE", "STAGE", "RESOLVED", "DECISION", "EXTEND", "SHORTEN", "ASSIGN", "NOTE",
+         "WITHDRAW", "ACCEPT")
 _VERB = re.compile(rf"^\s*({'|'.join(VERBS)})\b(.*)$", re.IGNORECASE)
 # A line shaped like a command (one word, then a colon, a number or nothing) whose word is not
 # a command but close to one is a mistyped command, answered with the nearest, never guessed.
@@ -111,7 +121,7 @@ _COMMAND_SHAPE = re.compile(r"^\s*([A-Za-z]{4,12})\s*(:.*|\d+\b.*|[.!]?\s*)$")
 _SIGN_OFF = re.compile(
     r"^\s*(kind(est)? regards|best regards|regards|many thanks|thanks|thank you|best wishes"
     r"|warm regards|yours sincerely|sent from my)\b[\s,.!]*$", re.IGNORECASE)
-_RUNS_ON = {"RESOLVED", "DECISION", "NOTE", "WITHDRAW", "ESCALATE", "STAGE", "EXTEND"}
+_RUNS_ON = {"RESOLVED", "DECISION", "NOTE", "WITHDRAW", "ESCALATE", "STAGE", "EXTEND", "SHORTEN"}
 
 
 def parse_reply(text: str) -> ParsedReply:
@@ -173,7 +183,7 @@ def _looks_like_command(match: re.Match) -> bool:
     verb = match.group(1).upper()
     if not rest.strip() or rest.lstrip().startswith(":"):
         return True
-    return verb in ("STAGE", "EXTEND", "ASSIGN") and bool(re.match(r"^\s+\S", rest))
+    return verb in ("STAGE", "EXTEND", "SHORTEN", "ASSIGN") and bool(re.match(r"^\s+\S", rest))
 
 
 def _is_command(line: str) -> bool:
@@ -191,7 +201,7 @@ def _after_colon(rest: str) -> str:
 
 
 def _parse_one(verb: str, rest: str, more: str) -> Command:
-    if verb in ("STAGE", "EXTEND"):
+    if verb in ("STAGE", "EXTEND", "SHORTEN"):
         return _numbered(verb, rest, more)
     if verb == "ASSIGN":
         return _assign(rest)
@@ -212,7 +222,8 @@ def _numbered(verb: str, rest: str, more: str) -> Command:
         raise ValueError(f"{verb} needs a number, like '{verb} 2' or '{verb} 2: reason'"
                          f" (got '{verb}{rest}').")
     number, reason = int(match.group(1)), _joined(match.group(2) or "", more)
-    return MoveToStage(number, reason) if verb == "STAGE" else ExtendDeadline(number, reason)
+    kinds = {"STAGE": MoveToStage, "EXTEND": ExtendDeadline, "SHORTEN": ShortenDeadline}
+    return kinds[verb](number, reason)
 
 
 def _assign(rest: str) -> AssignRole:

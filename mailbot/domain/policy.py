@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
-from mailbot.domain.referral import AgencyType
+from mailbot.domain.conditions import CaseFacts, Condition
+
+# Every policy knows the referrer without declaring the role: the person whose Request for
+# Resolution opened the case (the seeds' "worker who raised the initial concern").
+REFERRER = "referrer"
 
 
 class TimeUnit(StrEnum):
@@ -26,68 +30,8 @@ class NoticeMoment(StrEnum):
 
     STAGE_START = "stage_start"
     OUTCOME = "outcome"  # a resolution or the final decision is recorded at that stage
-
-
-@dataclass(frozen=True)
-class CaseFacts:
-    """What routing rules may look at: facts about the case, never about people."""
-
-    agency_types: frozenset[AgencyType] = frozenset()
-    child_protection_plan: bool = False
-    looked_after: bool = False
-    immediate_risk: bool = False
-
-
-@dataclass(frozen=True)
-class Condition:
-    """All given tests must hold; an empty condition always holds."""
-
-    agency_types_include: frozenset[AgencyType] = frozenset()
-    agency_types_within: frozenset[AgencyType] = frozenset()
-    child_protection_plan_or_looked_after: bool | None = None
-    child_protection_plan: bool | None = None
-    looked_after: bool | None = None
-    immediate_risk: bool | None = None
-
-    def holds(self, facts: CaseFacts) -> bool:
-        if self.agency_types_include and not (facts.agency_types & self.agency_types_include):
-            return False
-        if self.agency_types_within and not (
-            facts.agency_types and facts.agency_types <= self.agency_types_within
-        ):
-            return False
-        cp_or_la = facts.child_protection_plan or facts.looked_after
-        if self.child_protection_plan_or_looked_after not in (None, cp_or_la):
-            return False
-        if self.child_protection_plan not in (None, facts.child_protection_plan):
-            return False
-        if self.looked_after not in (None, facts.looked_after):
-            return False
-        return self.immediate_risk in (None, facts.immediate_risk)
-
-    def describe(self) -> str:
-        parts = []
-        if self.agency_types_include:
-            parts.append("an agency involved is " + _or_list(self.agency_types_include))
-        if self.agency_types_within:
-            parts.append("every agency involved is " + _or_list(self.agency_types_within))
-        if self.child_protection_plan_or_looked_after is not None:
-            neg = "" if self.child_protection_plan_or_looked_after else "not "
-            parts.append(f"the child is {neg}on a Child Protection Plan or Looked After")
-        if self.child_protection_plan is not None:
-            neg = "" if self.child_protection_plan else "not "
-            parts.append(f"the child is {neg}on a Child Protection Plan")
-        if self.looked_after is not None:
-            parts.append("the child is Looked After" if self.looked_after
-                         else "the child is not Looked After")
-        if self.immediate_risk is not None:
-            parts.append("the child is at immediate risk" if self.immediate_risk
-                         else "the child is not at immediate risk")
-        return " and ".join(parts) or "always"
-
-
-def _or_list(types: frozenset[AgencyType]) -> str:
-    return " or ".join(sorted(t.value.replace("_", " ") for t in types))
+    DEADLINE_CHANGED = "deadline_changed"  # EXTEND or SHORTEN at that stage
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -137,8 +81,46 @@ class Stage:
     record: str = ""
     guidance: tuple[str, ...] = ()
     decision_maker: str | None = None  # role key whose DECISION closes the case here
+    decided_by: str = ""  # how the decision is attributed, when not to the role itself
     conditional_roles: tuple[ConditionalRoles, ...] = ()
     notify: tuple[NotifyRule, ...] = ()
+    source: str = ""
+    must_carry: tuple[str, ...] = ()  # form fields a referral opening here must give
+    must_carry_why: str = ""  # the policy's words, for the reply that asks for them
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a referral that does not state its stage opens: where the policy sends cases to
+    the partnership mailbox, in the policy's own words."""
+
+    stage: int
+    words: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class StageLimit:
+    """How long any one stage may run, from the day the case entered it.
+
+    ``binding``: EXTEND beyond it is refused; otherwise it is a guide, and going beyond it
+    needs a reason, which the business managers are told.
+    """
+
+    working_days: int
+    binding: bool
+    words: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeTerms:
+    """The decision notice (.docx) in the partnership's own terms."""
+
+    title: str = "Decision notice"
+    decision_row: str = "Final decision"
+    closing: str = ""
+    layout: str = "summary"  # "summary", or "appendix_1" for Bury's own form
     source: str = ""
 
 
@@ -166,6 +148,8 @@ class ChaserSettings:
 class FormRules:
     required: tuple[str, ...]
     warned: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # the fields the partnership's own form has; () = every field
+    fields_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +168,12 @@ class Policy:
     general_guidance: tuple[str, ...] = ()
     source_document: str = ""
     immediate_risk_source: str = ""
+    immediate_risk_local: str = ""  # a line the partnership added to the seed's words
+    entry: Entry | None = None
+    stage_limit: StageLimit | None = None
+    step_word: str = "Stage"  # what the policy calls its steps (Bury: "Level")
+    notify: tuple[NotifyRule, ...] = ()  # rules that hold at every stage
+    decision_notice: NoticeTerms = field(default_factory=NoticeTerms)
 
     @property
     def first_stage(self) -> Stage:
@@ -202,6 +192,23 @@ class Policy:
     def has_stage(self, number: int) -> bool:
         return any(stage.number == number for stage in self.stages)
 
+    def label(self, number: int) -> str:
+        """"Level 4: Exceptional Circumstances - BSCP": the stage as the policy names it."""
+        name = self.stage(number).name if self.has_stage(number) else ""
+        return f"{self.step_word} {number}" + (f": {name}" if name else "")
+
+    def opening_stage(self, stated: int | None) -> Stage:
+        """A stated stage wins; otherwise the entry stage, else the first stage."""
+        if stated and self.has_stage(stated):
+            return self.stage(stated)
+        return self.stage(self.entry.stage) if self.entry else self.first_stage
+
+    def passed_over(self, below: int, above: int, facts: CaseFacts) -> list[tuple[Stage, NotifyRule]]:
+        """Stage-start rules of the stages strictly between two stages a case jumped across."""
+        return [(stage, rule) for stage in self.stages if below < stage.number < above
+                for rule in stage.notify
+                if rule.on is NoticeMoment.STAGE_START and rule.when.holds(facts)]
+
     def next_stage(self, current: int, facts: CaseFacts) -> Stage | None:
         """The stage ESCALATE leads to for this case, or None past the last stage."""
         for rule in self.skip_rules:
@@ -214,6 +221,11 @@ class Policy:
         return next((rule for rule in self.skip_rules
                      if rule.from_stage == current and rule.when.holds(facts)), None)
 
+    def undecided_rules(self, current: int, facts: CaseFacts) -> list[SkipRule]:
+        """Routing rules at this stage that cannot be decided until an agency type is known."""
+        return [rule for rule in self.skip_rules
+                if rule.from_stage == current and rule.when.undecided(facts)]
+
     def roles_at(self, number: int, facts: CaseFacts, phase: int = 0) -> tuple[str, ...]:
         """Who acts at this stage (and phase) for this case, in a stable order."""
         stage = self.stage(number)
@@ -225,9 +237,18 @@ class Policy:
         return tuple(dict.fromkeys(roles))
 
     def notify_rules(self, number: int, facts: CaseFacts, on: NoticeMoment) -> list[NotifyRule]:
-        return [rule for rule in self.stage(number).notify
+        """The stage's own rules for this moment, then the policy's rules for every stage."""
+        return [rule for rule in (*self.stage(number).notify, *self.notify)
                 if rule.on is on and rule.when.holds(facts)]
 
     def role_name(self, key: str) -> str:
         role = self.roles.get(key)
-        return role.name if role else key.replace("_", " ")
+        if role:
+            return role.name
+        return "Referrer" if key == REFERRER else key.replace("_", " ")
+
+    def decided_by(self, stage: Stage) -> str:
+        """Whose decision the notice records: the stage's own words, else its decision maker."""
+        if stage.decided_by:
+            return stage.decided_by
+        return f"the {self.role_name(stage.decision_maker)}" if stage.decision_maker else ""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import time
 from typing import Any
 
 from mailbot.domain.errors import PolicyError
 from mailbot.domain.policy import (
+    REFERRER,
     ChaserSettings,
     Condition,
     ConditionalRoles,
@@ -26,119 +26,62 @@ from mailbot.domain.policy import (
     Stage,
     TimeUnit,
 )
-from mailbot.domain.referral import AgencyType, Referral
+from mailbot.domain.policy_reader import TableReader
+from mailbot.domain.policy_schema_parts import (
+    check_entry_and_form,
+    form_fields,
+    parse_entry,
+    parse_notice_terms,
+    parse_stage_limit,
+)
+from mailbot.domain.referral import AgencyType
 
 NATIONS = ("ENG", "WLS", "SCT", "NIR")
 ROLE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 PREFIX = re.compile(r"^[A-Z]{2,10}$")
-FORM_FIELDS = frozenset(Referral.__dataclass_fields__) - {"extra"}
 DEFAULT_REQUIRED = ("child_name", "referrer_name", "referrer_email", "summary")
-
-
-class _Reader:
-    """Reads typed values from one table, naming the dotted key on any problem."""
-
-    def __init__(self, file: str, data: Mapping[str, Any], path: str = ""):
-        self.file, self.data, self.path = file, data, path
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, problem: str, fix: str = "") -> PolicyError:
-        return PolicyError(self.file, self.key(name), problem, fix)
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if name not in self.data:
-            if default is ...:
-                raise self.fail(name, "is required but missing",
-                                "Add it; policies/README.md says what it holds.")
-            return default
-        value = self.data[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}",
-                            f"Write it as {_kind_name(kind)}.")
-        return value
-
-    def text(self, name: str, default: Any = ...) -> str:
-        value = self.get(name, str, default)
-        if default is ... and not value.strip():
-            raise self.fail(name, "must not be empty")
-        return value
-
-    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        values = self.get(name, list, list(default))
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                raise self.fail(f"{name}[{i}]", "must be a string")
-        return tuple(values)
-
-    def table(self, name: str, default: Any = ...) -> _Reader:
-        return _Reader(self.file, self.get(name, dict, default), self.key(name))
-
-    def tables(self, name: str, required: bool = False) -> list[_Reader]:
-        items = self.get(name, list, ... if required else [])
-        readers = []
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise self.fail(f"{name}[{i}]", "must be a table")
-            readers.append(_Reader(self.file, item, f"{self.key(name)}[{i}]"))
-        return readers
-
-    def clock(self, name: str, default: str) -> time:
-        value = self.text(name, default)
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            raise self.fail(name, f"must be a time like 17:00, not {value!r}") from None
-
-    def unknown_keys(self, allowed: set[str]) -> None:
-        extra = sorted(set(self.data) - allowed)
-        if extra:
-            raise self.fail(extra[0], f"is not a known key here (known: {', '.join(sorted(allowed))})",
-                            "Remove it or correct its spelling; a key written below a [table]"
-                            " header belongs to that table, so top-level keys go above the first one.")
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "text", int: "a whole number", list: "a list", dict: "a table", bool: "true/false"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def parse_policy(file: str, data: Mapping[str, Any]) -> Policy:
     """Build and validate a policy; raises PolicyError naming the first problem found."""
-    top = _Reader(file, data)
+    top = TableReader(file, data)
     top.unknown_keys({"partnership", "calendar", "roles", "stages", "routing", "immediate_risk",
-                      "chasers", "form", "guidance"})
+                      "chasers", "form", "guidance", "entry", "timescale", "notify",
+                      "decision_notice"})
     partnership = top.table("partnership")
-    partnership.unknown_keys({"key", "name", "reference_prefix", "source"})
+    partnership.unknown_keys({"key", "name", "reference_prefix", "source", "step_word"})
     calendar = top.table("calendar", {})
     calendar.unknown_keys({"nation", "close_of_business"})
-    roles = _parse_roles(top.table("roles"))
-    stages = tuple(_parse_stage(r) for r in top.tables("stages", required=True))
     risk = top.table("immediate_risk")
-    risk.unknown_keys({"guidance", "source"})
+    risk.unknown_keys({"guidance", "source", "local_addition"})
     policy = Policy(
         key=partnership.text("key"),
         name=partnership.text("name"),
         reference_prefix=partnership.text("reference_prefix"),
         source_document=partnership.text("source", ""),
+        step_word=partnership.text("step_word", "Stage").strip() or "Stage",
         nation=calendar.text("nation", "ENG"),
         close_of_business=calendar.clock("close_of_business", "17:00"),
-        roles=roles,
-        stages=stages,
+        roles=_parse_roles(top.table("roles")),
+        stages=tuple(_parse_stage(r) for r in top.tables("stages", required=True)),
         skip_rules=tuple(_parse_skip(r) for r in top.tables("routing")),
         immediate_risk_guidance=risk.text("guidance"),
         immediate_risk_source=risk.text("source", ""),
+        immediate_risk_local=risk.text("local_addition", ""),
         chasers=_parse_chasers(top.table("chasers", {})),
         form=_parse_form(top.table("form", {})),
         general_guidance=top.strings("guidance"),
+        entry=parse_entry(top.table("entry")) if "entry" in data else None,
+        stage_limit=parse_stage_limit(top.table("timescale")) if "timescale" in data else None,
+        notify=tuple(rule for n in top.tables("notify") for rule in _parse_notify(n)),
+        decision_notice=parse_notice_terms(top.table("decision_notice", {})),
     )
     _check_references(file, policy)
+    check_entry_and_form(file, policy)
     return policy
 
 
-def _parse_roles(table: _Reader) -> dict[str, Role]:
+def _parse_roles(table: TableReader) -> dict[str, Role]:
     roles = {}
     for key in table.data:
         if not ROLE_KEY.match(key):
@@ -154,9 +97,10 @@ def _parse_roles(table: _Reader) -> dict[str, Role]:
     return roles
 
 
-def _parse_stage(r: _Reader) -> Stage:
+def _parse_stage(r: TableReader) -> Stage:
     r.unknown_keys({"number", "name", "responsible", "phases", "what_happens", "record",
-                    "guidance", "decision_maker", "conditional_roles", "notify", "source"})
+                    "guidance", "decision_maker", "decided_by", "conditional_roles", "notify",
+                    "source", "must_carry", "must_carry_why"})
     return Stage(
         number=r.get("number", int),
         name=r.text("name"),
@@ -166,13 +110,16 @@ def _parse_stage(r: _Reader) -> Stage:
         record=r.text("record", ""),
         guidance=r.strings("guidance"),
         decision_maker=r.get("decision_maker", str, None),
+        decided_by=r.text("decided_by", ""),
         conditional_roles=tuple(_parse_conditional(c) for c in r.tables("conditional_roles")),
-        notify=tuple(_parse_notify(n) for n in r.tables("notify")),
+        notify=tuple(rule for n in r.tables("notify") for rule in _parse_notify(n)),
         source=r.text("source", ""),
+        must_carry=form_fields(r, "must_carry"),
+        must_carry_why=r.text("must_carry_why", ""),
     )
 
 
-def _parse_phase(r: _Reader) -> Phase:
+def _parse_phase(r: TableReader) -> Phase:
     r.unknown_keys({"amount", "unit", "what", "roles", "source"})
     amount = r.get("amount", int)
     if amount < 0:
@@ -183,29 +130,34 @@ def _parse_phase(r: _Reader) -> Phase:
     return Phase(amount, TimeUnit(unit), r.text("what"), r.strings("roles"), r.text("source", ""))
 
 
-def _parse_conditional(r: _Reader) -> ConditionalRoles:
+def _parse_conditional(r: TableReader) -> ConditionalRoles:
     r.unknown_keys({"roles", "when", "source"})
     return ConditionalRoles(_role_list(r), _parse_condition(r.table("when")), r.text("source", ""))
 
 
-def _role_list(r: _Reader) -> tuple[str, ...]:
+def _role_list(r: TableReader) -> tuple[str, ...]:
     roles = r.strings("roles")
     if not roles:
         raise r.fail("roles", "must name at least one role")
     return roles
 
 
-def _parse_notify(r: _Reader) -> NotifyRule:
+def _parse_notify(r: TableReader) -> list[NotifyRule]:
+    """One rule per moment: ``on`` is one moment or a list of them."""
     r.unknown_keys({"on", "roles", "why", "when", "source"})
-    on = r.text("on", NoticeMoment.STAGE_START.value)
-    if on not in NoticeMoment.__members__.values():
-        raise r.fail("on", f"must be one of {', '.join(NoticeMoment)}")
+    moments = r.get("on", (str, list), NoticeMoment.STAGE_START.value)
+    moments = [moments] if isinstance(moments, str) else moments
+    if not moments:
+        raise r.fail("on", "must name at least one moment")
+    for on in moments:
+        if on not in NoticeMoment.__members__.values():
+            raise r.fail("on", f"must be one of {', '.join(NoticeMoment)}, not {on!r}")
     when = _parse_condition(r.table("when")) if "when" in r.data else Condition()
-    return NotifyRule(_role_list(r), r.text("why"), when, NoticeMoment(on),
-                      r.text("source", ""))
+    return [NotifyRule(_role_list(r), r.text("why"), when, NoticeMoment(on),
+                       r.text("source", "")) for on in moments]
 
 
-def _parse_condition(r: _Reader) -> Condition:
+def _parse_condition(r: TableReader) -> Condition:
     r.unknown_keys({"agency_types_include", "agency_types_within",
                     "child_protection_plan_or_looked_after", "child_protection_plan",
                     "looked_after", "immediate_risk"})
@@ -220,7 +172,7 @@ def _parse_condition(r: _Reader) -> Condition:
     )
 
 
-def _agency_types(r: _Reader, name: str) -> frozenset[AgencyType]:
+def _agency_types(r: TableReader, name: str) -> frozenset[AgencyType]:
     values = r.strings(name)
     known = {t.value for t in AgencyType}
     for value in values:
@@ -229,13 +181,13 @@ def _agency_types(r: _Reader, name: str) -> frozenset[AgencyType]:
     return frozenset(AgencyType(v) for v in values)
 
 
-def _parse_skip(r: _Reader) -> SkipRule:
+def _parse_skip(r: TableReader) -> SkipRule:
     r.unknown_keys({"key", "from_stage", "to_stage", "when", "why", "source"})
     return SkipRule(r.text("key"), r.get("from_stage", int), r.get("to_stage", int),
                     _parse_condition(r.table("when")), r.text("why"), r.text("source", ""))
 
 
-def _parse_chasers(r: _Reader) -> ChaserSettings:
+def _parse_chasers(r: TableReader) -> ChaserSettings:
     r.unknown_keys({"reminder_working_days_before", "on_the_day", "overdue_every_working_days",
                     "send_at"})
     return ChaserSettings(
@@ -246,14 +198,10 @@ def _parse_chasers(r: _Reader) -> ChaserSettings:
     )
 
 
-def _parse_form(r: _Reader) -> FormRules:
-    r.unknown_keys({"required", "warned"})
-    rules = FormRules(r.strings("required", DEFAULT_REQUIRED), r.strings("warned"))
-    for name, fields in (("required", rules.required), ("warned", rules.warned)):
-        for value in fields:
-            if value not in FORM_FIELDS:
-                raise r.fail(name, f"{value!r} is not a form field ({', '.join(sorted(FORM_FIELDS))})")
-    return rules
+def _parse_form(r: TableReader) -> FormRules:
+    r.unknown_keys({"required", "warned", "fields", "fields_source"})
+    return FormRules(form_fields(r, "required", DEFAULT_REQUIRED), form_fields(r, "warned"),
+                     form_fields(r, "fields"), r.text("fields_source", ""))
 
 
 def _check_references(file: str, policy: Policy) -> None:
@@ -269,6 +217,8 @@ def _check_references(file: str, policy: Policy) -> None:
         raise PolicyError(file, "stages", "stage numbers must be unique, ascending and from 1")
     for i, stage in enumerate(policy.stages):
         _check_stage_roles(file, f"stages[{i}]", stage, policy.roles)
+    for i, rule in enumerate(policy.notify):
+        _check_roles(file, f"notify[{i}].roles", rule.roles, policy.roles)
     for i, rule in enumerate(policy.skip_rules):
         for name in ("from_stage", "to_stage"):
             if not policy.has_stage(getattr(rule, name)):
@@ -291,9 +241,13 @@ def _check_stage_roles(file: str, path: str, stage: Stage, roles: Mapping[str, R
     named += [(f"notify[{i}].roles", n.roles) for i, n in enumerate(stage.notify)]
     named += [("decision_maker", (stage.decision_maker,) if stage.decision_maker else ())]
     for key, keys in named:
-        for role in keys:
-            if role not in roles:
-                raise PolicyError(file, f"{path}.{key}", f"role {role!r} is not declared under [roles]",
-                                  f"Add a [roles.{role}] table, or use one of: {', '.join(roles)}.")
+        _check_roles(file, f"{path}.{key}", keys, roles)
     if not stage.responsible:
         raise PolicyError(file, f"{path}.responsible", "a stage needs at least one responsible role")
+
+
+def _check_roles(file: str, key: str, keys: tuple[str, ...], roles: Mapping[str, Role]) -> None:
+    for role in keys:
+        if role not in roles and role != REFERRER:
+            raise PolicyError(file, key, f"role {role!r} is not declared under [roles]",
+                              f"Add a [roles.{role}] table, or use one of: {', '.join(roles)}.")

@@ -62,6 +62,14 @@ class Referral:
     stage_reached: int | None = None
     earlier_stages_evidence: str = ""
     desired_outcome: str = ""
+    # What a referral to the partnership's final stage sets out (City & Hackney 2.13).
+    actions_to_date: str = ""
+    referral_rationale: str = ""
+    # The stage 3 and stage 4 rows of Bury's outcome table (Appendix 1).
+    stage_3_outcome_date: date | None = None
+    stage_3_evidence: str = ""
+    stage_4_outcome_date: date | None = None
+    stage_4_final_decision: str = ""
     # Free-text answers the form had that match no field above, kept so nothing is lost.
     extra: tuple[tuple[str, str], ...] = field(default=())
 
@@ -69,3 +77,10 @@ class Referral:
     def agency_types(self) -> frozenset[AgencyType]:
         """The types of the agencies involved, as far as the form says."""
         return frozenset(t for t in (self.referrer_agency_type, self.other_agency_type) if t)
+
+    @property
+    def agencies_of_unknown_type(self) -> tuple[str, ...]:
+        """The agencies involved whose type the form leaves blank, in words."""
+        unknown = [("the referrer's agency", self.referrer_agency_type),
+                   ("the other agency", self.other_agency_type)]
+        return tuple(name for name, kind in unknown if kind is None)

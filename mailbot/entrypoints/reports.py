@@ -41,10 +41,9 @@ def show_case(services: Services, reference: str, zone: ZoneInfo = LONDON) -> st
 
 
 def _case_lines(case: Case, policy: Policy, zone: ZoneInfo = LONDON) -> list[str]:
-    stage = policy.stage(case.stage)
     lines = [f"{case.reference}  {policy.name}",
              f"Status: {case.status.value}",
-             f"Stage {stage.number}: {stage.name}",
+             policy.label(case.stage),
              f"Deadline: {_when(case.deadline, zone) if case.is_open else '-'}",
              f"Referrer: {case.referrer.formatted()}",
              "People by role:"]
@@ -57,7 +56,7 @@ def _case_lines(case: Case, policy: Policy, zone: ZoneInfo = LONDON) -> list[str
     lines.append("History:")
     for event in case.history:
         lines.append(f"  {_when(event.at, zone)}  {event.kind.value}  by {event.actor}"
-                     f"  (Stage {event.stage})")
+                     f"  ({policy.step_word} {event.stage})")
         lines += _indent(event.text, 4)
     return lines
 
@@ -95,25 +94,66 @@ def show_policy(directory: Path, name: str) -> str:
         raise ConfigError("command line", "policies show", f"{name!r} is not a policy in {directory}"
                           f" (there: {names})", "Name one of those.")
     policy = load_policy(name, directory)
+    step = policy.step_word
     lines = [f"{policy.name} ({policy.key}), case references {policy.reference_prefix}-YYYY-NNNN",
              f"Calendar: bank holidays of {policy.nation}, close of business"
-             f" {policy.close_of_business:%H:%M}", "", "Stages:"]
+             f" {policy.close_of_business:%H:%M}", *_entry_lines(policy), *_limit_lines(policy),
+             "", f"{step}s:"]
     for stage in policy.stages:
         lines += _stage_lines(policy, stage)
-    lines += ["", "Roles (and the stages they act at):"]
+    if policy.notify:
+        lines += ["", f"At every {step.lower()}:"]
+        lines += [f"  notify {_names(policy, r.roles)} at {_moment(r)}: {r.why}"
+                  for r in policy.notify]
+    lines += ["", f"Roles (and the {step.lower()}s they act at):"]
     for key, role in policy.roles.items():
-        at = [str(s.number) for s in policy.stages if key in _all_roles(s)]
-        lines.append(f"  {key}: {role.name} [{role.level}] stages {', '.join(at) or '-'}")
+        everywhere = any(key in rule.roles for rule in policy.notify)
+        at = [str(s.number) for s in policy.stages if everywhere or key in _all_roles(s)]
+        lines.append(f"  {key}: {role.name} [{role.level}] {step.lower()}s {', '.join(at) or '-'}")
     lines += ["", "Routing rules:"]
     for rule in policy.skip_rules:
-        lines.append(f"  {rule.key}: Stage {rule.from_stage} -> Stage {rule.to_stage} when"
-                     f" {rule.when.describe()}. {rule.why}")
+        lines.append(f"  {rule.key}: {step} {rule.from_stage} -> {step} {rule.to_stage} when"
+                     f" {rule.when.describe()} (every agency's type must be known). {rule.why}")
     if not policy.skip_rules:
-        lines.append("  (none: escalation goes to the next stage)")
+        lines.append(f"  (none: escalation goes to the next {step.lower()})")
     lines += ["", "Immediate risk:", *_indent(policy.immediate_risk_guidance)]
+    if policy.immediate_risk_local:
+        lines += _indent(f"{policy.immediate_risk_local} (local addition, not in the policy)")
     if policy.general_guidance:
         lines += ["", "Guidance:", *[f"  - {g}" for g in policy.general_guidance]]
+    terms = policy.decision_notice
+    lines += ["", f"Decision notice: \"{terms.title}\"; decision row \"{terms.decision_row}\""]
     return "\n".join(lines)
+
+
+def _entry_lines(policy: Policy) -> list[str]:
+    if policy.entry is None:
+        return [f"Entry: a referral that states no {policy.step_word.lower()} opens at"
+                f" {policy.label(policy.first_stage.number)}"]
+    entry = policy.entry
+    return [f"Entry: a referral that states no {policy.step_word.lower()} opens at"
+            f" {policy.label(entry.stage)}; a stated {policy.step_word.lower()} wins.",
+            f"  The policy: \"{entry.words}\" ({entry.source})"]
+
+
+def _limit_lines(policy: Policy) -> list[str]:
+    limit = policy.stage_limit
+    if limit is None:
+        return [f"Timescale: no limit on a {policy.step_word.lower()} beyond its phases;"
+                " EXTEND takes 1 to 60 working days"]
+    kind = ("binding: EXTEND beyond it is refused" if limit.binding
+            else "a guide: EXTEND beyond it needs a reason, and the business managers are told")
+    return [f"Timescale: at most {limit.working_days} working days a {policy.step_word.lower()}"
+            f" from the day a case enters it ({kind}).", f"  The policy: \"{limit.words}\""
+            f" ({limit.source})"]
+
+
+def _names(policy: Policy, roles) -> str:
+    return ", ".join(policy.role_name(r) for r in roles)
+
+
+def _moment(rule) -> str:
+    return f"{rule.on.value.replace('_', ' ')} when {rule.when.describe()}"
 
 
 def _all_roles(stage) -> set[str]:
@@ -127,20 +167,21 @@ def _all_roles(stage) -> set[str]:
 
 
 def _stage_lines(policy: Policy, stage) -> list[str]:
-    lines = [f"  Stage {stage.number}: {stage.name}",
-             f"    responsible: {', '.join(policy.role_name(r) for r in stage.responsible)}"]
+    lines = [f"  {policy.label(stage.number)}",
+             f"    responsible: {_names(policy, stage.responsible)}"]
     for phase in stage.phases:
-        who = f" ({', '.join(policy.role_name(r) for r in phase.roles)})" if phase.roles else ""
+        who = f" ({_names(policy, phase.roles)})" if phase.roles else ""
         lines.append(f"    timescale: {phase.amount} {phase.unit.value.replace('_', ' ')}{who}"
                      f" - {phase.what}")
     for extra in stage.conditional_roles:
-        lines.append(f"    also {', '.join(policy.role_name(r) for r in extra.roles)} when"
-                     f" {extra.when.describe()}")
+        lines.append(f"    also {_names(policy, extra.roles)} when {extra.when.describe()}")
     for rule in stage.notify:
-        lines.append(f"    notify {', '.join(policy.role_name(r) for r in rule.roles)} at"
-                     f" {rule.on.value.replace('_', ' ')} when {rule.when.describe()}: {rule.why}")
+        lines.append(f"    notify {_names(policy, rule.roles)} at {_moment(rule)}: {rule.why}")
     if stage.decision_maker:
-        lines.append(f"    final decision by: {policy.role_name(stage.decision_maker)}")
+        lines.append(f"    final decision: of {policy.decided_by(stage)}"
+                     f" (role: {policy.role_name(stage.decision_maker)})")
+    if stage.must_carry:
+        lines.append(f"    a referral opening here must carry: {', '.join(stage.must_carry)}")
     if stage.record:
         lines.append(f"    record: {stage.record}")
     return lines

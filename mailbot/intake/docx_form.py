@@ -19,6 +19,7 @@ from mailbot.domain.errors import FormError
 from mailbot.intake import fields as F
 from mailbot.intake.docx_walk import PLACEHOLDER_TEXTS, Cell, Table, walk_document
 from mailbot.intake.labelled_text import label_at_start, read_lines
+from mailbot.intake.outcome_table import is_outcome_table, read_outcome_table
 from mailbot.intake.reading import FormControl, FormReading, ReadingBuilder
 from mailbot.intake.typegate import DEFAULT_BUDGETS, Budgets, DocxPackage, open_docx, refuse
 
@@ -129,6 +130,9 @@ def _cell_label(cell: Cell, section: str) -> tuple[str, list[str]] | None:
 def _from_table(table: Table, builder: ReadingBuilder, where: str) -> None:
     section = "referrer"
     rows = _rows(table)
+    if is_outcome_table(rows):
+        read_outcome_table(rows, builder, where)
+        return
     skip = False
     for index, row in enumerate(rows):
         if skip:

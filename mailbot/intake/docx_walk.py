@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from mailbot.intake.field_values import MARK_CLOSE, MARK_OPEN
 from mailbot.intake.reading import FormControl
 
 _W = {"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
@@ -208,7 +209,7 @@ class Walker:
         self._fields = [f for f in self._fields if f.start >= 0]
         out: list[str] = []
         self._inline(p, out)
-        return "".join(out).strip(" \u00a0")
+        return "".join(out).replace(MARK_CLOSE + MARK_OPEN, "").strip(" \u00a0")
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
         for child in parent:
@@ -236,6 +237,15 @@ class Walker:
         rpr = _child(run, "rPr")
         # Struck-through words are how many people answer "Yes / No": they strike the wrong one.
         struck = rpr is not None and (_on(_child(rpr, "strike")) or _on(_child(rpr, "dstrike")))
+        # So are highlighted ones: the highlighter in Word, character shading in LibreOffice.
+        marked = not struck and _highlighted(rpr) and _child(run, "fldChar") is None
+        start = len(out)
+        self._run_children(run, out, struck)
+        if marked and "".join(out[start:]).strip():
+            out.insert(start, MARK_OPEN)
+            out.append(MARK_CLOSE)
+
+    def _run_children(self, run: etree._Element, out: list[str], struck: bool) -> None:
         for child in run:
             name = _local(child)
             if name == "fldChar":
@@ -280,6 +290,16 @@ class Walker:
         self.doc.controls.append(FormControl("legacy field", str(control["kind"]),
                                              str(control["name"]), value,
                                              options=tuple(control["options"])))
+
+
+def _highlighted(rpr: etree._Element | None) -> bool:
+    if rpr is None:
+        return False
+    highlight = _attr(_child(rpr, "highlight"), "val")
+    if highlight and highlight.lower() != "none":
+        return True
+    fill = (_attr(_child(rpr, "shd"), "fill") or "auto").lower()
+    return fill not in ("auto", "ffffff", "none")
 
 
 def _sdt_kind(props: etree._Element) -> tuple[str, tuple[str, ...]]:

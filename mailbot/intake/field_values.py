@@ -49,6 +49,24 @@ def parse_uk_date(text: str) -> date:
         raise ValueError(f'"{text.strip()}" is not a real date') from None
 
 
+# The Word reader wraps highlighted text in these (private-use characters no one types), so
+# that "Yes / No" with one word highlighted is read as that word; every other field drops them.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+_MARKED = re.compile(f"{MARK_OPEN}(.*?){MARK_CLOSE}", re.DOTALL)
+
+
+def unmarked(text: str) -> str:
+    """The text without highlight marks."""
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+def _marked_answer(text: str) -> bool | None:
+    """"Yes / No" with exactly one of the two words highlighted: that word."""
+    marked = " ".join(_MARKED.findall(text)).lower()
+    found = {w for w in re.findall(r"[a-z]+", marked) if w in ("yes", "no")}
+    return (found == {"yes"}) if len(found) == 1 else None
+
+
 _CHECKED = "☒☑✔✓■x"
 _UNCHECKED = "☐□"
 _YES = {"yes", "true", "yep", "yeah", "y"}
@@ -76,9 +94,12 @@ def parse_yes_no(text: str) -> bool | None:
     """Yes/No answers; None when unanswered, a ValueError when it says neither clearly.
 
     Handles the printed "Yes / No" pair left untouched (unanswered), with one word deleted
-    ("Yes /"), or with the answer typed after it ("Yes / No  - No"); otherwise the first word
-    decides ("Yes, no further concerns").
+    ("Yes /"), highlighted (marked by the Word reader), or with the answer typed after it
+    ("Yes / No  - No"); otherwise the first word decides ("Yes, no further concerns").
     """
+    if MARK_OPEN in text and (marked := _marked_answer(text)) is not None:
+        return marked
+    text = unmarked(text)
     low = text.strip().lower().replace("\u2019", "'")
     if (boxed := _checkbox_answer(low)) is not None:
         return boxed

@@ -24,6 +24,7 @@ from mailbot.intake.field_values import (  # noqa: F401  (re-exported for the re
     parse_yes_no,
     split_contact,
     strip_email,
+    unmarked,
 )
 
 
@@ -151,7 +152,31 @@ FIELDS: tuple[FieldSpec, ...] = (
               "Desired outcome for the child and / or family", Kind.LONG_TEXT,
               ("desired outcome", "outcome sought", "desired outcome for the child",
                "desired outcome for the child and family", "what outcome are you seeking")),
+    FieldSpec("actions_to_date", "Actions taken to date", Kind.LONG_TEXT,
+              ("actions to date", "action taken to date", "actions taken so far",
+               "the actions taken to date", "details of the actions taken to date",
+               "what has been done so far", "action taken so far", "actions taken")),
+    FieldSpec("referral_rationale", "Rationale for referring to the partnership", Kind.LONG_TEXT,
+              ("rationale for the involvement of the icsc", "rationale for involving the icsc",
+               "the rationale for the involvement of the icsc", "rationale for referral",
+               "rationale for the referral", "rationale", "reason for referral",
+               "rationale for the involvement of the independent chair",
+               "rationale for involving the independent chair",
+               "rationale for the involvement of the partnership")),
+    FieldSpec("stage_3_outcome_date", "Stage 3: date outcome resolved", Kind.DATE,
+              ("stage 3 date outcome resolved",), _DATE_HINT),
+    FieldSpec("stage_3_evidence", "Stage 3: supporting evidence", Kind.LONG_TEXT,
+              ("stage 3 supporting evidence",)),
+    FieldSpec("stage_4_outcome_date", "Stage 4: date outcome resolved", Kind.DATE,
+              ("stage 4 date outcome resolved",), _DATE_HINT),
+    FieldSpec("stage_4_final_decision", "Stage 4: final decision", Kind.LONG_TEXT,
+              ("stage 4 final decision",)),
 )
+
+# Labels that may follow another answer on the same line of one cell: Bury's Appendix 1 puts
+# "Yes / No" and "Name of safeguarding lead:" in one box, and people type both on one line.
+INLINE_LABELS = re.compile(r"(?=\bname of (?:the )?(?:designated )?safeguarding lead\s*:)",
+                           re.IGNORECASE)
 
 FIELD_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
 

@@ -33,17 +33,19 @@ STAGE_OPTIONS = ("Stage 1", "Stage 2", "Stage 3", "Stage 4")
 
 @dataclass(frozen=True)
 class Partnership:
-    name: str
-    address: str
+    name: str  # as the policy names it ("Board" where the seed says Board)
+    address: str  # the seed's own mailbox, where it names one
+    rationale_label: str = "Rationale for referring to the partnership"
 
 
 PARTNERSHIPS: dict[str, Partnership] = {
-    "berkshire": Partnership("Berkshire Safeguarding Children Partnership", ""),
+    "berkshire": Partnership("Berkshire Safeguarding Children Partnerships", ""),
     "hackney": Partnership("City & Hackney Safeguarding Children Partnership",
-                           "chscp@hackney.gov.uk"),
-    "birmingham": Partnership("Birmingham Safeguarding Children Partnership", ""),
+                           "chscp@hackney.gov.uk", "Rationale for the involvement of the ICSC"),
+    "birmingham": Partnership("Birmingham Safeguarding Children Board", ""),
     "bury": Partnership("Bury Safeguarding Children Partnership", "bsp@bury.gov.uk"),
-    "bromley": Partnership("Bromley Safeguarding Children Partnership", "bscb@bromley.gov.uk"),
+    "bromley": Partnership("Bromley Safeguarding Children Board", "bscb@bromley.gov.uk",
+                           "Rationale for referring to the independent chair"),
 }
 
 # Layout rows: ("heading", text), ("field", key, label), ("below", key, label) for long answers
@@ -73,6 +75,8 @@ _GENERIC: tuple[tuple[str, ...], ...] = (
     ("below", "earlier_stages_evidence", F.FIELD_BY_KEY["earlier_stages_evidence"].label),
     ("below", "desired_outcome", "Desired outcome for the child and / or family. Please "
      "include details of what it is you are requesting happens as a result of this challenge"),
+    ("below", "actions_to_date", "Actions taken to date"),
+    ("below", "referral_rationale", "{rationale}"),
 )
 _BURY: tuple[tuple[str, ...], ...] = (
     ("field", "date_of_notification", "Date of Notification"),
@@ -89,9 +93,11 @@ _BURY: tuple[tuple[str, ...], ...] = (
      "stages 1, 2 & 3 and the outcome at each stage"),
     ("below", "desired_outcome", "Desired outcome for the child and / or family. Please "
      "include details of what it is you are requesting happens as a result of this challenge"),
+    ("below", "actions_to_date", "Actions taken to date"),
+    ("below", "referral_rationale", "{rationale}"),
 )
 _BURY_EXTRA: tuple[tuple[str, ...], ...] = (
-    ("heading", "Further details"),
+    ("heading", "Further details (optional: not part of Appendix 1)"),
     *(("field", key, F.FIELD_BY_KEY[key].label) for key in (
         "referrer_agency_type", "safeguarding_lead_email", "other_agency", "other_agency_type",
         "other_agency_contact_name", "other_agency_contact_email", "disagreement_category",
@@ -116,8 +122,10 @@ def _display(key: str, value: object) -> str:
 
 
 class _Builder:
-    def __init__(self, values: Mapping[str, object] | None, yes_no_prompt: str) -> None:
+    def __init__(self, values: Mapping[str, object] | None, yes_no_prompt: str,
+                 rationale_label: str = "") -> None:
         self.values = dict(values or {})
+        self.rationale_label = rationale_label
         self.ids = count(1001)
         self.yes_no_prompt = yes_no_prompt
 
@@ -197,7 +205,7 @@ def _table_rows(document, builder: _Builder, layout) -> None:
             builder.put_control(right, row[1])
         elif row[0] == "below":
             label = table.add_row().cells[0].merge(table.rows[-1].cells[1])
-            label.text = row[2]
+            label.text = row[2].format(rationale=builder.rationale_label)
             answer = table.add_row().cells[0].merge(table.rows[-1].cells[1])
             builder.put_block(answer, row[1])
         else:
@@ -230,7 +238,7 @@ def build_form(partnership: str, values: Mapping[str, object] | None = None) -> 
     if partnership == "bury":
         _bury(document, _Builder(values, "Yes / No"), info)
     else:
-        _generic(document, _Builder(values, CHOICE_PROMPT), info)
+        _generic(document, _Builder(values, CHOICE_PROMPT, info.rationale_label), info)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -257,6 +265,8 @@ def _bury(document, builder: _Builder, info: Partnership) -> None:
                           "about the agreed outcome"), strict=True):
         cell.text = text
     stages.cell(1, 0).text = "Stage 3"
+    stages.cell(1, 1).text = _display("stage_3_outcome_date", builder.values.get("stage_3_outcome_date"))
+    stages.cell(1, 2).text = _display("stage_3_evidence", builder.values.get("stage_3_evidence"))
     stages.cell(2, 0).text = "Stage 4 (to be completed by Safeguarding Partnership Business Unit)"
     stages.cell(2, 2).text = " Final decision of:"
     document.add_paragraph("Once stage 4 has concluded, the escalation notice will be completed, "

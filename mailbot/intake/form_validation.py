@@ -19,8 +19,9 @@ from mailbot.intake.reading import FormReading
 # Not a field of its own: "some way to reach the referrer", met by an email or a phone number.
 REFERRER_CONTACT = "referrer_contact"
 DEFAULT_REQUIRED: tuple[str, ...] = ("child_name", "referrer_name", REFERRER_CONTACT, "summary")
-DEFAULT_WARNED: tuple[str, ...] = ("child_dob", "referrer_agency", "other_agency",
-                                   "safeguarding_lead_aware", "desired_outcome")
+# Fields every partnership's form has (Bury's Appendix 1 has no "other agency" box).
+DEFAULT_WARNED: tuple[str, ...] = ("child_dob", "referrer_agency", "safeguarding_lead_aware",
+                                   "desired_outcome")
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,14 @@ def _missing(key: str, reading: FormReading, sender_email: str) -> bool:
     return reading.value(key) in (None, "")
 
 
-def _problems(reading: FormReading, required: Iterable[str], sender_email: str) -> list[str]:
+def _problems(reading: FormReading, required: Iterable[str], sender_email: str,
+              must_carry: tuple[str, ...], why: str) -> list[str]:
     problems = [f"{_label(key)}: {why}" for key, why in reading.errors.items()]
     problems += [f"{_label(key)} is missing" for key in required
                  if key not in reading.errors and _missing(key, reading, sender_email)]
+    carried = [key for key in must_carry if key not in reading.errors and key not in required
+               and _missing(key, reading, sender_email)]
+    problems += [f"{_label(key)} is missing" + (f". {why}" if why else "") for key in carried]
     return problems
 
 
@@ -99,13 +104,17 @@ def reply_for(problems: list[str], warnings: list[str]) -> str:
 
 
 def validate(reading: FormReading, *, required: Iterable[str] = DEFAULT_REQUIRED,
-             warned: Iterable[str] = DEFAULT_WARNED, sender_email: str = "") -> ValidationResult:
-    """A ``Referral`` when every required answer is there and every answer is readable."""
-    required = tuple(required)
-    problems = _problems(reading, required, sender_email)
+             warned: Iterable[str] = DEFAULT_WARNED, sender_email: str = "",
+             must_carry: Iterable[str] = (), must_carry_why: str = "") -> ValidationResult:
+    """A ``Referral`` when every required answer is there and every answer is readable.
+
+    ``must_carry`` names what a referral opening at its stage must also set out (Hackney's
+    actions to date and rationale); a missing one is asked for with ``must_carry_why``."""
+    required, must_carry = tuple(required), tuple(must_carry)
+    problems = _problems(reading, required, sender_email, must_carry, must_carry_why)
     warnings = list(reading.warnings)
     warnings += [f"{_label(key)} was not given" for key in warned
-                 if key not in required and key not in reading.errors
+                 if key not in required and key not in must_carry and key not in reading.errors
                  and _missing(key, reading, sender_email)]
     if problems:
         return ValidationResult(None, problems, warnings, reply_for(problems, warnings))

@@ -44,7 +44,7 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
     label); ``stop_at_signature`` ends the reading at a sign-off, as emails need.
     """
     key, buffer, start = first_key, [], 1
-    for number, raw_line in enumerate(lines, start=1):
+    for number, raw_line in _split_lines(lines):
         line = _unquote(raw_line)
         if stop_at_signature and _END_OF_FORM.match(line.strip()):
             break
@@ -59,6 +59,16 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
         _flush(builder, key, buffer, _place(where, start, first_key))
         key, buffer, start = opened[0], [opened[2]], number
     _flush(builder, key, buffer, _place(where, start, first_key))
+
+
+def _split_lines(lines: Iterable[str]):
+    """(line number, text) for every line, a paragraph's line breaks and a label that follows
+    another answer on the same line ("Yes   Name of safeguarding lead: Jo") each starting one."""
+    for number, paragraph in enumerate(lines, start=1):
+        for line in paragraph.split("\n"):
+            for part in F.INLINE_LABELS.split(line):
+                if part or not line:
+                    yield number, part
 
 
 def _place(where: str, line: int, first_key: str | None) -> str:

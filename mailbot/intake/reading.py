@@ -78,8 +78,10 @@ class ReadingBuilder:
 
     def add_text(self, key: str, raw: str, where: str) -> None:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
+        if F.FIELD_BY_KEY.get(key) is None or F.FIELD_BY_KEY[key].kind is not F.Kind.YES_NO:
+            raw = F.unmarked(raw)  # a highlight says something only about Yes / No
         raw = raw.strip()
-        if not raw:
+        if not F.unmarked(raw).strip():
             return
         if key == F.CONTACT:
             self._add_contact(raw, where)
@@ -90,9 +92,9 @@ class ReadingBuilder:
         try:
             value = F.parse_value(key, raw)
         except ValueError as error:
-            self._record_error(key, raw, str(error), where)
+            self._record_error(key, F.unmarked(raw), str(error), where)
             return
-        self.add_typed(key, value, raw, where)
+        self.add_typed(key, value, F.unmarked(raw), where)
 
     def add_typed(self, key: str, value: object, raw: str, where: str) -> None:
         """An answer already typed (a ticked box, a date picker); empty answers are skipped."""
@@ -110,7 +112,7 @@ class ReadingBuilder:
         self._fields[key] = FieldValue(raw, value, where)
 
     def add_extra(self, label: str, value: str) -> None:
-        label, value = " ".join(label.split()).rstrip(":"), value.strip()
+        label, value = " ".join(F.unmarked(label).split()).rstrip(":"), F.unmarked(value).strip()
         if label and value and (label, value) not in self._extra:
             self._extra.append((label, value))
 

@@ -20,7 +20,8 @@ from mailbot.intake.message import InboundMessage
 
 # Kept in step with the command words of CONTRACT section 4.
 _COMMAND = re.compile(
-    r"^\s*(escalate|stage\s*\d+|resolved|decision|extend\s*\d+|assign|note|withdraw|accept)\b",
+    r"^\s*(escalate|stage\s*\d+|resolved|decision|extend\s*\d+|shorten\s*\d+|assign|note"
+    r"|withdraw|accept)\b",
     re.IGNORECASE,
 )
 _HEADER_LINE = re.compile(

@@ -37,15 +37,19 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
         return None
     # A forwarded form is the original sender's referral: where the form leaves out the
-    # referrer's address, theirs stands in, not the forwarder's.
+    # referrer's address, theirs stands in, not the forwarder's. A referral opening at a stage
+    # that asks for more (Hackney's actions to date and rationale) must carry it.
+    opening = policy.opening_stage(_stated_stage(reading))
     result = validate(reading, required=policy.form.required, warned=policy.form.warned,
-                      sender_email=_sender(carrier).email)
+                      sender_email=_sender(carrier).email, must_carry=opening.must_carry,
+                      must_carry_why=opening.must_carry_why)
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)
         return None
     reference = uow.cases.next_reference(policy.reference_prefix, now.year)
     case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id,
+                                             warnings=tuple(result.warnings),
                                              submitted_by=sender.email)
     uow.cases.add(case)
     held = outgoing.unvouched(uow, mailbox, case, (p.email for p in case.everyone()))
@@ -59,6 +63,11 @@ def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
     if notice.template != Template.NEW_CASE or not held:
         return notice
     return replace(notice, context={**notice.context, "held_for": sorted(held)})
+
+
+def _stated_stage(reading) -> int | None:
+    stage = reading.value("stage_reached")
+    return stage if isinstance(stage, int) else None
 
 
 def _read_form(message: InboundMessage):

@@ -127,6 +127,8 @@ def _apply(engine: CaseEngine, case: Case, command: cmd.Command, now: datetime, 
             return engine.record_decision(case, decision, now, actor, source)
         case cmd.ExtendDeadline(days, reason):
             return engine.extend(case, days, now, actor, reason, source)
+        case cmd.ShortenDeadline(days, reason):
+            return engine.shorten(case, days, now, actor, reason, source)
         case cmd.AssignRole(role, person):
             return engine.assign(case, role, person, now, actor, source)
         case cmd.AddNote(text):

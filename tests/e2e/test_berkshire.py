@@ -1,8 +1,9 @@
 """Berkshire, end to end over Easter: a Word form, one working day of discussion and then the
 line managers' 24 clock hours (which end on Good Friday), chasers that wait until the
 Tuesday after Easter Monday, refused forged and non-manager commands, an ignored
-out-of-office, Stage 4 reported to the Local Statutory Safeguarding Children Partners, and
-their written decision at Stage 5."""
+out-of-office, Stage 4 reported to the Local Statutory Safeguarding Children Partners, and the
+written decision of the Stage 4 meeting, which the Partners receive (the seed's "Stage Five -
+Conclusion" is guidance, not a stage)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ FORM = {
     "other_agency_type": AgencyType.CHILDRENS_SOCIAL_CARE,
     "summary": "Repeated missed health appointments were not treated as neglect.",
     "desired_outcome": "A strategy discussion about neglect.",
+    # The story climbs the ladder from the bottom; a form stating no stage opens where the
+    # policy sends referrals to the partnership (see test_seed_referrals.py).
+    "stage_reached": 1,
 }
 
 
@@ -83,7 +87,7 @@ def test_a_berkshire_case_over_easter_reaches_the_statutory_partners(story):
     # command: no answer to the first, refusals to the others, and the case as it was.
     with berkshire.unchanged(reference, before=state):
         berkshire.out_of_office(only(overdue, "overdue", "team.lead@nhs.test")[0], at("2026-04-07", 9, 45))
-        berkshire.forged_command_refused(only(overdue, "overdue", BM)[0], "STAGE 5", at("2026-04-07", 10),
+        berkshire.forged_command_refused(only(overdue, "overdue", BM)[0], "STAGE 4", at("2026-04-07", 10),
                                          "foreign-authserv")
         berkshire.outsider_command_refused(only(overdue, "overdue", "team.manager@csc.test")[0],
                                            "ESCALATE", at("2026-04-07", 10, 15))
@@ -97,7 +101,8 @@ def test_a_berkshire_case_over_easter_reaches_the_statutory_partners(story):
     confirmation = only(step, "command_confirmation", BM)[0]
 
     # Stage Three, then Stage Four, which goes to the Local Statutory Safeguarding Children
-    # Partners as well as the departmental head, then Stage Five.
+    # Partners as well as the departmental head; the business manager is asked to name the
+    # meeting's chair.
     step = berkshire.command(confirmation, "ASSIGN senior_manager: Lou Grey <head.of.nursing@nhs.test>\n"
                              "ASSIGN senior_manager: Mo Dean <service.manager@csc.test>\n"
                              "ESCALATE", at("2026-04-08"))
@@ -105,21 +110,24 @@ def test_a_berkshire_case_over_easter_reaches_the_statutory_partners(story):
     step = berkshire.command(only(step, "command_confirmation", BM)[0],
                              f"ASSIGN head_of_service: Ali Khan <{HEAD_OF_SERVICE}>\nESCALATE",
                              at("2026-04-09"))
-    assert recipients(step, "stage_notice") == SENIOR_MANAGERS | {HEAD_OF_SERVICE, PARTNERS}
+    assert recipients(step, "stage_notice") == SENIOR_MANAGERS | {HEAD_OF_SERVICE, PARTNERS, BM}
+    assert "ASSIGN meeting_chair" in only(step, "stage_notice", BM)[0].text()
     [to_partners] = only(step, "stage_notice", PARTNERS)
     assert "Stage 4: Where disagreements remain" in to_partners.subject
     assert "report the matter to the relevant local Statutory Safeguarding Children Partners" \
         in to_partners.text()
-    step = berkshire.command(only(step, "command_confirmation", BM)[0], "ESCALATE", at("2026-04-10"))
-    assert recipients(step, "stage_notice") == {HEAD_OF_SERVICE, PARTNERS}
+    step = berkshire.command(only(step, "command_confirmation", BM)[0],
+                             "ASSIGN meeting_chair: Val Marsh <chair@uninvolved.test>", at("2026-04-10"))
+    assert recipients(step, "stage_notice") == {"chair@uninvolved.test"}
 
-    # The Partners' decision reaches the referrer with the notice, and the Partners get it too.
+    # The meeting's decision reaches the referrer with the notice, and the Partners get it too.
     decision_text = "A strategy discussion will be held within 2 working days."
     final = berkshire.command(only(step, "command_confirmation", BM)[0], f"DECISION: {decision_text}",
                               at("2026-04-13"))
     [decision] = only(final, "decision", REFERRER)
     notice = decision_notice_text(decision)
-    assert "Final decision of: Local Statutory Safeguarding Children Partners" in notice
+    assert ("Final decision of: the meeting of senior managers with operational responsibility"
+            " for the case, chaired by a senior member from an uninvolved organisation") in notice
     assert decision_text in notice
     assert recipients(final, "decision") >= {REFERRER, WORKER, LEAD, BM} | LINE_MANAGERS
     assert decision_text in only(final, "stage_notice", PARTNERS)[0].text()

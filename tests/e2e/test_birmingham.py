@@ -3,7 +3,7 @@ school against Birmingham Children's Trust brings in the Trust's Head of Service
 Director and Executive Director alongside the Head Teacher), chasers that skip the Spring
 bank holiday, refused unthreaded and non-manager commands, an ignored out-of-office, and a
 disagreement between two schools that goes from Stage 1 straight to Stage 5 and ends with
-the written decision of the chair of the Board."""
+the written decision of the meeting chaired by a Board member from an uninvolved agency."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ SCHOOL_AND_TRUST = {
     "disagreement_category": "Threshold",
     "summary": "The Trust closed the referral although the Right Help Right Time threshold is met.",
     "desired_outcome": "A child and family assessment.",
+    # The story climbs the ladder from the bottom; a form stating no stage opens where the
+    # policy sends referrals to the partnership (see test_seed_referrals.py).
+    "stage_reached": 1,
 }
 TWO_SCHOOLS = {
     **SCHOOL_AND_TRUST,
@@ -136,7 +139,10 @@ def test_birmingham_actors_depend_on_the_agencies_and_two_schools_go_to_stage_5(
                                at("2026-06-03"))
     [decision] = only(final, "decision", REFERRER)
     notice = decision_notice_text(decision)
-    assert "Final decision of: Chair of the Birmingham Safeguarding Children Board" in notice
+    # The meeting decides and its chair reports to the chair of the Board (was: the decision
+    # attributed to the chair of the Board).
+    assert ("Final decision of: the meeting of senior managers with operational responsibility"
+            " for the case, chaired by a Board member from an uninvolved agency") in notice
     assert decision_text in notice and schools in notice
     assert decision_text in only(final, "stage_notice", BOARD_CHAIR)[0].text()
     shown = birmingham.case_text(schools)

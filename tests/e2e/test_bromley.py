@@ -37,6 +37,9 @@ FIELDS = {
     "other_agency_type": AgencyType.HEALTH,
     "summary": "Injuries reported by the pre-school were not shared with the child's social worker.",
     "desired_outcome": "Information shared with the social worker and the IRO.",
+    # The story climbs the ladder from the bottom; a form stating no stage opens where the
+    # policy sends referrals to the partnership (see test_seed_referrals.py).
+    "stage_reached": 1,
 }
 
 
@@ -103,7 +106,9 @@ def test_a_bromley_case_by_email_reaches_the_bscb_chair(story):
                             at("2026-09-07"))
     [decision] = only(final, "decision", REFERRER)
     notice = decision_notice_text(decision)
-    assert "Final decision of: Independent Chair of the BSCB" in notice
+    # In Bromley's own terms (was Bury's Appendix 1 wording for every partnership).
+    assert "Final decision of: the Chair of the BSCB" in notice
+    assert "Resolution by BSCB Chair (Stage Four)" in notice
     assert decision_text in notice
     assert recipients(final, "decision") >= {REFERRER, DSL, MANAGER, EXTERNAL, BM}
     shown = bromley.case_text(reference)

@@ -29,7 +29,8 @@ def _referral(number: int) -> bytes:
     message["Message-ID"] = make_msgid(domain="agency.test")
     message.set_content(f"Child's name: Child {number}\nReferrer's name: Referrer {number}\n"
                         f"Referrer's email: referrer{number}@agency.test\n"
-                        f"Summary of disagreement: Disagreement number {number}.\n")
+                        f"Summary of disagreement: Disagreement number {number}.\n"
+                        "Stage reached so far: Level 1\n")
     return bytes(message)
 
 

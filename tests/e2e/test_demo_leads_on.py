@@ -21,7 +21,7 @@ def test_after_the_demo_the_printed_commands_show_and_answer_the_case(tmp_path):
         result = mailbot(*_arguments(line), cwd=tmp_path)
         assert result.returncode == 0, f"{line}\n{result.stdout}{result.stderr}"
     shown = mailbot("cases", "show", "bscp-2026-0001", cwd=tmp_path).stdout
-    assert "Stage 3: Head of Service to Head of Service" in shown, shown
+    assert "Level 3: Head of Service to Head of Service" in shown, shown
     assert "Escalated" in shown and "the line managers could not agree" in shown
 
 

@@ -35,6 +35,9 @@ FORM = {
     "disagreement_category": "Progressing plans",
     "summary": "Core group actions from the Child Protection Plan are not being progressed.",
     "desired_outcome": "A core group meeting before the school term starts.",
+    # The story climbs the ladder from the bottom; a form stating no stage opens where the
+    # policy sends referrals to the partnership (see test_seed_referrals.py).
+    "stage_reached": 1,
 }
 
 
@@ -116,7 +119,10 @@ def test_a_hackney_case_over_christmas_reaches_the_commissioner(story):
     [decision] = only(final, "decision", REFERRER)
     assert f"[{reference}]" in decision.subject
     notice = decision_notice_text(decision)
-    assert "Final decision of: CHSCP Independent Child Safeguarding Commissioner" in notice
+    # In Hackney's own terms (was Bury's Appendix 1 wording for every partnership).
+    assert "Final decision of: the Independent Child Safeguarding Commissioner" in notice
+    assert "Resolution by the Independent Child Safeguarding Commissioner" in notice
+    assert "Safeguarding Partnership Business Unit" not in notice
     assert decision_text in notice and reference in notice
     assert recipients(final, "decision") >= {REFERRER, WORKER, CP_CHAIR, BM} | LINE_MANAGERS
     shown = hackney.case_text(reference)

@@ -48,7 +48,8 @@ def referral(number: int, referrer: str) -> bytes:
             f"Child's name: Child {number}\nDate of birth: 14/03/2015\n"
             f"Referrer's name: Referrer {number}\nReferrer's email: {referrer}\n"
             f"Agency/Team: School {number}\n"
-            f"Summary of disagreement: Disagreement number {number}.\n")
+            f"Summary of disagreement: Disagreement number {number}.\n"
+            "Stage reached so far: Level 1\n")
     return text.replace("\n", "\r\n").encode()
 
 

@@ -45,6 +45,10 @@ def full_referral() -> Referral:
         other_agency_type=AgencyType.CHILDRENS_SOCIAL_CARE, disagreement_category="threshold",
         child_protection_plan=False, looked_after=True, immediate_risk=False, stage_reached=2,
         earlier_stages_evidence="Stage 1 discussion on 18 March.", desired_outcome="A meeting.",
+        actions_to_date="Two discussions and a professionals' meeting.",
+        referral_rationale="The agencies' senior managers could not agree.",
+        stage_3_outcome_date=date(2026, 3, 18), stage_3_evidence="Heads of service met.",
+        stage_4_outcome_date=date(2026, 3, 25), stage_4_final_decision="Upheld.",
         extra=(("Anything else", "Interpreter needed"), ("Ethnicity", "Not stated")),
     )
 

@@ -33,7 +33,7 @@ def test_a_replayed_command_message_acts_once_and_the_manager_is_told(world: Wor
     original = world.reply(notice, "ESCALATE: no agreement at level 1")
     assert only(world.deliver("bury", original), "command_confirmation")
     moved = world.state(reference)
-    assert "Stage 2" in moved
+    assert "Level 2" in moved
 
     # The same signed message again, one more Received line on top.
     replayed = b"Received: from relay.attacker.test by mx.partnership.test; Tue, 24 Nov 2026\r\n"

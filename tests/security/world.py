@@ -34,8 +34,10 @@ DOB = date(2015, 3, 14)
 
 
 def form(**changes) -> dict:
-    """A Bury form: a school raises it about children's social care."""
+    """A Bury form: a school raises it about children's social care at level 1 (a form that
+    states no level opens at Bury's level 4, which needs the evidence of levels 1 to 3)."""
     fields = {
+        "stage_reached": 1,
         "child_name": CHILD, "child_dob": DOB,
         "referrer_name": "Priya Shah", "referrer_email": "priya.shah@school.test",
         "referrer_agency": "Hollins Primary School", "referrer_agency_type": AgencyType.SCHOOL,

@@ -64,6 +64,9 @@ def sample_referral(**changes) -> Referral:
         other_agency_type=AgencyType.POLICE,
         summary="The agencies disagree about the level of need.",
         desired_outcome="A strategy discussion.",
+        # The ladder tests start at the bottom; a referral that states no stage opens at the
+        # policy's entry stage (tests of that pass stage_reached=None).
+        stage_reached=1,
     )
     return replace(referral, **changes)
 
@@ -104,3 +107,19 @@ def events(case: Case, kind: EventKind) -> list:
 
 def roles_now(engine: CaseEngine, case: Case) -> set[str]:
     return set(engine.policy.roles_at(case.stage, case.facts, case.phase))
+
+
+def render_notice(engine: CaseEngine, notice: Notice, case: Case, recipient=None):
+    """A notice as its recipient reads it: the real templates, text and HTML."""
+    from pathlib import Path
+
+    from mailbot.adapters.jinja_renderer import DEFAULT_TEMPLATE_DIR, JinjaRenderer
+
+    renderer = JinjaRenderer([DEFAULT_TEMPLATE_DIR], Path("/nonexistent"))
+    return renderer.render(notice, case=case, policy=engine.policy,
+                           partnership_name=engine.policy.name,
+                           recipient=recipient or notice.to[0])
+
+
+def of_template(notices: Iterable[Notice], template: str) -> list[Notice]:
+    return [n for n in notices if n.template == template]

@@ -54,6 +54,7 @@ def referral(immediate_risk: bool = True, summary: str = HOSTILE_SUMMARY) -> Ref
         earlier_stages_evidence="Stage 1: spoke to the social worker on 1 December; no change.",
         immediate_risk=immediate_risk, date_of_notification=date(2026, 12, 14),
         other_agency="Children's Social Care", other_agency_type=AgencyType.CHILDRENS_SOCIAL_CARE,
+        stage_reached=1,
     )
 
 
@@ -81,6 +82,8 @@ def decided_case() -> tuple[Case, list[Rendered]]:
                                               " failed: 550 no such user.", at(31, 14), "<b@x>"))
     steps += _keep(case, engine.escalate(case, at(4, 10, 1, 2027), BUSINESS_MANAGER.email))
     steps += _keep(case, engine.escalate(case, at(5, 10, 1, 2027), BUSINESS_MANAGER.email))
+    # Escalating during Level 3's week with the heads of service goes to its directors first.
+    steps += _keep(case, engine.escalate(case, at(5, 11, 1, 2027), BUSINESS_MANAGER.email))
     steps += _keep(case, engine.record_decision(
         case, "The school's concerns are upheld.\nA strategy discussion is held by 8 January.",
         at(6, 15, 1, 2027), BUSINESS_MANAGER.email))

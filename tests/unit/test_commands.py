@@ -14,6 +14,7 @@ from mailbot.domain.commands import (
     MoveToStage,
     RecordDecision,
     RecordOutcome,
+    ShortenDeadline,
     Withdraw,
     describe,
     parse_reply,
@@ -141,8 +142,8 @@ def test_every_command_reads_back_as_it_would_be_typed():
 
 def test_a_note_is_the_only_command_that_does_not_change_state():
     assert AddNote not in STATE_CHANGING
-    assert {Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline, AssignRole,
-            Withdraw, Accept} == set(STATE_CHANGING)
+    assert {Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
+            ShortenDeadline, AssignRole, Withdraw, Accept} == set(STATE_CHANGING)
 
 
 def test_assign_takes_the_address_in_angle_brackets_and_refuses_an_address_as_a_name():

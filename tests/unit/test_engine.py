@@ -55,9 +55,10 @@ def test_opening_acknowledges_the_referrer_and_tells_the_business_managers(engin
     assert case.reference == "BSCP-2026-0001" and case.status is CaseStatus.OPEN
 
 
-def test_an_unknown_stage_reached_opens_at_the_first_stage(engine):
+def test_an_unknown_stage_reached_opens_at_the_policys_entry_stage(engine):
+    # Bury sends referrals to the partnership at Level 4 (was: opened at Level 1).
     case, _ = open_case(engine, london(2026, 3, 2), stage_reached=9)
-    assert case.stage == 1
+    assert case.stage == engine.policy.entry.stage == 4
 
 
 # --- moving ------------------------------------------------------------------------------
@@ -72,13 +73,13 @@ def test_a_stage_change_is_copied_to_the_business_managers(engine):
 
 def test_moving_to_a_stage_the_policy_lacks_is_refused_with_the_stages_it_has(engine):
     case, _ = open_case(engine, london(2026, 3, 2))
-    with pytest.raises(CaseRuleRefused, match="no Stage 7; its stages are 1, 2, 3, 4"):
+    with pytest.raises(CaseRuleRefused, match="no Level 7; its levels are 1, 2, 3, 4"):
         engine.move_to_stage(case, 7, london(2026, 3, 3), BM)
 
 
 def test_moving_to_the_current_stage_is_refused(engine):
     case, _ = open_case(engine, london(2026, 3, 2))
-    with pytest.raises(CaseRuleRefused, match="already at Stage 1"):
+    with pytest.raises(CaseRuleRefused, match="already at Level 1"):
         engine.move_to_stage(case, 1, london(2026, 3, 3), BM)
 
 
@@ -91,7 +92,8 @@ def test_a_case_can_be_moved_back_down_the_ladder(engine):
 # --- extend ------------------------------------------------------------------------------
 
 def test_extend_moves_the_deadline_that_many_working_days_later(engine):
-    case, _ = open_case(engine, london(2026, 12, 14))          # ten working days: 30 Dec
+    # Level 2 (a week), so that the extension stays within Bury's ten-day limit.
+    case, _ = open_case(engine, london(2026, 12, 21), stage_reached=2)   # five days: 30 Dec
     assert case.deadline == london(2026, 12, 30, 17)
     notices = engine.extend(case, 2, london(2026, 12, 21), BM, "awaiting a meeting")
     assert case.deadline == london(2027, 1, 4, 17)             # 31 Dec, then past New Year
@@ -111,11 +113,11 @@ def test_extend_outside_one_to_sixty_working_days_is_refused(engine, days):
 
 
 def test_extend_restarts_the_chasers_for_the_new_deadline(engine):
-    case, _ = open_case(engine, london(2026, 3, 2))
-    engine.chase(case, london(2026, 3, 13, 9))                 # the reminder for 16 March
-    engine.extend(case, 5, london(2026, 3, 13, 10), BM)
+    case, _ = open_case(engine, london(2026, 3, 2), stage_reached=2)
+    engine.chase(case, london(2026, 3, 6, 9))                  # the reminder for 9 March
+    engine.extend(case, 5, london(2026, 3, 6, 10), BM)
     assert case.chase_points_passed == 0
-    assert case.next_chase_at == london(2026, 3, 20, 9)        # reminder for 23 March
+    assert case.next_chase_at == london(2026, 3, 13, 9)        # reminder for 16 March
 
 
 # --- assign ------------------------------------------------------------------------------

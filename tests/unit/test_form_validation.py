@@ -100,3 +100,10 @@ def test_a_blank_form_gets_a_reply_listing_everything_required():
     result = validate(reading, sender_email="")
     assert len(result.problems) == 4
     assert result.reply_text.startswith("Thank you for your Request for Resolution.")
+
+
+def test_by_default_the_referrer_is_warned_only_about_boxes_every_partnerships_form_has():
+    # Bury's Appendix 1 has no "other agency" box, so its absence is nothing to warn about.
+    reading = read_email_form("Child's name: Sam\nReferrer's name: Jo\nReferrer's email: jo@a.example\n"
+                              "Summary of disagreement: x\n", "")
+    assert not any("Other agency" in w for w in validate(reading).warnings)

@@ -36,10 +36,15 @@ DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.docum
 FIELDS = {"child_name": "Sam Sample", "child_dob": date(2015, 3, 14),
           "referrer_name": "Priya Shah", "referrer_email": REFERRER,
           "referrer_agency": "Hollins Primary School",
-          "summary": "The threshold for assessment is met but the front door closed the contact."}
+          "summary": "The threshold for assessment is met but the front door closed the contact.",
+          # What Bury's Level 4 referral (Appendix 1) carries; with no level stated it opens there.
+          "earlier_stages_evidence": "Level 1 and 2 discussions; no agreement.",
+          "desired_outcome": "An assessment."}
 LABELS = {"child_name": "Child's name", "child_dob": "Date of birth",
           "referrer_name": "Referrer's name", "referrer_email": "Referrer's email",
-          "referrer_agency": "Agency/Team", "summary": "Summary of disagreement"}
+          "referrer_agency": "Agency/Team", "summary": "Summary of disagreement",
+          "earlier_stages_evidence": "Evidence of earlier stages",
+          "desired_outcome": "Desired outcome"}
 
 
 def make_world(policy):

@@ -119,13 +119,15 @@ def test_stage_5_goes_to_the_business_manager_who_tells_the_board_chair(engine):
     assert emails(rule_notices(notices)) == {CHAIR}
 
 
-def test_the_board_chair_decides_and_hears_the_outcome(engine):
+def test_the_meeting_decides_and_its_chair_reports_to_the_board_chair(engine):
+    # Was: the decision attributed to the chair of the Board.
     case, _ = _case(engine, HEALTH, CSC, stage_reached=5)
     notices = engine.record_decision(case, "Agreed statement: CSC to assess.",
                                      london(2026, 3, 4), BM)
     decision = next(n for n in notices if n.template == Template.DECISION)
-    chair = "Chair of the Birmingham Safeguarding Children Board"
-    assert decision.context["decision_maker"] == chair
+    assert decision.context["decision_by"] == (
+        "the meeting of senior managers with operational responsibility for the case, chaired"
+        " by a Board member from an uninvolved agency")
     assert emails(rule_notices(notices)) == {CHAIR}
 
 

@@ -104,4 +104,4 @@ def test_a_decided_case_cannot_be_extended(engine):
 
 def test_immediate_risk_means_a_mash_referral_by_the_manager_or_dsl(engine):
     text = engine.policy.immediate_risk_guidance
-    assert "MASH" in text and "manager or Designated Safeguarding Lead" in text
+    assert "MASH" in text and "manager or designated safeguarding lead (DSL)" in text

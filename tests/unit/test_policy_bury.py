@@ -58,7 +58,7 @@ def test_levels_2_to_4_each_run_within_one_week(engine):
     assert (case.stage, case.deadline) == (2, london(2026, 3, 24, 17))
     engine.escalate(case, london(2026, 3, 25), BM)
     assert (case.stage, case.deadline) == (3, london(2026, 4, 1, 17))
-    engine.escalate(case, london(2026, 4, 13), BM)
+    engine.move_to_stage(case, 4, london(2026, 4, 13), BM)
     assert (case.stage, case.deadline) == (4, london(2026, 4, 20, 17))
 
 
@@ -104,7 +104,7 @@ def test_a_level_4_form_opens_at_level_4_with_the_earlier_evidence(engine):
                               earlier_stages_evidence=evidence)
     assert case.stage == 4
     opened = events(case, EventKind.CASE_OPENED)[0]
-    assert "Stage 4: Exceptional Circumstances - BSCP" in opened.text
+    assert "Level 4: Exceptional Circumstances - BSCP" in opened.text
     assert evidence in opened.text
     # Level 4 belongs to the BSCP Business Manager, here the mailbox's business manager.
     assert BM in emails(stage_notices(notices))
@@ -124,7 +124,7 @@ def test_the_business_manager_decides_at_level_4_and_the_referrer_gets_it_in_wri
 def test_escalating_past_level_4_is_refused(engine):
     case, _ = open_case(engine, london(2026, 3, 2))
     climb_to(engine, case, 4, london(2026, 3, 3))
-    with pytest.raises(CaseRuleRefused, match="last stage"):
+    with pytest.raises(CaseRuleRefused, match="the last level"):
         engine.escalate(case, london(2026, 3, 4), BM)
     assert case.stage == 4
 
@@ -144,9 +144,11 @@ def test_a_decided_case_cannot_be_escalated(engine):
         engine.escalate(case, london(2026, 4, 1), BM)
 
 
-def test_immediate_risk_points_to_the_mash(engine):
+def test_immediate_risk_points_to_the_mash_and_999_is_marked_as_a_local_addition(engine):
+    # Was: "call 999" inside the seed's guidance, unmarked; the seed names only the MASH.
     assert "MASH" in engine.policy.immediate_risk_guidance
-    assert "999" in engine.policy.immediate_risk_guidance
+    assert "999" not in engine.policy.immediate_risk_guidance
+    assert "999" in engine.policy.immediate_risk_local
 
 
 def test_the_general_guidance_is_loaded_not_lost_under_another_table(engine):

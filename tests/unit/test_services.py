@@ -38,6 +38,7 @@ Agency/Team: Hollins Primary School
 Summary of disagreement: The threshold for assessment is met
 but the front door closed the contact.
 Desired outcome: An assessment.
+Stage reached so far: Level 1
 """
 
 
@@ -128,6 +129,16 @@ def test_a_business_manager_escalates_by_reply_and_gets_a_confirmation(world):
     case = db.cases["BSCP-2026-0001"]
     assert case.stage == 2
     assert [i.recipient for i in queued(db, "command_confirmation")] == [BM]
+
+
+def test_a_business_manager_brings_a_deadline_forward_by_reply(world):
+    services, context, db, _ = world
+    deliver(services, context, REFERRAL, "1")                  # Level 1: due 7 December
+    deliver(services, context, reply(db, "SHORTEN 3: the child cannot wait"), "2")
+    case = db.cases["BSCP-2026-0001"]
+    assert case.deadline == datetime(2026, 12, 2, 17, 0, tzinfo=LONDON)
+    assert [i.recipient for i in queued(db, "command_confirmation")] == [BM]
+    assert "brought forward by 3 working days" in case.history[-1].text
 
 
 def test_a_command_from_someone_who_is_not_a_business_manager_changes_nothing(world):

@@ -93,7 +93,7 @@ def test_the_acknowledgement_gives_reference_stage_deadline_and_who_acts():
     email = render(first(Template.ACKNOWLEDGEMENT))
     for part in (email.text, email.html):
         assert "BSCP-2026-0007" in part
-        assert "Stage 1: Practitioner to Practitioner" in part
+        assert "Level 1: Practitioner to Practitioner" in part
         assert FIRST_DEADLINE in part
         assert "Practitioner (Riya Referrer" in part
         assert POLICY.name in part
@@ -141,7 +141,7 @@ def test_a_stage_nobody_holds_tells_the_business_managers_whom_to_assign():
 def test_a_rule_notice_says_why_the_recipient_is_told_and_where_the_rule_comes_from():
     email = render(first(Template.STAGE_NOTICE, "outcome:"))
     assert "tracking of thematics" in email.text and "Seed, Level 3" in email.text
-    assert email.subject.startswith("[BSCP-2026-0008] For information: Stage 3")
+    assert email.subject.startswith("[BSCP-2026-0008] For information: Level 3")
     assert "Agreed: a joint visit" in email.text
 
 
