@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     DEADLINE_MISSED = "DeadlineMissed"
     COMMAND_REFUSED = "CommandRefused"
     BOUNCE_RECEIVED = "BounceReceived"
+    CASE_ANONYMISED = "CaseAnonymised"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Case:
     outcome: str = ""
     decision: str = ""
     closed_at: datetime | None = None
+    anonymised_at: datetime | None = None  # personal data removed (services/retention.py)
 
     @property
     def is_open(self) -> bool:

@@ -22,6 +22,7 @@ from mailbot.domain.notices import (
 )
 from mailbot.domain.policy import NoticeMoment, Policy, Stage, TimeUnit
 from mailbot.domain.referral import Person, Referral
+from mailbot.domain.stage_visits import deadline_after
 from mailbot.domain.working_days import WorkingCalendar
 
 SYSTEM = "mailbot"
@@ -110,7 +111,8 @@ class CaseEngine:
                           f"Resolved at Stage {case.stage}. Outcome:\n{outcome}", case.stage, source))
         people = unique_people((*case.everyone(), *self.partnership.business_managers))
         notices = [Notice(Template.OUTCOME, people, case.stage,
-                          context={"outcome": outcome, **self._stage_context(case)})]
+                          context={"outcome": outcome, **self._stage_context(case)},
+                          attachments=(Attachment.CASE_RECORD,))]
         return notices + self._rule_notices(case, NoticeMoment.OUTCOME)
 
     def record_decision(self, case: Case, decision: str, now: datetime, actor: str,
@@ -132,7 +134,7 @@ class CaseEngine:
         context = {"decision": decision, "decision_maker": maker, "decided_by": actor,
                    **self._stage_context(case)}
         notices = [Notice(Template.DECISION, people, case.stage, context=context,
-                          attachments=(Attachment.DECISION_NOTICE,))]
+                          attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD))]
         return notices + self._rule_notices(case, NoticeMoment.OUTCOME)
 
     def _no_decision_maker(self, case: Case, stage: Stage) -> str:
@@ -281,11 +283,7 @@ class CaseEngine:
         self._reschedule(case)
 
     def deadline_after(self, start: datetime, amount: int, unit: TimeUnit) -> datetime:
-        if unit is TimeUnit.WORKING_DAYS:
-            return self.calendar.deadline_in_working_days(start, amount)
-        if unit is TimeUnit.WORKING_HOURS:
-            return self.calendar.deadline_in_working_hours(start, amount)
-        return self.calendar.deadline_in_clock_hours(start, amount)
+        return deadline_after(self.calendar, start, amount, unit)
 
     # --- who hears ---------------------------------------------------------------------
 

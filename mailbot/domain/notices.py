@@ -35,6 +35,7 @@ class Template:
     QUARANTINE_ALERT = "quarantine_alert"
     MAILBOX_FAILURE = "mailbox_failure"
     MAILBOX_RECOVERED = "mailbox_recovered"
+    WEEKLY_DIGEST = "weekly_digest"
 
 
 class Attachment:
@@ -43,6 +44,8 @@ class Attachment:
     STAGE_DEADLINE_ICS = "stage_deadline_ics"
     DECISION_NOTICE = "decision_notice"
     BLANK_FORM = "blank_form"
+    CASE_RECORD = "case_record"  # the whole record (.docx), for the child's file
+    DIGEST_CHART = "digest_chart"  # an inline image the HTML shows by Content-ID
 
 
 # Every Message-ID mailbot makes starts with this, so that mail from people who share the

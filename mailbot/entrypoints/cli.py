@@ -16,7 +16,7 @@ from pathlib import Path
 from mailbot.config import Settings, load_settings
 from mailbot.domain.errors import ConfigError, MailbotError, PolicyError
 from mailbot.domain.working_days import LONDON
-from mailbot.entrypoints import reports
+from mailbot.entrypoints import partnership_cli, reports
 
 log = logging.getLogger("mailbot")
 
@@ -71,9 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         ("demo", _demo, "run the embedded default end to end with a sample referral"),
     ):
         sub.add_parser(name, parents=[common], help=text).set_defaults(handler=handler)
-    cases = sub.add_parser("cases", parents=[common], help="list cases, or show one")
-    cases.add_argument("action", nargs="?", choices=["show"])
+    cases = sub.add_parser("cases", parents=[common],
+                           help="list cases, show or export one, or find those about a child")
+    cases.add_argument("action", nargs="?", choices=["show", *partnership_cli.CASE_ACTIONS])
     cases.add_argument("reference", nargs="?")
+    partnership_cli.add_case_actions(cases)
     cases.set_defaults(handler=_cases)
     policies = sub.add_parser("policies", parents=[common], help="check or show policies")
     policies.add_argument("action", choices=["check", "show"])
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     mailboxes.add_argument("--send-test", metavar="ADDRESS",
                            help="send one real test message to ADDRESS from each mailbox")
     mailboxes.set_defaults(handler=_mailboxes)
+    partnership_cli.register(sub, common, _app)
     return parser
 
 
@@ -154,6 +157,8 @@ def _demo(args, now) -> int:
 
 
 def _cases(args, now) -> int:
+    if args.action in partnership_cli.CASE_ACTIONS:
+        return partnership_cli.case_action(args, now, _app)
     app = _app(args)
     if args.action == "show":
         if not args.reference:

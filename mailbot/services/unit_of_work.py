@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailbot.domain.case import Case
+
+if TYPE_CHECKING:
+    from mailbot.services.records import CaseRecords
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     outbox: Outbox
     state: StateStore
+    records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed

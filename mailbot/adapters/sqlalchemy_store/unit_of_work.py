@@ -17,6 +17,7 @@ from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
 from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
 from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
+from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 
 
@@ -49,6 +50,7 @@ class SqlAlchemyUnitOfWork:
     inbound: SqlInboundLog
     outbox: SqlOutbox
     state: SqlStateStore
+    records: SqlCaseRecords
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now):
@@ -63,6 +65,7 @@ class SqlAlchemyUnitOfWork:
         self.inbound = SqlInboundLog(session, self._clock)
         self.outbox = SqlOutbox(session, self._clock)
         self.state = SqlStateStore(session)
+        self.records = SqlCaseRecords(session)
         return self
 
     def __exit__(self, *exc: object) -> None:
