@@ -18,8 +18,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mailbot.domain.report_values import FEWER_THAN_5
-
 PNG = "image/png"
 _LOCK = threading.Lock()
 _COLOURS = ("#1d70b8", "#f47738", "#00703c", "#d4351c", "#4c2c92")  # GOV.UK palette
@@ -45,38 +43,39 @@ def open_cases_by_stage(labels: Sequence[str], counts: Sequence[int]) -> bytes:
         return _png(figure)
 
 
-def bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
-              unit: str = "") -> bytes:
-    """Horizontal bars, one group per label and one bar per series; None is not drawn and is
-    labelled "fewer than 5"."""
+Bar = tuple[float | None, str]  # the length drawn (None: not drawn) and the text beside it
+
+
+def bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[Bar]]) -> bytes:
+    """Horizontal bars, one group per label and one bar per series, each with its text (the
+    table's own, so "fewer than 5" where the bar is not drawn)."""
+    wrapped = [_wrap(label, 45) for label in labels]
     with _LOCK:
-        height = 1.2 + 0.32 * max(len(labels), 1) * max(len(series), 1)
-        figure = Figure(figsize=(7.0, min(height, 14.0)), dpi=_DPI)
+        rows = sum(max(label.count("\n") + 1, len(series)) for label in wrapped)
+        figure = Figure(figsize=(7.0, min(1.2 + 0.3 * max(rows, 1), 16.0)), dpi=_DPI)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
-        _draw_series(axes, labels, series, unit)
-        axes.set_yticks([i for i in range(len(labels))], [_wrap(label, 45) for label in labels],
-                        fontsize=8)
+        _draw_series(axes, len(labels), series)
+        axes.set_yticks(list(range(len(labels))), wrapped, fontsize=8)
         axes.invert_yaxis()  # the first row of the table at the top
         axes.set_title(title, fontsize=11, loc="left")
         axes.spines[["top", "right"]].set_visible(False)
         if len(series) > 1:
             axes.legend(fontsize=8, loc="lower right")
+        else:
+            axes.set_xlabel(next(iter(series), ""), fontsize=8)
         figure.tight_layout()
         return _png(figure)
 
 
-def _draw_series(axes, labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
-                 unit: str) -> None:
+def _draw_series(axes, count: int, series: Mapping[str, Sequence[Bar]]) -> None:
     width = 0.8 / max(len(series), 1)
-    largest = max([v for values in series.values() for v in values if v is not None] + [1.0])
-    for i, (name, values) in enumerate(series.items()):
-        offsets = [row - 0.4 + width * (i + 0.5) for row in range(len(labels))]
-        drawn = [v if v is not None else 0.0 for v in values]
-        bars = axes.barh(offsets, drawn, height=width, label=name,
-                         color=_COLOURS[i % len(_COLOURS)])
-        texts = [FEWER_THAN_5 if v is None else f"{v:g}{unit}" for v in values]
-        axes.bar_label(bars, labels=texts, fontsize=7, padding=2)
+    largest = max([v for bars in series.values() for v, _ in bars if v is not None] + [1.0])
+    for i, (name, bars) in enumerate(series.items()):
+        offsets = [row - 0.4 + width * (i + 0.5) for row in range(count)]
+        drawn = axes.barh(offsets, [v or 0.0 for v, _ in bars], height=width, label=name,
+                          color=_COLOURS[i % len(_COLOURS)])
+        axes.bar_label(drawn, labels=[text for _, text in bars], fontsize=7, padding=2)
     axes.set_xlim(0, largest * 1.3)
     axes.tick_params(axis="x", labelsize=7)
 

@@ -33,8 +33,8 @@ class ReportFiles:
     charts: tuple[Path, ...]
 
 
-def chart_name(table: Table) -> str:
-    return f"chart-{table.key}.png"
+def chart_name(table_key: str) -> str:
+    return f"chart-{table_key}.png"
 
 
 def write_report(report: ThematicReport, folder: Path, title: str) -> ReportFiles:
@@ -42,7 +42,7 @@ def write_report(report: ThematicReport, folder: Path, title: str) -> ReportFile
     pictures = {table.key: _chart(table) for table in report.tables}
     paths = []
     for table in report.tables:
-        path = folder / chart_name(table)
+        path = folder / chart_name(table.key)
         path.write_bytes(pictures[table.key])
         paths.append(path)
     docx_path, csv_path = folder / DOCX_NAME, folder / CSV_NAME
@@ -52,10 +52,9 @@ def write_report(report: ThematicReport, folder: Path, title: str) -> ReportFile
 
 
 def _chart(table: Table) -> bytes:
-    unit = "%" if any(table.columns[i].startswith("Share") for i in table.charted) else ""
-    series = {table.columns[i]: [plotted(row.values[i]) for row in table.rows]
+    series = {table.columns[i]: [(plotted(row.values[i]), shown(row.values[i])) for row in table.rows]
               for i in table.charted}
-    return charts.bar_chart(table.title, [row.label for row in table.rows], series, unit)
+    return charts.bar_chart(table.title, [row.label for row in table.rows], series)
 
 
 def _document(report: ThematicReport, title: str, pictures: dict[str, bytes]) -> bytes:

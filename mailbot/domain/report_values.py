@@ -55,7 +55,8 @@ def shown(value: Value) -> str:
     if isinstance(value, Median):
         if value.count == 0:
             return NONE_TO_SHOW
-        return FEWER_THAN_5 if is_small(value.count) else f"{value.value:g} {value.unit}"
+        unit = value.unit.removesuffix("s") if value.value == 1 else value.unit
+        return FEWER_THAN_5 if is_small(value.count) else f"{value.value:g} {unit}"
     return value
 
 

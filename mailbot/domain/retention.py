@@ -60,7 +60,7 @@ def anonymise(case: Case, now: datetime, years: int) -> Case:
     if case.is_open:
         raise ValueError(f"{case.reference} is open; only a closed case can be anonymised")
     history = [_anonymised_event(e) for e in case.history]
-    closed = f"{case.closed_at:%d %B %Y}" if case.closed_at else "an unknown date"
+    closed = f"{case.closed_at.day} {case.closed_at:%B %Y}" if case.closed_at else "an unknown date"
     history.append(Event(now, EventKind.CASE_ANONYMISED, SYSTEM_ACTOR,
                          f"Personal data removed: the case closed on {closed} and the retention"
                          f" period is {years} year{'s' if years != 1 else ''}.", case.stage))
