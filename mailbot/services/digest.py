@@ -47,6 +47,7 @@ def queue_digest(services: Services, mailbox: MailboxContext, schedule: DigestSc
         return 0
     with services.uow_factory() as uow:
         if uow.state.get(_week_key(mailbox)) == slot.week:
+            log.debug("weekly digest %s of %s: already done", slot.week, mailbox.name)
             return 0
         digest = _digest(uow, mailbox, slot, now)
         uow.state.set(_week_key(mailbox), slot.week)

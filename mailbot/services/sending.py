@@ -1,7 +1,8 @@
 """Use case: deliver queued mail, retrying what failed before.
 
-Each row is sent and marked in its own transaction, so a crash loses nothing: a row whose
-delivery was accepted but not yet marked stays queued and is sent once more on restart.
+Each row is claimed, then sent and marked, in transactions of its own, so two workers never
+send one row twice and a crash loses nothing: a row whose delivery was accepted but not yet
+marked stays queued and is sent once more when its claim runs out.
 That window is one SMTP round trip wide, so such duplicates are rare; rows that had been
 attempted before are counted as possible duplicates when they succeed. Transient
 failures back off exponentially; permanent ones are marked and reported to the business
@@ -28,6 +29,9 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 # A refused login is ours to fix, not the message's: its mail waits this long between tries.
 AUTHENTICATION_RETRY = timedelta(minutes=5)
+# A row a send pass has taken is left alone by other passes this long; if the pass dies
+# before marking it, it is due again after this.
+CLAIM_FOR = timedelta(minutes=5)
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
@@ -57,6 +61,8 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
 def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
               redirect_all_to: str) -> int:
     item = row.item
+    if not _claimed(services, row, now):
+        return 0  # another worker's send pass took it
     email = OutgoingEmail(item.message_id, item.envelope_from, (item.recipient,), item.data)
     if redirect_all_to:
         email = replace(email, recipients=(redirect_all_to,))
@@ -77,6 +83,14 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
         services.count("resent_after_failure")
     log.info("sent %s to %s (Message-ID %s)", item.template, item.recipient, item.message_id)
     return 1
+
+
+def _claimed(services: Services, row: OutboxRow, now: datetime) -> bool:
+    """Two workers read the same due rows; only the pass that claims a row sends it."""
+    with services.uow_factory() as uow:
+        claimed = uow.outbox.claim(row.id, now, now + CLAIM_FOR)
+        uow.commit()
+    return claimed
 
 
 def _keep_for_later(services: Services, waiting: list[OutboxRow],

@@ -142,6 +142,9 @@ class _Outbox:
     def due(self, now, limit=100) -> list[OutboxRow]:
         return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
 
+    def claim(self, row_id, now, until) -> bool:
+        return self.work["outbox"][row_id].status == "queued"
+
     def mark_sent(self, row_id, now):
         self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], status="sent")
 

@@ -61,6 +61,18 @@ class SqlOutbox:
         return [_outbox_row(row) for row in rows]
 
     @translated
+    def claim(self, row_id: int, now: datetime, until: datetime) -> bool:
+        """Takes a due row for one send pass by moving its next attempt on to ``until``. Two
+        workers' passes may read the same due row; the UPDATE re-checks the row under its
+        lock, so exactly one of them gets True and sends it."""
+        result = self._session.execute(
+            update(OutboxMessageRow).where(OutboxMessageRow.id == row_id,
+                                           OutboxMessageRow.status == QUEUED,
+                                           OutboxMessageRow.next_attempt_at <= now)
+            .values(next_attempt_at=until))
+        return result.rowcount == 1
+
+    @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:
         self._change(row_id, status=SENT, sent_at=now,
                      attempts=OutboxMessageRow.attempts + 1)
