@@ -176,3 +176,21 @@ def test_a_weekend_day_or_a_bad_hour_is_refused():
         DigestSettings(day="saturday")
     with pytest.raises(ValidationError):
         DigestSettings(hour=24)
+
+
+def test_an_inline_picture_and_an_attachment_sit_in_their_own_parts():
+    from mailbot.adapters.email_builder import build_email
+
+    data = build_email(
+        from_addr="Bury <bsp@bury.example>", to=["bea@bury.example"], subject="s", text="t",
+        html='<p><img src="cid:chart.1@bury.example"></p>', message_id="m.1@bury.example",
+        auto_submitted="auto-generated", date=MONDAY,
+        inline_images=[("chart.1@bury.example", "chart.png", "image/png", b"\x89PNG...")],
+        attachments=[("record.docx", "application/octet-stream", b"PK..")])
+    message = email.message_from_bytes(data, policy=default)
+    assert [p.get_content_type() for p in message.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "multipart/related",
+        "text/html", "image/png", "application/octet-stream"]
+    image = next(p for p in message.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<chart.1@bury.example>" and image.get_filename() == "chart.png"
+    assert [p.get_filename() for p in message.iter_attachments()] == ["record.docx"]
