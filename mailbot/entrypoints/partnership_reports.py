@@ -48,14 +48,14 @@ def report(app: App, args: argparse.Namespace, now: Now) -> int:
                           "Give a --to date on or after --from.") from None
     policies = _policies(app)
     keys = [_partnership(app, policies, args.partnership)] if args.partnership else None
-    report = thematic_report(app.services, period, policies, keys)
+    tables = thematic_report(app.services, period, policies, keys)
     from mailbot.adapters.report_files import write_report  # matplotlib: only when reporting
 
     title = "Resolving professional differences: thematic report"
     if keys:
         title += f" for {policies[keys[0]].policy.name}"
-    files = write_report(report, args.out, title)
-    print(f"{report.cases} case(s) in the period; wrote {files.docx}, {files.csv} and"
+    files = write_report(tables, args.out, title)
+    print(f"{tables.cases} case(s) in the period; wrote {files.docx}, {files.csv} and"
           f" {len(files.charts)} chart(s)")
     return 0
 
@@ -124,8 +124,7 @@ def _export(app: App, args: argparse.Namespace) -> int:
         print(f"mailbot: no case {args.reference}", file=sys.stderr)
         return 1
     policy = _policy_of(app, case.policy_key)
-    name = policy.name
-    data = build_case_record(case, policy, calendar_for(policy), name)
+    data = build_case_record(case, policy, calendar_for(policy), policy.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)
     print(f"wrote the record of {case.reference} to {args.out}")
