@@ -12,6 +12,7 @@ managers of the partnership that sent them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -29,9 +30,11 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 # A refused login is ours to fix, not the message's: its mail waits this long between tries.
 AUTHENTICATION_RETRY = timedelta(minutes=5)
-# A row a send pass has taken is left alone by other passes this long; if the pass dies
-# before marking it, it is due again after this.
-CLAIM_FOR = timedelta(minutes=5)
+# Rows a send pass has claimed are left alone by other workers' passes this long; if the
+# pass dies before marking them, they are due again after this. A pass claims rows a few
+# at a time, so a claim never has to outlast many slow deliveries.
+CLAIM_FOR = timedelta(minutes=10)
+CLAIM_BATCH = 25
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
@@ -42,7 +45,7 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in rows:
+    for row in _claimed(services, rows, now):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -61,8 +64,6 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
 def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
               redirect_all_to: str) -> int:
     item = row.item
-    if not _claimed(services, row, now):
-        return 0  # another worker's send pass took it
     email = OutgoingEmail(item.message_id, item.envelope_from, (item.recipient,), item.data)
     if redirect_all_to:
         email = replace(email, recipients=(redirect_all_to,))
@@ -85,12 +86,15 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     return 1
 
 
-def _claimed(services: Services, row: OutboxRow, now: datetime) -> bool:
-    """Two workers read the same due rows; only the pass that claims a row sends it."""
-    with services.uow_factory() as uow:
-        claimed = uow.outbox.claim(row.id, now, now + CLAIM_FOR)
-        uow.commit()
-    return claimed
+def _claimed(services: Services, rows: list[OutboxRow], now: datetime) -> Iterator[OutboxRow]:
+    """The rows this pass claims, a batch at a time: two workers read the same due rows, and
+    only the pass that claims a row sends it (one commit per batch, not per message)."""
+    for start in range(0, len(rows), CLAIM_BATCH):
+        batch = rows[start:start + CLAIM_BATCH]
+        with services.uow_factory() as uow:
+            mine = uow.outbox.claim([row.id for row in batch], now, now + CLAIM_FOR)
+            uow.commit()
+        yield from (row for row in batch if row.id in mine)
 
 
 def _keep_for_later(services: Services, waiting: list[OutboxRow],

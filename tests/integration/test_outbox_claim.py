@@ -26,10 +26,10 @@ def _queued(uow_factory) -> int:
 def test_only_one_pass_claims_a_row_and_others_see_it_no_longer_due(uow_factory):
     row_id = _queued(uow_factory)
     with uow_factory() as uow:
-        assert uow.outbox.claim(row_id, NOW, NOW + timedelta(minutes=5))
+        assert uow.outbox.claim([row_id, 999], NOW, NOW + timedelta(minutes=5)) == {row_id}
         uow.commit()
     with uow_factory() as uow:
-        assert not uow.outbox.claim(row_id, NOW, NOW + timedelta(minutes=5))
+        assert uow.outbox.claim([row_id], NOW, NOW + timedelta(minutes=5)) == set()
         assert uow.outbox.due(NOW) == []
         assert [r.id for r in uow.outbox.due(NOW + timedelta(minutes=6))] == [row_id]
 
@@ -41,7 +41,7 @@ def test_two_passes_racing_for_a_row_get_it_once(uow_factory):
     def send_pass() -> None:
         with uow_factory() as uow:
             start.wait()
-            results.append(uow.outbox.claim(row_id, NOW, NOW + timedelta(minutes=5)))
+            results.append(bool(uow.outbox.claim([row_id], NOW, NOW + timedelta(minutes=5))))
             uow.commit()
 
     threads = [threading.Thread(target=send_pass) for _ in range(2)]

@@ -61,16 +61,18 @@ class SqlOutbox:
         return [_outbox_row(row) for row in rows]
 
     @translated
-    def claim(self, row_id: int, now: datetime, until: datetime) -> bool:
-        """Takes a due row for one send pass by moving its next attempt on to ``until``. Two
-        workers' passes may read the same due row; the UPDATE re-checks the row under its
-        lock, so exactly one of them gets True and sends it."""
-        result = self._session.execute(
-            update(OutboxMessageRow).where(OutboxMessageRow.id == row_id,
-                                           OutboxMessageRow.status == QUEUED,
-                                           OutboxMessageRow.next_attempt_at <= now)
-            .values(next_attempt_at=until))
-        return result.rowcount == 1
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
+        """Takes due rows for one send pass by moving their next attempt on to ``until``;
+        returns the ids it took. Two workers' passes may read the same due rows: the UPDATE
+        re-checks each row under its lock, so each row goes to exactly one of them."""
+        table = OutboxMessageRow.__table__
+        claimed: set[int] = set()
+        for start in range(0, len(row_ids), _LOOKUP_CHUNK):
+            claimed.update(self._session.scalars(
+                update(table).where(table.c.id.in_(list(row_ids[start:start + _LOOKUP_CHUNK])),
+                                    table.c.status == QUEUED, table.c.next_attempt_at <= now)
+                .values(next_attempt_at=until).returning(table.c.id)))
+        return claimed
 
     @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:
