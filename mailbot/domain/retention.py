@@ -5,7 +5,8 @@ sets it; ``DEFAULT_YEARS`` otherwise). Past that, ``anonymise`` removes the chil
 and date of birth, the names and addresses of everyone on the case, and every free text
 (the summary, outcomes, decisions, notes, the text of each event), and keeps what the
 thematic report counts: the reference, the dates, the stages and the kind and time of each
-event, the category of disagreement and the agency types. Pure: ``now`` is an argument.
+event, the category of disagreement and the agency types. What stays is listed; anything
+not listed is removed. Pure: ``now`` is an argument.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ DEFAULT_YEARS = 6
 KEPT_REFERRAL_FIELDS = frozenset({
     "date_of_notification", "referrer_agency_type", "other_agency_type",
     "disagreement_category", "stage_reached",
+})
+# The case's own fields that survive: its reference, where it stands and its dates. Every
+# other field, a field added later included, goes back to its default, so a new field that
+# holds personal data is removed unless someone decides here that it may stay.
+KEPT_CASE_FIELDS = frozenset({
+    "reference", "policy_key", "status", "stage", "phase", "opened_at", "stage_entered_at",
+    "deadline", "deadline_started_at", "chase_points_passed", "next_chase_at", "closed_at",
 })
 
 
@@ -52,6 +60,8 @@ def anonymised_referral(referral: Referral) -> Referral:
 def _empty(field: dataclasses.Field) -> object:
     if field.default is not dataclasses.MISSING:
         return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
     return ""  # the required answers are all text: the child's and the referrer's names...
 
 
@@ -64,8 +74,10 @@ def anonymise(case: Case, now: datetime, years: int) -> Case:
     history.append(Event(now, EventKind.CASE_ANONYMISED, SYSTEM_ACTOR,
                          f"Personal data removed: the case closed on {closed} and the retention"
                          f" period is {years} year{'s' if years != 1 else ''}.", case.stage))
-    return dataclasses.replace(case, referral=anonymised_referral(case.referral), parties={},
-                               outcome="", decision="", history=history, anonymised_at=now)
+    values = {f.name: getattr(case, f.name) if f.name in KEPT_CASE_FIELDS else _empty(f)
+              for f in dataclasses.fields(Case) if f.init}
+    values.update(referral=anonymised_referral(case.referral), history=history, anonymised_at=now)
+    return Case(**values)
 
 
 def _anonymised_event(event: Event) -> Event:

@@ -12,10 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rendering_cases import referral
 
-from mailbot.domain.case import EventKind
+from mailbot.domain.case import Case, EventKind
 from mailbot.domain.referral import Referral
 from mailbot.domain.reporting import outline_of
-from mailbot.domain.retention import KEPT_REFERRAL_FIELDS, anonymise, is_due, retention_ends
+from mailbot.domain.retention import (
+    KEPT_CASE_FIELDS,
+    KEPT_REFERRAL_FIELDS,
+    anonymise,
+    is_due,
+    retention_ends,
+)
 from mailbot.domain.stage_visits import stage_visits
 from mailbot.domain.working_days import LONDON
 
@@ -62,6 +68,21 @@ def test_the_anonymisation_is_recorded_as_an_event_and_on_the_case():
     assert "closed on 3 March 2026" in last.text and "6 years" in last.text
     assert all(e.text == "" for e in after.history[:-1])
     assert case.history[0].text  # the case given is left as it was
+
+
+def test_every_case_field_not_kept_goes_back_to_its_default():
+    engine = engine_for("hackney")
+    case, _ = engine.open_case(referral(), "CHSCP-2026-0004", datetime(2026, 3, 2, 10, tzinfo=LONDON))
+    engine.record_outcome(case, "Agreed.", datetime(2026, 3, 3, 10, tzinfo=LONDON), "bm@x.example")
+    after = anonymise(case, LATER, 6)
+    fresh = Case(reference="", policy_key="", referral=referral(), opened_at=LATER, stage=1,
+                 stage_entered_at=LATER, deadline=None)
+    assert {f.name for f in dataclasses.fields(Case)} >= KEPT_CASE_FIELDS
+    for field in dataclasses.fields(Case):
+        if field.name in KEPT_CASE_FIELDS:
+            assert getattr(after, field.name) == getattr(case, field.name), field.name
+        elif field.name not in ("referral", "history", "anonymised_at"):
+            assert getattr(after, field.name) == getattr(fresh, field.name), field.name
 
 
 def test_an_open_case_cannot_be_anonymised():
