@@ -114,6 +114,27 @@ class OutgoingSettings(_Strict):
         return self
 
 
+class DigestSettings(_Strict):
+    """The weekly digest to the mailbox's business managers (services/digest.py)."""
+
+    enabled: bool = True
+    # A working day; on a bank holiday the digest goes on the next working day.
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday"] = "monday"
+    hour: int = Field(default=9, ge=0, le=23)  # local time (the config's timezone)
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day_in_any_case(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class RetentionSettings(_Strict):
+    """How long a closed case keeps its personal data (services/retention.py)."""
+
+    # Whole years after the case closed; a mailbox's retention_years overrides it for its cases.
+    years: int = Field(default=6, ge=1, le=100)
+
+
 class MailboxSettings(_Strict):
     name: str
     address: str
@@ -145,6 +166,9 @@ class MailboxSettings(_Strict):
     ews: EwsSettings | None = None
     # Which way this mailbox's mail leaves: the [outgoing] server, or its own Graph / EWS account.
     send_via: Literal["outgoing", "graph", "ews"] = "outgoing"
+    digest: DigestSettings = DigestSettings()
+    # Years a closed case of this partnership keeps its personal data; empty: [retention] years.
+    retention_years: int | None = Field(default=None, ge=1, le=100)
 
     @field_validator("address", "business_managers")
     @classmethod
@@ -201,6 +225,7 @@ class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     outgoing: OutgoingSettings = OutgoingSettings()
     worker: WorkerSettings = WorkerSettings()
+    retention: RetentionSettings = RetentionSettings()
     mailbox: list[MailboxSettings] = Field(min_length=1)
     source: str = EMBEDDED  # which file these came from, for error messages
 

@@ -76,10 +76,12 @@ def build_email(
     references: Sequence[str] = (),
     auto_submitted: AutoSubmitted,
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    inline_images: Sequence[tuple[str, str, str, bytes]] = (),
     date: datetime,
     extra_headers: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The message as CRLF bytes ready for SMTP or a .eml file."""
+    """The message as CRLF bytes ready for SMTP or a .eml file. ``inline_images`` are
+    (Content-ID, filename, MIME type, data) the HTML shows as ``<img src="cid:...">``."""
     if auto_submitted not in ("auto-generated", "auto-replied"):
         raise ValueError(f"Auto-Submitted must be auto-generated or auto-replied: {auto_submitted}")
     if date.tzinfo is None:
@@ -103,6 +105,8 @@ def build_email(
     _add_extra(msg, extra_headers or {})
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    for content_id, filename, mime_type, data in inline_images:
+        _add_related(msg.get_payload()[-1], content_id, filename, mime_type, data)
     for filename, mime_type, data in attachments:
         _attach(msg, filename, mime_type, data)
     return msg.as_bytes(policy=SMTP)
@@ -149,3 +153,13 @@ def _attach(msg: EmailMessage, filename: str, mime_type: str, data: bytes) -> No
         filename=single_line(filename).replace("/", "_").replace("\\", "_") or "attachment",
         params={key.strip(): value.strip().strip('"') for key, value in extra.items()},
     )
+
+
+def _add_related(html_part: EmailMessage, content_id: str, filename: str, mime_type: str,
+                 data: bytes) -> None:
+    """An image beside the HTML in multipart/related, as Outlook expects an inline picture:
+    marked inline, with the Content-ID the HTML's cid: link names."""
+    maintype, _, subtype = single_line(mime_type).partition("/")
+    html_part.add_related(data, maintype=maintype, subtype=subtype, cid=_bracketed(content_id),
+                          disposition="inline",
+                          filename=single_line(filename).replace("/", "_").replace("\\", "_"))

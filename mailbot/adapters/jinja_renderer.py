@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup, escape
 
-from mailbot.adapters import decision_notice, ics_calendar
+from mailbot.adapters import case_record_docx, decision_notice, ics_calendar
 from mailbot.adapters.jinja_context import (
     TEMPLATE_DEFAULTS,
     case_view,
@@ -27,6 +27,7 @@ from mailbot.adapters.jinja_context import (
     unassigned_roles,
 )
 from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
+from mailbot.adapters.policy_files import calendar_for
 from mailbot.domain.case import Case
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Attachment, Notice, Template
@@ -123,6 +124,8 @@ class JinjaRenderer:
                 files.append(self._ics(case, policy, partnership_name, partnership_address))
             elif kind == Attachment.DECISION_NOTICE and case and policy:
                 files.append(self._decision_notice(notice, case, policy, partnership_address))
+            elif kind == Attachment.CASE_RECORD and case and policy:
+                files.append(self.case_record(case, policy, partnership_name))
             elif kind == Attachment.BLANK_FORM and policy:
                 form = self.blank_form(policy.key)
                 if form:
@@ -135,6 +138,12 @@ class JinjaRenderer:
             return None
         return (f"request-for-resolution-{policy_key}.docx", decision_notice.MIME_TYPE,
                 path.read_bytes())
+
+    def case_record(self, case: Case, policy: Policy, partnership_name: str) -> AttachmentFile:
+        data = case_record_docx.build_case_record(case, policy, calendar_for(policy),
+                                                  partnership_name, self.tz)
+        return (case_record_docx.case_record_filename(case.reference), case_record_docx.MIME_TYPE,
+                data)
 
     def _ics(self, case: Case, policy: Policy | None, partnership_name: str,
              partnership_address: str) -> AttachmentFile:

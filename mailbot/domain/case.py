@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     DEADLINE_MISSED = "DeadlineMissed"
     COMMAND_REFUSED = "CommandRefused"
     BOUNCE_RECEIVED = "BounceReceived"
+    CASE_ANONYMISED = "CaseAnonymised"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Case:
     # people it names: until then, mail to addresses the partnership has not seen is held.
     submitted_by: str = ""
     accepted_at: datetime | None = None
+    anonymised_at: datetime | None = None  # personal data removed (services/retention.py)
 
     @property
     def is_open(self) -> bool:

@@ -145,7 +145,8 @@ class CaseEngine:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.OUTCOME, people, case.stage,
-                          context={"outcome": outcome, **self.audience.stage_context(case)})]
+                          context={"outcome": outcome, **self.audience.stage_context(case)},
+                          attachments=(Attachment.CASE_RECORD,))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
 
     def record_decision(self, case: Case, decision: str, now: datetime, actor: str,
@@ -166,7 +167,7 @@ class CaseEngine:
                                 *self.partnership.business_managers))
         context = {"decision": decision, "decided_by": actor, **self.audience.stage_context(case)}
         notices = [Notice(Template.DECISION, people, case.stage, context=context,
-                          attachments=(Attachment.DECISION_NOTICE,))]
+                          attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
 
     def _no_decision_maker(self, case: Case, stage: Stage) -> str:

@@ -37,6 +37,7 @@ class Template:
     MAILBOX_RECOVERED = "mailbox_recovered"
     FOR_ATTENTION = "for_attention"
     SECURITY_ALERT = "security_alert"
+    WEEKLY_DIGEST = "weekly_digest"
 
 
 # Answers to a person's own message: what the loop guard counts.
@@ -50,6 +51,8 @@ class Attachment:
     STAGE_DEADLINE_ICS = "stage_deadline_ics"
     DECISION_NOTICE = "decision_notice"
     BLANK_FORM = "blank_form"
+    CASE_RECORD = "case_record"  # the whole record (.docx), for the child's file
+    DIGEST_CHART = "digest_chart"  # an inline image the HTML shows by Content-ID
 
 
 # Every Message-ID mailbot makes starts with this, so that mail from people who share the

@@ -14,7 +14,7 @@ from pathlib import Path
 from mailbot import __version__
 from mailbot.config import Settings, load_settings
 from mailbot.domain.errors import ConfigError, MailbotError, PolicyError
-from mailbot.entrypoints import admin, demo_commands, logs, reports
+from mailbot.entrypoints import admin, demo_commands, logs, partnership_cli, reports
 from mailbot.entrypoints.clock import CommandClock
 
 log = logging.getLogger("mailbot")
@@ -78,9 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     demo_commands.add_commands(sub, _demo_options())
     admin.add_commands(sub, common)
-    cases = sub.add_parser("cases", parents=[common], help="list cases, or show one")
-    cases.add_argument("action", nargs="?", choices=["show"])
+    cases = sub.add_parser("cases", parents=[common],
+                           help="list cases, show or export one, or find those about a child")
+    cases.add_argument("action", nargs="?", choices=["show", *partnership_cli.CASE_ACTIONS])
     cases.add_argument("reference", nargs="?")
+    partnership_cli.add_case_actions(cases)
     cases.set_defaults(handler=_cases)
     policies = sub.add_parser("policies", parents=[common],
                               help="check or show policies, or start a new one (policies new NAME)")
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     mailboxes.add_argument("--send-test", metavar="ADDRESS",
                            help="send one real test message to ADDRESS from each mailbox")
     mailboxes.set_defaults(handler=_mailboxes)
+    partnership_cli.register(sub, common, _app)
     return parser
 
 
@@ -176,6 +179,8 @@ def _run(args, now) -> int:
 
 
 def _cases(args, now) -> int:
+    if args.action in partnership_cli.CASE_ACTIONS:
+        return partnership_cli.case_action(args, now, _app)
     app = _app(args)
     if args.action == "show":
         if not args.reference:

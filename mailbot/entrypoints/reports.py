@@ -47,6 +47,9 @@ def _case_lines(case: Case, policy: Policy, zone: ZoneInfo = LONDON) -> list[str
              f"Deadline: {_when(case.deadline, zone) if case.is_open else '-'}",
              f"Referrer: {case.referrer.formatted()}",
              "People by role:"]
+    if case.anonymised_at:
+        lines.insert(2, f"Anonymised: {_when(case.anonymised_at)} (personal data removed at the"
+                        " end of the retention period)")
     for role, people in sorted(case.parties.items()):
         lines.append(f"  {policy.role_name(role)}: {', '.join(p.formatted() for p in people)}")
     if case.outcome:

@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
+from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.polling import drain_mailbox, report_mailbox_health
@@ -79,6 +80,7 @@ class Worker:
                                next_run_time=datetime.now(self.scheduler.timezone))
         self.scheduler.add_job(self.send, "interval", seconds=worker.send_every_seconds,
                                id="send", max_instances=1, coalesce=True)
+        add_partnership_jobs(self)  # the weekly digest and daily retention
         self.scheduler.start()
         threads = [threading.Thread(target=self.watch, args=(name,), name=f"watch-{name}",
                                     daemon=True) for name in self.app.services.mailboxes]

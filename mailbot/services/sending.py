@@ -1,7 +1,8 @@
 """Use case: deliver queued mail, retrying what failed before.
 
-Each row is sent and marked in its own transaction, so a crash loses nothing: a row whose
-delivery was accepted but not yet marked stays queued and is sent once more on restart.
+Each row is claimed, then sent and marked, in transactions of its own, so two workers never
+send one row twice and a crash loses nothing: a row whose delivery was accepted but not yet
+marked stays queued and is sent once more when its claim runs out.
 That window is one SMTP round trip wide, so such duplicates are rare; rows that had been
 attempted before are counted as possible duplicates when they succeed. Transient
 failures back off exponentially; permanent ones are marked and reported to the business
@@ -11,6 +12,7 @@ managers of the partnership that sent them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -28,6 +30,11 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=2)
 # A refused login is ours to fix, not the message's: its mail waits this long between tries.
 AUTHENTICATION_RETRY = timedelta(minutes=5)
+# Rows a send pass has claimed are left alone by other workers' passes this long; if the
+# pass dies before marking them, they are due again after this. A pass claims rows a few
+# at a time, so a claim never has to outlast many slow deliveries.
+CLAIM_FOR = timedelta(minutes=10)
+CLAIM_BATCH = 25
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
@@ -38,7 +45,7 @@ def send_queued(services: Services, mailer: Mailer, now: datetime, *,
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in rows:
+    for row in _claimed(services, rows, now):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -78,6 +85,17 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
         services.count("resent_after_failure")
     log.info("sent %s to %s (Message-ID %s)", item.template, item.recipient, item.message_id)
     return 1
+
+
+def _claimed(services: Services, rows: list[OutboxRow], now: datetime) -> Iterator[OutboxRow]:
+    """The rows this pass claims, a batch at a time: two workers read the same due rows, and
+    only the pass that claims a row sends it (one commit per batch, not per message)."""
+    for start in range(0, len(rows), CLAIM_BATCH):
+        batch = rows[start:start + CLAIM_BATCH]
+        with services.uow_factory() as uow:
+            mine = uow.outbox.claim([row.id for row in batch], now, now + CLAIM_FOR)
+            uow.commit()
+        yield from (row for row in batch if row.id in mine)
 
 
 def _keep_for_later(services: Services, waiting: list[OutboxRow],

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailbot.domain.case import Case
+
+if TYPE_CHECKING:
+    from mailbot.services.records import CaseRecords
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class InboundLog(Protocol):
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
     def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
+    # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
+    # another worker's pass claiming the same rows at once gets none of them.
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
     def mark_sent(self, row_id: int, now: datetime) -> None: ...
     def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
                     retry_at: datetime | None) -> None: ...
@@ -140,6 +146,7 @@ class UnitOfWork(Protocol):
     state: StateStore
     commands: CommandLog
     known: KnownAddresses
+    records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed

@@ -330,10 +330,37 @@ def for_case(mails: Iterable[Sent], reference: str) -> list[Sent]:
 
 def decision_notice_text(mail: Sent) -> str:
     """Every paragraph and table cell of the .docx decision notice attached to ``mail``."""
-    [part] = [p for p in mail.message.walk() if (p.get_filename() or "").endswith(".docx")]
-    document = docx.Document(io.BytesIO(part.get_payload(decode=True)))
+    return docx_text(attached(mail, "-decision-notice.docx"))
+
+
+def attached(mail: Sent, ending: str) -> bytes:
+    """The one attachment of ``mail`` whose name ends with ``ending``."""
+    [part] = [p for p in mail.message.walk() if (p.get_filename() or "").endswith(ending)]
+    return part.get_payload(decode=True)
+
+
+def docx_text(data: bytes) -> str:
+    """Every paragraph and table cell of a .docx, one a line."""
+    document = docx.Document(io.BytesIO(data))
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
             lines.extend(cell.text for cell in row.cells)
     return "\n".join(lines)
+
+
+def history_rows(data: bytes) -> list[list[str]]:
+    """The rows of the history table (the last table) of a case record .docx."""
+    table = docx.Document(io.BytesIO(data)).tables[-1]
+    return [[cell.text for cell in row.cells] for row in table.rows][1:]
+
+
+def shown_history(case_text: str) -> list[tuple[str, str]]:
+    """(time, actor) of each event `mailbot cases show` lists, in order."""
+    rows = []
+    for line in case_text.split("\nHistory:\n", 1)[1].splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and "  by " in line:
+            when = line[2:18]
+            actor = line.split("  by ", 1)[1].rsplit("  (", 1)[0]  # "(Stage 2)", "(Level 2)"
+            rows.append((when, actor))
+    return rows

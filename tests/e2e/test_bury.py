@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 from mailbot.domain.referral import AgencyType
-from tests.e2e.harness import at, only, reference_of
+from tests.e2e.harness import (
+    at,
+    attached,
+    docx_text,
+    history_rows,
+    only,
+    reference_of,
+    shown_history,
+)
 
 BM = "business.manager@bury.test"
 REFERRER = "Priya Shah <priya.shah@school.test>"
@@ -97,3 +105,38 @@ def test_a_bury_referral_climbs_the_levels_and_ends_with_a_written_decision(stor
     assert any(name.endswith(".docx") for name in decision.attachment_names())
     shown = bury.case_text(reference)
     assert "Status: decided" in shown and "within 5 working days." in shown
+
+    # The whole record goes with the decision to the referrer and the agencies on the case,
+    # to be placed on the child's file; it holds every event of the history.
+    for person in ("priya.shah@school.test", "alex.morgan@csc.test", "tom.reid@school.test"):
+        [mail] = only(final, "decision", person)
+        assert f"{reference}-case-record.docx" in mail.attachment_names()
+        assert "Please place it on the child's file" in mail.text()
+    record = attached(decision, "-case-record.docx")
+    events = shown_history(shown)
+    assert len(events) >= 8  # opened, chased twice, escalated, refused twice, moved, decided
+    assert [(row[0], row[2]) for row in history_rows(record)] == events
+    assert "Sam Sample" in docx_text(record) and "14 March 2015" in docx_text(record)
+
+    # The same record on demand, and the cases about the child (a subject access request).
+    bury.mailbot("cases", "export", reference.lower(), "--out", "record.docx")
+    exported = (bury.workdir / "record.docx").read_bytes()
+    assert [(row[0], row[2]) for row in history_rows(exported)] == events
+    found = bury.mailbot("cases", "find", "--child", "sam SAMPLE", "--dob", "14/03/2015")
+    assert reference in found and "1 case(s)" in found
+
+    # Six years after it closed, retention removes the child and everyone's details.
+    later = at("2033-01-10", 2)
+    assert f"{reference}" in bury.mailbot("retention", "run", "--dry-run", now=later)
+    assert "priya.shah@school.test" in bury.case_text(reference)  # the dry run changed nothing
+    assert "1 case(s) anonymised" in bury.mailbot("retention", "run", now=later)
+    shown = bury.case_text(reference)
+    assert "Anonymised: 2033-01-10 02:00" in shown and "Status: decided" in shown
+    assert "priya.shah" not in shown and "alex.morgan" not in shown
+    assert "0 case(s)" in bury.mailbot("cases", "find", "--child", "Sam Sample")
+    assert "Sam Sample" not in docx_text(bury_export(bury, reference))
+
+
+def bury_export(bury, reference: str) -> bytes:
+    bury.mailbot("cases", "export", reference, "--out", "after.docx")
+    return (bury.workdir / "after.docx").read_bytes()

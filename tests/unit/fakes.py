@@ -161,6 +161,9 @@ class _Outbox:
     def due(self, now, limit=100) -> list[OutboxRow]:
         return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
 
+    def claim(self, row_ids, now, until) -> set[int]:
+        return {i for i in row_ids if self.work["outbox"][i].status == "queued"}
+
     def mark_sent(self, row_id, now):
         self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], status="sent")
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from mailbot.adapters.policy_files import calendar_for, load_policy
 from mailbot.domain.case import Case
+from mailbot.domain.digest import CaseDates, DigestSchedule, build_digest, due_slot
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import AgencyType, Person, Referral
 from mailbot.domain.working_days import LONDON
+from mailbot.services.context import MailboxContext
+from mailbot.services.digest import digest_notice
 
 CHILD_NAME = "Alfie Zebedee-Quinn"
 CHILD_DOB = date(2015, 3, 4)
@@ -150,6 +153,22 @@ def service_notices(case: Case) -> list[Rendered]:
     ]
 
 
+def weekly_digest() -> Rendered:
+    """The digest of two open cases on Monday 4 January 2027, one of them overdue."""
+    policy, engine = bury()
+    first, _ = engine.open_case(referral(), "BSCP-2026-0010", OPENED)
+    second, _ = engine.open_case(referral(), "BSCP-2026-0011", at(29))
+    now = at(4, 9, 1, 2027)
+    slot = due_slot(now, DigestSchedule(), engine.calendar)
+    assert slot is not None
+    changes = [CaseDates(c.reference, c.status, c.stage, c.opened_at, None) for c in (first, second)]
+    digest = build_digest(slot, slot.at - timedelta(days=7), [first, second], changes, engine, now)
+    assert digest is not None
+    mailbox = MailboxContext("bury", "bsp@bury.example", policy, engine)
+    return Rendered(digest_notice(digest, mailbox), None)
+
+
 def every_notice() -> list[Rendered]:
     case, steps = decided_case()
-    return steps + resolved_case() + withdrawn_case() + service_notices(steps[0].case)
+    return (steps + resolved_case() + withdrawn_case() + service_notices(steps[0].case)
+            + [weekly_digest()])

@@ -165,9 +165,10 @@ def test_the_decision_carries_the_decision_and_the_docx_notice():
     email = render(first(Template.DECISION))
     assert "Final decision of the BSCP Business Manager" in email.text
     assert "The school's concerns are upheld." in email.text
-    (name, mime, data), = email.attachments
+    (name, mime, data), record = email.attachments
     assert name == "BSCP-2026-0007-decision-notice.docx" and data[:2] == b"PK"
     assert mime.endswith("wordprocessingml.document")
+    assert record[0] == "BSCP-2026-0007-case-record.docx"
 
 
 def test_a_refusal_says_why_and_who_may_do_what():
@@ -229,9 +230,22 @@ def test_newlines_in_a_context_value_cannot_break_the_subject_line():
 
 def test_only_the_decision_carries_the_decision_notice():
     carrying = {i.notice.template for i in ITEMS
-                if any(name.endswith(".docx") for name, _, _ in render(i).attachments)}
+                if any(name.endswith("-decision-notice.docx") for name, _, _ in render(i).attachments)}
     assert carrying == {Template.DECISION}
-    assert first(Template.DECISION).notice.attachments == (Attachment.DECISION_NOTICE,)
+    assert Attachment.DECISION_NOTICE in first(Template.DECISION).notice.attachments
+
+
+def test_the_closing_emails_carry_the_case_record_and_say_to_place_it_on_the_childs_file():
+    carrying = {i.notice.template for i in ITEMS
+                if any(name.endswith("-case-record.docx") for name, _, _ in render(i).attachments)}
+    assert carrying == {Template.DECISION, Template.OUTCOME}
+    for template in carrying:
+        email = render(first(template))
+        [record] = [a for a in email.attachments if a[0].endswith("-case-record.docx")]
+        assert record[0] == f"{first(template).case.reference}-case-record.docx"
+        assert record[2].startswith(b"PK")
+        assert "Please place it on the child's file" in email.text
+        assert "Please place it on the child's file</strong>" in email.html
 
 
 class _TagBalance(HTMLParser):

@@ -85,6 +85,7 @@ class CaseRow(Base):
     stage_entered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_chase_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     chase_points_passed: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(Text)

@@ -64,6 +64,20 @@ class SqlOutbox:
         return [_outbox_row(row) for row in rows]
 
     @translated
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
+        """Takes due rows for one send pass by moving their next attempt on to ``until``;
+        returns the ids it took. Two workers' passes may read the same due rows: the UPDATE
+        re-checks each row under its lock, so each row goes to exactly one of them."""
+        table = OutboxMessageRow.__table__
+        claimed: set[int] = set()
+        for start in range(0, len(row_ids), _LOOKUP_CHUNK):
+            claimed.update(self._session.scalars(
+                update(table).where(table.c.id.in_(list(row_ids[start:start + _LOOKUP_CHUNK])),
+                                    table.c.status == QUEUED, table.c.next_attempt_at <= now)
+                .values(next_attempt_at=until).returning(table.c.id)))
+        return claimed
+
+    @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:
         self._change(row_id, status=SENT, sent_at=now,
                      attempts=OutboxMessageRow.attempts + 1)

@@ -18,6 +18,7 @@ from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
 from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
 from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
+from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
 
@@ -55,6 +56,7 @@ class SqlAlchemyUnitOfWork:
     state: SqlStateStore
     commands: SqlCommandLog
     known: SqlKnownAddresses
+    records: SqlCaseRecords
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now):
@@ -71,6 +73,7 @@ class SqlAlchemyUnitOfWork:
         self.state = SqlStateStore(session)
         self.commands = SqlCommandLog(session)
         self.known = SqlKnownAddresses(session)
+        self.records = SqlCaseRecords(session)
         return self
 
     def __exit__(self, *exc: object) -> None:
