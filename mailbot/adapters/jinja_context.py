@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.adapters.plain_dates import date_phrase
 from mailbot.domain.case import Case
+from mailbot.domain.commands import COMMANDS
 from mailbot.domain.notices import Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
@@ -40,29 +41,6 @@ TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     Template.MAILBOX_FAILURE: {"mailbox": "", "error": "", "since": ""},
     Template.MAILBOX_RECOVERED: {"mailbox": "", "since": ""},
 }
-
-# The reply commands of contract section 4, in the order the contract lists them.
-_COMMANDS = (
-    ("ESCALATE or ESCALATE: reason", "moves the case to the next stage the {policy} policy"
-     " allows for it"),
-    ("STAGE n or STAGE n: reason", "moves the case to stage n (the stages are {stages})"),
-    ("RESOLVED: outcome", "records that the agencies agreed at the current stage and closes the"
-     " case; the outcome, which may run on over the next lines, is the written statement"),
-    ("DECISION: text", "records the final written decision ({deciders}); closes the case and"
-     " emails the decision notice to the referrer"),
-    ("EXTEND n or EXTEND n: reason", "moves the current deadline n working days later"
-     " (1 to 60){limit}"),
-    ("SHORTEN n or SHORTEN n: reason", "brings the current deadline n working days forward,"
-     " for a timescale that protects the child"),
-    ("ASSIGN role: Name <email>", "names the person for a role on this case; the roles are"
-     " {roles}"),
-    ("NOTE: text", "adds a note to the case record"),
-    ("WITHDRAW: reason", "withdraws the case"),
-    # Never a bare "ACCEPT" line: a line of mailbot's own email is never run as a command.
-    ("ACCEPT (on a line of its own)", "vouches for everyone the referral names, so mail held"
-     " for addresses the partnership had not seen before goes out"),
-)
-
 
 def person_view(person: Person) -> dict[str, str]:
     return {"name": person.name, "email": person.email, "formatted": person.formatted()}
@@ -176,7 +154,7 @@ def commands_help(policy: Policy) -> list[dict[str, str]]:
         "deciders": deciders,
         "roles": ", ".join(policy.roles),
     }
-    return [{"syntax": syntax, "effect": effect.format(**values)} for syntax, effect in _COMMANDS]
+    return [{"syntax": word.syntax, "effect": word.effect.format(**values)} for word in COMMANDS]
 
 
 def unassigned_roles(names: list[str], policy: Policy | None) -> list[dict[str, str]]:

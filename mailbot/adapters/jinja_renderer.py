@@ -29,6 +29,7 @@ from mailbot.adapters.jinja_context import (
 from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
 from mailbot.adapters.policy_files import calendar_for
 from mailbot.domain.case import Case
+from mailbot.domain.commands import COMMANDS
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Attachment, Notice, Template
 from mailbot.domain.policy import Policy
@@ -189,6 +190,8 @@ def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
     environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
     environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
     environment.filters["nl2br"] = nl2br
+    # The commands that change a case, as the registry lists them (only NOTE is open to all).
+    environment.globals["case_changing_words"] = [w.verb for w in COMMANDS if w.changes_case]
     return environment
 
 

@@ -1,18 +1,25 @@
-"""Commands by reply (contract section 4): parsing a reply's own text into commands.
+"""The reply commands (contract section 4), each one object: its word, how it is written, what
+it does, who may use it and the case change it runs, as Mailman 3 keeps its email commands.
 
-One command per line, case-insensitive. Texts that may run on (an outcome, a decision, a
-note, a reason) continue over the following lines until the next command line or a
-sign-off, so a business manager can write a paragraph the way they would in Outlook.
-Lines that look like commands but are malformed come back as problems, never as guesses.
+Everything else is derived from ``COMMANDS``: the parser (``command_parser``), the
+reply-text cutter's test for a command line, the help in every email, and the reply use
+case's dispatch. Adding a command is adding one ``CommandWord`` here.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING
 
 from mailbot.domain.referral import Person
+
+if TYPE_CHECKING:
+    from mailbot.domain.case import Case
+    from mailbot.domain.engine import CaseEngine
+    from mailbot.domain.notices import Notice
 
 
 @dataclass(frozen=True)
@@ -75,181 +82,104 @@ class Accept:
 Command = (Escalate | MoveToStage | RecordOutcome | RecordDecision | ExtendDeadline
            | ShortenDeadline | AssignRole | AddNote | Withdraw | Accept)
 
-# A note changes nothing but the record, so anyone on the case may add one.
-STATE_CHANGING = (Escalate, MoveToStage, RecordOutcome, RecordDecision, ExtendDeadline,
-                  ShortenDeadline, AssignRole, Withdraw, Accept)
+
+class Grammar(Enum):
+    """What follows a command's word on its line."""
+
+    OPTIONAL_TEXT = "optional text"  # ESCALATE, or ESCALATE: reason
+    TEXT = "text"  # RESOLVED: outcome; the text is required
+    NUMBER = "number"  # STAGE 2, or STAGE 2: reason
+    ASSIGNMENT = "assignment"  # ASSIGN role: Name <email>
+    NOTHING = "nothing"  # ACCEPT
+
+
+# A change to a case, run by the engine: (engine, case, command, now, actor, source message).
+Apply = Callable[["CaseEngine", "Case", Command, datetime, str, "str | None"], "list[Notice]"]
+
+
+@dataclass(frozen=True)
+class CommandWord:
+    verb: str
+    kind: type
+    grammar: Grammar
+    syntax: str  # as the help in every email writes it
+    effect: str  # the help's explanation; may name {policy} {stages} {deciders} {roles} {limit}
+    apply: Apply
+    changes_case: bool = True  # False: anyone on the case may use it (NOTE)
+
+    @property
+    def runs_on(self) -> bool:
+        """Whether its text may continue over the following lines."""
+        return self.grammar in (Grammar.OPTIONAL_TEXT, Grammar.TEXT, Grammar.NUMBER)
+
+    def describe(self, command: Command) -> str:
+        """How the command reads back in a confirmation or refusal."""
+        if isinstance(command, AssignRole):
+            return f"{self.verb} {command.role}: {command.person.formatted()}"
+        number = next((getattr(command, name) for name in ("stage", "days")
+                       if hasattr(command, name)), None)
+        text = next((getattr(command, name) for name in ("reason", "outcome", "decision", "text")
+                     if hasattr(command, name)), "")
+        head = f"{self.verb} {number}" if number is not None else self.verb
+        return head + (f": {text}" if text else "")
+
+
+# In the order contract section 4 lists them.
+COMMANDS: tuple[CommandWord, ...] = (
+    CommandWord("ESCALATE", Escalate, Grammar.OPTIONAL_TEXT, "ESCALATE or ESCALATE: reason",
+                "moves the case to the next stage the {policy} policy allows for it",
+                lambda e, case, c, now, who, src: e.escalate(case, now, who, c.reason, src)),
+    CommandWord("STAGE", MoveToStage, Grammar.NUMBER, "STAGE n or STAGE n: reason",
+                "moves the case to stage n (the stages are {stages})",
+                lambda e, case, c, now, who, src: e.move_to_stage(case, c.stage, now, who,
+                                                                  c.reason, src)),
+    CommandWord("RESOLVED", RecordOutcome, Grammar.TEXT, "RESOLVED: outcome",
+                "records that the agencies agreed at the current stage and closes the case; the"
+                " outcome, which may run on over the next lines, is the written statement",
+                lambda e, case, c, now, who, src: e.record_outcome(case, c.outcome, now, who, src)),
+    CommandWord("DECISION", RecordDecision, Grammar.TEXT, "DECISION: text",
+                "records the final written decision ({deciders}); closes the case and emails the"
+                " decision notice to the referrer",
+                lambda e, case, c, now, who, src: e.record_decision(case, c.decision, now, who,
+                                                                    src)),
+    CommandWord("EXTEND", ExtendDeadline, Grammar.NUMBER, "EXTEND n or EXTEND n: reason",
+                "moves the current deadline n working days later (1 to 60){limit}",
+                lambda e, case, c, now, who, src: e.extend(case, c.days, now, who, c.reason, src)),
+    CommandWord("SHORTEN", ShortenDeadline, Grammar.NUMBER, "SHORTEN n or SHORTEN n: reason",
+                "brings the current deadline n working days forward, for a timescale that"
+                " protects the child",
+                lambda e, case, c, now, who, src: e.shorten(case, c.days, now, who, c.reason, src)),
+    CommandWord("ASSIGN", AssignRole, Grammar.ASSIGNMENT, "ASSIGN role: Name <email>",
+                "names the person for a role on this case; the roles are {roles}",
+                lambda e, case, c, now, who, src: e.assign(case, c.role, c.person, now, who, src)),
+    CommandWord("NOTE", AddNote, Grammar.TEXT, "NOTE: text", "adds a note to the case record",
+                lambda e, case, c, now, who, src: e.add_note(case, c.text, now, who, src),
+                changes_case=False),
+    CommandWord("WITHDRAW", Withdraw, Grammar.TEXT, "WITHDRAW: reason", "withdraws the case",
+                lambda e, case, c, now, who, src: e.withdraw(case, c.reason, now, who, src)),
+    # Never a bare "ACCEPT" line in the help: a line of mailbot's own email never runs.
+    CommandWord("ACCEPT", Accept, Grammar.NOTHING, "ACCEPT (on a line of its own)",
+                "vouches for everyone the referral names, so mail held for addresses the"
+                " partnership had not seen before goes out",
+                lambda e, case, c, now, who, src: e.accept(case, now, who, src)),
+)
+
+BY_VERB = {word.verb: word for word in COMMANDS}
+_BY_KIND = {word.kind: word for word in COMMANDS}
+VERBS = tuple(BY_VERB)
+STATE_CHANGING = tuple(word.kind for word in COMMANDS if word.changes_case)
+
+
+def word_for(command: Command) -> CommandWord:
+    return _BY_KIND[type(command)]
 
 
 def describe(command: Command) -> str:
     """How a command reads back in a confirmation or refusal."""
-    match command:
-        case Escalate(reason):
-            return "ESCALATE" + (f": {reason}" if reason else "")
-        case MoveToStage(stage, reason):
-            return f"STAGE {stage}" + (f": {reason}" if reason else "")
-        case RecordOutcome(outcome):
-            return f"RESOLVED: {outcome}"
-        case RecordDecision(decision):
-            return f"DECISION: {decision}"
-        case ExtendDeadline(days, reason):
-            return f"EXTEND {days}" + (f": {reason}" if reason else "")
-        case ShortenDeadline(days, reason):
-            return f"SHORTEN {days}" + (f": {reason}" if reason else "")
-        case AssignRole(role, person):
-            return f"ASSIGN {role}: {person.formatted()}"
-        case AddNote(text):
-            return f"NOTE: {text}"
-        case Withdraw(reason):
-            return f"WITHDRAW: {reason}"
-        case Accept():
-            return "ACCEPT"
-    raise TypeError(command)
+    return word_for(command).describe(command)
 
 
-@dataclass(frozen=True)
-class ParsedReply:
-    commands: tuple[Command, ...] = ()
-    problems: tuple[str, ...] = field(default=())
-
-
-VERBS = ("ESCALATE", "STAGE", "RESOLVED", "DECISION", "EXTEND", "SHORTEN", "ASSIGN", "NOTE",
-         "WITHDRAW", "ACCEPT")
-_VERB = re.compile(rf"^\s*({'|'.join(VERBS)})\b(.*)$", re.IGNORECASE)
-# A line shaped like a command (one word, then a colon, a number or nothing) whose word is not
-# a command but close to one is a mistyped command, answered with the nearest, never guessed.
-_COMMAND_SHAPE = re.compile(r"^\s*([A-Za-z]{4,12})\s*(:.*|\d+\b.*|[.!]?\s*)$")
-_SIGN_OFF = re.compile(
-    r"^\s*(kind(est)? regards|best regards|regards|many thanks|thanks|thank you|best wishes"
-    r"|warm regards|yours sincerely|sent from my)\b[\s,.!]*$", re.IGNORECASE)
-_RUNS_ON = {"RESOLVED", "DECISION", "NOTE", "WITHDRAW", "ESCALATE", "STAGE", "EXTEND", "SHORTEN"}
-
-
-def parse_reply(text: str) -> ParsedReply:
-    commands: list[Command] = []
-    problems: list[str] = []
-    for verb, rest, more in _command_blocks(text):
-        try:
-            commands.append(_parse_one(verb, rest, more))
-        except ValueError as problem:
-            problems.append(str(problem))
-    problems += _mistyped(text)
-    return ParsedReply(tuple(commands), tuple(problems))
-
-
-def _mistyped(text: str) -> list[str]:
-    """Lines that look like a command with a misspelt verb ("ESCALTE: reason")."""
-    problems = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        match = _COMMAND_SHAPE.match(line)
-        if not match or _VERB.match(line):
-            continue
-        word = match.group(1).upper()
-        if not match.group(2).strip(" .!") and any(word.startswith(v[:-1]) for v in VERBS):
-            continue  # "Noted." or "Escalated": a word of English, not a misspelt command
-        nearest = difflib.get_close_matches(word, VERBS, n=1, cutoff=0.75)
-        if nearest:
-            problems.append(f"'{line.strip()}' is not a command: {word} is not one of"
-                            f" {', '.join(VERBS)}. Did you mean {nearest[0]}?")
-    return problems
-
-
-def _command_blocks(text: str):
-    """(verb, rest of its line, continuation text) for each command line."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    i = 0
-    while i < len(lines):
-        match = _VERB.match(lines[i])
-        i += 1
-        if not match or not _looks_like_command(match):
-            continue
-        verb, rest = match.group(1).upper(), _bare(match.group(2))
-        continuation = []
-        while i < len(lines) and not _is_command(lines[i]) and not _SIGN_OFF.match(lines[i]):
-            continuation.append(lines[i])
-            i += 1
-        more = "\n".join(continuation).strip() if verb in _RUNS_ON else ""
-        yield verb, rest, more
-
-
-def _bare(rest: str) -> str:
-    """People end a one-word command with a full stop ("Escalate."); that is still the command."""
-    return "" if not rest.strip(" \t.!") else rest
-
-
-def _looks_like_command(match: re.Match) -> bool:
-    """A verb opens a command only when followed by nothing, a colon, or (for STAGE, EXTEND
-    and ASSIGN) its argument: "Escalate this please" is prose, not a command."""
-    rest = _bare(match.group(2))
-    verb = match.group(1).upper()
-    if not rest.strip() or rest.lstrip().startswith(":"):
-        return True
-    return verb in ("STAGE", "EXTEND", "SHORTEN", "ASSIGN") and bool(re.match(r"^\s+\S", rest))
-
-
-def _is_command(line: str) -> bool:
-    match = _VERB.match(line)
-    return bool(match and _looks_like_command(match))
-
-
-def _joined(first: str, more: str) -> str:
-    return "\n".join(part for part in (first.strip(), more) if part).strip()
-
-
-def _after_colon(rest: str) -> str:
-    rest = rest.strip()
-    return rest[1:].strip() if rest.startswith(":") else rest
-
-
-def _parse_one(verb: str, rest: str, more: str) -> Command:
-    if verb in ("STAGE", "EXTEND", "SHORTEN"):
-        return _numbered(verb, rest, more)
-    if verb == "ASSIGN":
-        return _assign(rest)
-    if verb == "ACCEPT":
-        return Accept()
-    text = _joined(_after_colon(rest), more)
-    if verb == "ESCALATE":
-        return Escalate(text)
-    if not text:
-        raise ValueError(f"{verb} needs text after it, like '{verb}: ...'.")
-    return {"RESOLVED": RecordOutcome, "DECISION": RecordDecision, "NOTE": AddNote,
-            "WITHDRAW": Withdraw}[verb](text)
-
-
-def _numbered(verb: str, rest: str, more: str) -> Command:
-    match = re.match(r"^\s*(\d{1,3})\s*(?::\s*(.*))?$", rest)
-    if not match:
-        raise ValueError(f"{verb} needs a number, like '{verb} 2' or '{verb} 2: reason'"
-                         f" (got '{verb}{rest}').")
-    number, reason = int(match.group(1)), _joined(match.group(2) or "", more)
-    kinds = {"STAGE": MoveToStage, "EXTEND": ExtendDeadline, "SHORTEN": ShortenDeadline}
-    return kinds[verb](number, reason)
-
-
-def _assign(rest: str) -> AssignRole:
-    match = re.match(r"^\s*([A-Za-z][A-Za-z0-9_ \-]*?)\s*:\s*(.+)$", rest)
-    usage = "ASSIGN needs a role and a person, like 'ASSIGN line_manager: Jo Bloggs <jo@example.org>'"
-    if not match:
-        raise ValueError(f"{usage}.")
-    role = re.sub(r"[\s\-]+", "_", match.group(1).strip().lower())
-    return AssignRole(role, person_from(match.group(2).strip(), usage))
-
-
-_BRACKETED = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>\s]+)>\s*$")
-_BARE = re.compile(r"^[^\s<>@\"]+@[^\s<>@\"]+\.[^\s<>@\"]+$")
-
-
-def person_from(text: str, usage: str) -> Person:
-    """``Name <address>`` or a bare address, read as a mail client reads it: the address is the
-    one in angle brackets. A display name that is itself an address is refused, because a
-    reader sees that name, not the address the mail would really go to."""
-    bracketed = _BRACKETED.match(text)
-    name, address = (bracketed.group("name"), bracketed.group("address")) if bracketed else ("", text)
-    name = name.strip().strip('"').strip()
-    if not _BARE.match(address):
-        raise ValueError(f"{usage}; '{text}' has no email address.")
-    if "@" in name:
-        raise ValueError(f"{usage}; the name '{name}' is itself an email address, but the mail"
-                         f" would go to {address}. Write the person's name, then their address"
-                         " in angle brackets.")
-    return Person(name, address.lower())
+def apply(engine: CaseEngine, case: Case, command: Command, now: datetime, actor: str,
+          source: str | None) -> list[Notice]:
+    """Runs the case change the command stands for."""
+    return word_for(command).apply(engine, case, command, now, actor, source)

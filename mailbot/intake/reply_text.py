@@ -15,15 +15,10 @@ import re
 
 import quotequail
 
+from mailbot.domain.command_parser import is_command_line
 from mailbot.intake.html_text import html_to_text
 from mailbot.intake.message import InboundMessage
 
-# Kept in step with the command words of CONTRACT section 4.
-_COMMAND = re.compile(
-    r"^\s*(escalate|stage\s*\d+|resolved|decision|extend\s*\d+|shorten\s*\d+|assign|note"
-    r"|withdraw|accept)\b",
-    re.IGNORECASE,
-)
 _HEADER_LINE = re.compile(
     r"^\s*\*?(from|sent|date|to|cc|subject|von|gesendet|an|betreff|de|envoy[ée]|objet|à)"
     r"\s*:\*?(\s|$)",
@@ -155,7 +150,7 @@ def _drop_attribution(lines: list[str]) -> list[str]:
     while end and not lines[end - 1].strip():
         end -= 1
     last = lines[end - 1].strip() if end else ""
-    if not (last.endswith(":") and _ATTRIBUTION_HINT.search(last)) or _COMMAND.match(last):
+    if not (last.endswith(":") and _ATTRIBUTION_HINT.search(last)) or is_command_line(last):
         return lines[:end]
     start = end - 1
     while start > max(0, end - 3) and _is_attribution_part(lines[start - 1]):
@@ -164,7 +159,7 @@ def _drop_attribution(lines: list[str]) -> list[str]:
 
 
 def _is_attribution_part(line: str) -> bool:
-    return bool(line.strip() and _ATTRIBUTION_HINT.search(line) and not _COMMAND.match(line))
+    return bool(line.strip() and _ATTRIBUTION_HINT.search(line) and not is_command_line(line))
 
 
 def _drop_signature(lines: list[str]) -> list[str]:
@@ -174,7 +169,7 @@ def _drop_signature(lines: list[str]) -> list[str]:
         rest = lines[index + 1 :]
         if len([r for r in rest if r.strip()]) > _SIGNATURE_MAX_LINES:
             continue
-        if not any(_COMMAND.match(item) for item in rest):
+        if not any(is_command_line(item) for item in rest):
             return lines[:index]
     return lines
 

@@ -13,11 +13,12 @@ asked to act at a stage the same reply has already left.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailbot.domain import commands as cmd
 from mailbot.domain.case import Case, Event, EventKind
+from mailbot.domain.command_parser import ParsedReply, parse_reply
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import CaseRuleRefused
 from mailbot.domain.notices import Notice, Template
@@ -61,7 +62,7 @@ def handle_reply(services: Services, uow: UnitOfWork, mailbox: MailboxContext, m
     assert case is not None
     who = standing(mailbox, case, match, message)
     text = written_by_sender(uow, message)
-    parsed = cmd.ParsedReply() if is_out_of_office(text) else cmd.parse_reply(text)
+    parsed = ParsedReply() if is_out_of_office(text) else parse_reply(text)
     if not parsed.commands and not parsed.problems:
         _file(services, uow, mailbox, case, message, who, now)
         return
@@ -88,7 +89,7 @@ def handle_reply(services: Services, uow: UnitOfWork, mailbox: MailboxContext, m
              case.reference, len(applied.done), len(applied.refused))
 
 
-def _apply_all(mailbox: MailboxContext, case: Case, parsed: cmd.ParsedReply, who: Standing,
+def _apply_all(mailbox: MailboxContext, case: Case, parsed: ParsedReply, who: Standing,
                now: datetime, source: str | None) -> Applied:
     applied = Applied()
     not_manager = who.why_not_manager(mailbox.policy.name)
@@ -116,28 +117,9 @@ def _apply_all(mailbox: MailboxContext, case: Case, parsed: cmd.ParsedReply, who
 
 def _apply(engine: CaseEngine, case: Case, command: cmd.Command, now: datetime, actor: str,
            source: str | None, who: Standing) -> list[Notice]:
-    match command:
-        case cmd.Escalate(reason):
-            return engine.escalate(case, now, actor, reason, source)
-        case cmd.MoveToStage(stage, reason):
-            return engine.move_to_stage(case, stage, now, actor, reason, source)
-        case cmd.RecordOutcome(outcome):
-            return engine.record_outcome(case, outcome, now, actor, source)
-        case cmd.RecordDecision(decision):
-            return engine.record_decision(case, decision, now, actor, source)
-        case cmd.ExtendDeadline(days, reason):
-            return engine.extend(case, days, now, actor, reason, source)
-        case cmd.ShortenDeadline(days, reason):
-            return engine.shorten(case, days, now, actor, reason, source)
-        case cmd.AssignRole(role, person):
-            return engine.assign(case, role, person, now, actor, source)
-        case cmd.AddNote(text):
-            return engine.add_note(case, _as_recorded(text, who), now, actor, source)
-        case cmd.Withdraw(reason):
-            return engine.withdraw(case, reason, now, actor, source)
-        case cmd.Accept():
-            return engine.accept(case, now, actor, source)
-    raise TypeError(command)
+    if isinstance(command, cmd.AddNote):
+        command = replace(command, text=_as_recorded(command.text, who))
+    return cmd.apply(engine, case, command, now, actor, source)
 
 
 def _as_recorded(text: str, who: Standing) -> str:
@@ -183,7 +165,7 @@ def _file(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Ca
 
 
 def _refuse_replay(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: Case,
-                   message: InboundMessage, who: Standing, parsed: cmd.ParsedReply,
+                   message: InboundMessage, who: Standing, parsed: ParsedReply,
                    now: datetime) -> None:
     reason = ("This message was acted on before: the same message arriving again (a replay)"
               " changes nothing. If you meant to send these commands again, write a new reply.")

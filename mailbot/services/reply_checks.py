@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from mailbot.domain.case import Case
-from mailbot.domain.commands import parse_reply
+from mailbot.domain.command_parser import parse_reply
 from mailbot.domain.text import printable
 from mailbot.intake.message import InboundMessage, parse_message
 from mailbot.intake.reply_text import is_bottom_posted, own_text

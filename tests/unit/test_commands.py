@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailbot.domain.command_parser import parse_reply
 from mailbot.domain.commands import (
     STATE_CHANGING,
     Accept,
@@ -17,7 +18,6 @@ from mailbot.domain.commands import (
     ShortenDeadline,
     Withdraw,
     describe,
-    parse_reply,
 )
 from mailbot.domain.referral import Person
 

@@ -18,7 +18,7 @@ from policy_helpers import (
 )
 
 from mailbot.domain.case import EventKind
-from mailbot.domain.commands import parse_reply
+from mailbot.domain.command_parser import parse_reply
 from mailbot.domain.errors import CaseRuleRefused
 from mailbot.domain.notices import Template
 from mailbot.intake.reply_text import own_text_of
