@@ -1,18 +1,31 @@
-"""The calendar invitation (.ics) attached to a stage notice: one event at the deadline.
+"""The calendar entry (.ics) for a stage's deadline, kept up to date as the case moves.
 
-Written by hand to RFC 5545 (and RFC 5546's PUBLISH method): CRLF line endings, TEXT
-values escaped, and every content line folded at 75 octets without splitting a UTF-8
-character. The event names the case by reference only, never the child, because calendar
-entries are shared and synchronised far more widely than the email they came in.
+Each stay of a case at a stage has one entry: one UID for the case and stage, whatever the
+deadline does. Every change (a new deadline, an extension, a follow-on phase) goes out with
+a higher SEQUENCE, so a calendar moves the entry it has rather than adding a second one; when
+the case leaves the stage, or closes, a METHOD:CANCEL with the same UID removes it (RFC 5546).
+Built with the ``icalendar`` package, which escapes and folds lines as RFC 5545 asks. The
+entry names the case by reference only, never the child: calendars are shared and
+synchronised far more widely than the email they came in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-_LIMIT = 75  # octets per line, excluding the CRLF (RFC 5545 section 3.1)
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from mailbot.domain.case import Case, EventKind
+from mailbot.domain.case import Event as CaseEvent
+
 _DURATION = timedelta(minutes=30)  # DTEND must be later than DTSTART for a VEVENT
+PRODID = "-//mailbot//Resolving professional differences//EN"
+# What sets or moves a stage's deadline: entering the stage, an EXTEND or SHORTEN, a phase.
+_ENTERS = (EventKind.CASE_OPENED, EventKind.ESCALATED, EventKind.MOVED_TO_STAGE)
+_MOVES = (EventKind.DEADLINE_EXTENDED, EventKind.FOLLOW_ON_STARTED)
+_CLOSES = (EventKind.OUTCOME_RECORDED, EventKind.DECISION_RECORDED, EventKind.CASE_WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -21,81 +34,73 @@ class DeadlineEvent:
     stage_number: int
     stage_name: str
     deadline: datetime  # aware
-    created: datetime  # aware; when the deadline was set (DTSTAMP)
+    created: datetime  # aware; when this version of the entry was made (DTSTAMP)
     partnership_name: str
     description: str = ""
     organizer: str = ""  # the partnership address; RFC 5546 wants one for PUBLISH
     step_word: str = "Stage"  # what the policy calls its steps (Bury: "Level")
+    sequence: int = 0
+    cancelled: bool = False
 
     @property
     def uid(self) -> str:
-        return f"{self.reference}-stage{self.stage_number}-{_utc(self.deadline)}@mailbot".lower()
+        return f"{self.reference}-stage{self.stage_number}@mailbot".lower()
 
     @property
     def filename(self) -> str:
-        return f"{self.reference}-stage-{self.stage_number}-deadline.ics"
+        ending = "cancelled" if self.cancelled else "deadline"
+        return f"{self.reference}-stage-{self.stage_number}-{ending}.ics"
 
 
 def stage_deadline_ics(event: DeadlineEvent) -> bytes:
     """The whole VCALENDAR as bytes, ready to attach as text/calendar."""
-    summary = (f"[{event.reference}] {event.step_word} {event.stage_number} deadline:"
-               f" {event.stage_name}")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//mailbot//Resolving professional differences//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{event.uid}",
-        f"DTSTAMP:{_utc(event.created)}",
-        f"DTSTART:{_utc(event.deadline)}",
-        f"DTEND:{_utc(event.deadline + _DURATION)}",
-        "SEQUENCE:0",
-        f"SUMMARY:{escape_text(summary)}",
-        f"DESCRIPTION:{escape_text(event.description)}" if event.description else "",
-        _organizer(event),
-        "TRANSP:TRANSPARENT",
-        "STATUS:CONFIRMED",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return b"".join(fold(line) for line in lines if line)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if event.cancelled else "PUBLISH")
+    calendar.add_component(_vevent(event))
+    return calendar.to_ical()
 
 
-def _organizer(event: DeadlineEvent) -> str:
-    if not event.organizer:
-        return ""
-    name = event.partnership_name.replace('"', "'")
-    return f'ORGANIZER;CN="{name}":mailto:{event.organizer}'
+def _vevent(event: DeadlineEvent) -> Event:
+    entry = Event()
+    entry.add("uid", event.uid)
+    entry.add("dtstamp", event.created.astimezone(UTC))
+    entry.add("dtstart", event.deadline.astimezone(UTC))
+    entry.add("dtend", (event.deadline + _DURATION).astimezone(UTC))
+    entry.add("sequence", event.sequence)
+    entry.add("summary", f"[{event.reference}] {event.step_word} {event.stage_number} deadline:"
+                         f" {event.stage_name}")
+    if event.description:
+        entry.add("description", event.description)
+    if event.organizer:
+        organizer = vCalAddress(f"mailto:{event.organizer}")
+        organizer.params["cn"] = vText(event.partnership_name)
+        entry.add("organizer", organizer)
+    entry.add("transp", "TRANSPARENT")
+    entry.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
+    return entry
 
 
-def _utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("calendar times must be aware")
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def sequence(history: Sequence[CaseEvent], stage: int) -> int:
+    """The SEQUENCE of ``stage``'s entry after this history. Each version of the entry counts:
+    entering the stage, each move of its deadline, and leaving it or closing there (the
+    cancellation), so whatever is sent next always supersedes what a calendar holds."""
+    versions, current = 0, None
+    for item in history:
+        if item.kind in _ENTERS and item.stage != current:
+            versions += (item.stage == stage) + (current == stage)
+            current = item.stage
+        elif item.stage == stage and item.kind in (*_MOVES, *_CLOSES):
+            versions += 1
+    return max(versions - 1, 0)
 
 
-def escape_text(value: str) -> str:
-    """A TEXT property value (RFC 5545 section 3.3.11): backslash, semicolon, comma, newline."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\n", "\\n")
-
-
-def fold(line: str) -> bytes:
-    """One content line, folded into chunks of at most 75 octets, each ending in CRLF.
-
-    A continuation line starts with a space, which counts towards its 75 octets. A fold
-    never falls inside a multi-byte UTF-8 character, so each chunk decodes on its own.
-    """
-    data = line.encode("utf-8")
-    chunks, start, limit = [], 0, _LIMIT
-    while len(data) - start > limit:
-        end = start + limit
-        while data[end] & 0xC0 == 0x80:  # a continuation byte: back off to the character start
-            end -= 1
-        chunks.append(data[start:end])
-        start, limit = end, _LIMIT - 1
-    chunks.append(data[start:])
-    return b"\r\n ".join(chunks) + b"\r\n"
+def left_stage(case: Case) -> int | None:
+    """The stage whose entry a notice about this moment must cancel: the one the case has
+    just left, or the one it closed at."""
+    if not case.is_open:
+        return case.stage
+    entries = [e.stage for e in case.history if e.kind in _ENTERS]
+    return entries[-2] if len(entries) > 1 and entries[-2] != entries[-1] else None

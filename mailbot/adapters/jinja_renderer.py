@@ -9,7 +9,7 @@ under StrictUndefined, HTML is autoescaped, and a subject is always one line.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,9 @@ class JinjaRenderer:
         for kind in notice.attachments:
             if kind == Attachment.STAGE_DEADLINE_ICS and case and case.deadline:
                 files.append(self._ics(case, policy, partnership_name, partnership_address))
+            elif kind == Attachment.STAGE_ENDED_ICS and case:
+                ended = self._cancelled_ics(case, policy, partnership_name, partnership_address)
+                files.extend([ended] if ended else [])
             elif kind == Attachment.DECISION_NOTICE and case and policy:
                 files.append(self._decision_notice(notice, case, policy, partnership_address))
             elif kind == Attachment.CASE_RECORD and case and policy:
@@ -150,14 +153,33 @@ class JinjaRenderer:
              partnership_address: str) -> AttachmentFile:
         assert case.deadline is not None
         view = case_view(case, policy, self.tz)
-        event = ics_calendar.DeadlineEvent(
-            reference=case.reference, stage_number=case.stage, stage_name=view["stage_name"],
-            step_word=policy.step_word if policy else "Stage",
-            deadline=case.deadline, created=case.deadline_started_at or case.stage_entered_at,
-            partnership_name=partnership_name, organizer=partnership_address,
-            description=(f"{view['stage_label']} of case {case.reference} is due by"
-                         f" {deadline_phrase(case.deadline, self.tz)}."))
+        event = self._event(case, case.stage, case.deadline, policy, partnership_name,
+                            partnership_address, description=(
+                                f"{view['stage_label']} of case {case.reference} is due by"
+                                f" {deadline_phrase(case.deadline, self.tz)}."))
         return event.filename, "text/calendar", ics_calendar.stage_deadline_ics(event)
+
+    def _cancelled_ics(self, case: Case, policy: Policy | None, partnership_name: str,
+                       partnership_address: str) -> AttachmentFile | None:
+        """The cancellation of the entry of the stage the case has left, or closed at."""
+        stage = ics_calendar.left_stage(case)
+        if stage is None:
+            return None
+        moment = case.closed_at or case.stage_entered_at
+        event = replace(self._event(case, stage, moment, policy, partnership_name,
+                                    partnership_address), cancelled=True)
+        return event.filename, "text/calendar", ics_calendar.stage_deadline_ics(event)
+
+    def _event(self, case: Case, stage: int, when: datetime, policy: Policy | None,
+               partnership_name: str, partnership_address: str,
+               description: str = "") -> ics_calendar.DeadlineEvent:
+        name = policy.stage(stage).name if policy and policy.has_stage(stage) else ""
+        return ics_calendar.DeadlineEvent(
+            reference=case.reference, stage_number=stage, stage_name=name,
+            step_word=policy.step_word if policy else "Stage", deadline=when,
+            created=_latest(case), partnership_name=partnership_name,
+            organizer=partnership_address, description=description,
+            sequence=ics_calendar.sequence(case.history, stage))
 
     def _decision_notice(self, notice: Notice, case: Case, policy: Policy,
                          partnership_address: str) -> AttachmentFile:

@@ -102,7 +102,20 @@ class Audience:
         if not case.referrer.email:
             return []
         return [Notice(Template.STAGE_CHANGE, (case.referrer,), case.stage, key=f"referrer:{key}",
-                       context={**context, "audience": "referrer"})]
+                       context={**context, "audience": "referrer"},
+                       attachments=(Attachment.STAGE_ENDED_ICS,))]
+
+    def released(self, case: Case, acted: tuple[Person, ...], told: list[Notice], context: dict,
+                 key: str) -> list[Notice]:
+        """Those who had to act at the stage the case has just left and hear nothing else of
+        the move: told they need not, with the cancellation of their calendar entry."""
+        heard = {p.email.lower() for notice in told for p in notice.to}
+        left = tuple(p for p in acted if p.email.lower() not in heard)
+        if not left:
+            return []
+        return [Notice(Template.STAGE_CHANGE, left, case.stage, key=f"released:{key}",
+                       context={**context, "audience": "released"},
+                       attachments=(Attachment.STAGE_ENDED_ICS,))]
 
     def acknowledgement(self, case: Case, source: str | None, extra: dict) -> Notice:
         return Notice(Template.ACKNOWLEDGEMENT, (case.referrer,), case.stage,

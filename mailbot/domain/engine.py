@@ -119,16 +119,17 @@ class CaseEngine:
 
     def _enter_stage(self, case: Case, stage: Stage, now: datetime, kind: EventKind,
                      actor: str, text: str, source: str | None, why: str = "") -> list[Notice]:
-        previous = case.stage
+        previous, acted = case.stage, self.audience.holders(case)[0]
         case.stage, case.stage_entered_at = stage.number, now
         self._set_deadline(case, stage.number, 0, now)
         case.record(Event(now, kind, actor, text, stage.number, source))
         context = {"from_stage": previous, "text": text, **self.audience.stage_context(case)}
-        key = _moment_key(now)
+        key, ended = _moment_key(now), (Attachment.STAGE_ENDED_ICS,)
         change = Notice(Template.STAGE_CHANGE, self.partnership.business_managers, stage.number,
-                        key=key, context=context)
+                        key=key, context=context, attachments=ended)
         notices = [change, *self.audience.referrer_update(case, context, key),
                    *self.audience.stage_notices(case, why=why)]
+        notices += self.audience.released(case, acted, notices, context, key)
         return notices + self.audience.passed_over_notices(case, below=previous)
 
     # --- outcomes ----------------------------------------------------------------------
@@ -146,7 +147,7 @@ class CaseEngine:
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.OUTCOME, people, case.stage,
                           context={"outcome": outcome, **self.audience.stage_context(case)},
-                          attachments=(Attachment.CASE_RECORD,))]
+                          attachments=(Attachment.CASE_RECORD, Attachment.STAGE_ENDED_ICS))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
 
     def record_decision(self, case: Case, decision: str, now: datetime, actor: str,
@@ -167,7 +168,8 @@ class CaseEngine:
                                 *self.partnership.business_managers))
         context = {"decision": decision, "decided_by": actor, **self.audience.stage_context(case)}
         notices = [Notice(Template.DECISION, people, case.stage, context=context,
-                          attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD))]
+                          attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD,
+                                       Attachment.STAGE_ENDED_ICS))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
 
     def _no_decision_maker(self, case: Case, stage: Stage) -> str:
@@ -188,7 +190,8 @@ class CaseEngine:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.WITHDRAWN, people, case.stage,
-                          context={"reason": reason, **self.audience.stage_context(case)})]
+                          context={"reason": reason, **self.audience.stage_context(case)},
+                          attachments=(Attachment.STAGE_ENDED_ICS,))]
         return notices + self.audience.rule_notices(case, NoticeMoment.WITHDRAWN,
                                                     key=_moment_key(now))
 

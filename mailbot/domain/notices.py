@@ -49,6 +49,7 @@ class Attachment:
     """Attachments the renderer builds for a notice."""
 
     STAGE_DEADLINE_ICS = "stage_deadline_ics"
+    STAGE_ENDED_ICS = "stage_ended_ics"  # cancels the entry of the stage just left or closed
     DECISION_NOTICE = "decision_notice"
     BLANK_FORM = "blank_form"
     CASE_RECORD = "case_record"  # the whole record (.docx), for the child's file

@@ -165,10 +165,11 @@ def test_the_decision_carries_the_decision_and_the_docx_notice():
     email = render(first(Template.DECISION))
     assert "Final decision of the BSCP Business Manager" in email.text
     assert "The school's concerns are upheld." in email.text
-    (name, mime, data), record = email.attachments
+    (name, mime, data), record, cancelled = email.attachments
     assert name == "BSCP-2026-0007-decision-notice.docx" and data[:2] == b"PK"
     assert mime.endswith("wordprocessingml.document")
     assert record[0] == "BSCP-2026-0007-case-record.docx"
+    assert cancelled[:2] == ("BSCP-2026-0007-stage-4-cancelled.ics", "text/calendar")
 
 
 def test_a_refusal_says_why_and_who_may_do_what():
