@@ -142,5 +142,5 @@ def test_the_digest_counts_what_opened_and_closed_since_the_last_one(uow_factory
             OutboxMessageRow.key == "bury:2027-W02")).first()
     text = data.decode("ascii", "replace")
     assert f"- {new.reference} on Thursday 7 January 2027" in text
-    assert f"- {closing.reference} on Friday 8 January 2027, resolved at Stage 1" in text
+    assert f"- {closing.reference} on Friday 8 January 2027, resolved at Level 1" in text  # Bury says "Level"
     assert "Opened since Monday 4 January 2027" in text  # since the last digest went
