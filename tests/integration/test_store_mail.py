@@ -65,6 +65,17 @@ def test_the_same_mailbox_uidvalidity_and_uid_are_recognised_as_a_replay(uow_fac
         assert uow.inbound.find("bury", 7, "102", b"unknown") is None
 
 
+def test_the_same_bytes_in_two_partnership_mailboxes_are_two_messages(uow_factory):
+    with uow_factory() as uow:
+        bury = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
+        hackney = uow.inbound.record("hackney", 3, "9", "m1@school.example", RAW)
+        assert bury is not None and hackney is not None, "issue 14: each mailbox keeps its copy"
+        assert uow.inbound.find("hackney", 4, "1", RAW) == hackney
+        assert uow.inbound.record_many([("berkshire", 1, "1", "m1@school.example", RAW),
+                                        ("bury", 9, "9", "m1@school.example", RAW)]) == 1
+        uow.commit()
+
+
 def test_a_batch_is_recorded_in_one_go_and_replays_inside_and_across_batches_are_skipped(
         uow_factory):
     batch = [("bury", 7, str(n), f"m{n}@school.example", RAW + str(n).encode()) for n in range(5)]

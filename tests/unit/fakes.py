@@ -111,8 +111,8 @@ class _Inbound:
     def find(self, mailbox, uidvalidity, uid, data) -> InboundRecord | None:
         digest = hashlib.sha256(data).hexdigest()
         for record in self.work["inbound"].values():
-            if record.sha256 == digest or (record.mailbox, record.uidvalidity, record.uid) == (
-                    mailbox, uidvalidity, uid):
+            if record.mailbox == mailbox and (record.sha256 == digest or (
+                    record.uidvalidity, record.uid) == (uidvalidity, uid)):
                 return record
         return None
 

@@ -1,7 +1,7 @@
 """The inbound log: every raw message is stored here before anything acts on it.
 
-A message is the same message if its bytes hash the same or if it sits at the same
-(mailbox, UIDVALIDITY, UID); either unique constraint makes ``record`` return None, so a
+A message is the same message if, in the same mailbox, its bytes hash the same or it sits
+at the same UIDVALIDITY and UID; either unique constraint makes ``record`` return None, so a
 replay after a crash, a restart or a UIDVALIDITY change is recognised and not acted on twice.
 The insert and the check are one statement (ON CONFLICT DO NOTHING), so two workers racing
 over the same message cannot both win.
@@ -33,7 +33,7 @@ class SqlInboundLog:
     @translated
     def record(self, mailbox: str, uidvalidity: int, uid: str, message_id: str,
                data: bytes) -> InboundRecord | None:
-        """The new record, or None if this message (by hash or by UID) was seen before."""
+        """The new record, or None if this mailbox saw this message (by hash or UID) before."""
         table = InboundMessageRow.__table__
         digest = hashlib.sha256(data).hexdigest()
         statement = upsert(self._session, table).values(
@@ -66,15 +66,15 @@ class SqlInboundLog:
     @translated
     def find(self, mailbox: str, uidvalidity: int, uid: str,
              data: bytes) -> InboundRecord | None:
-        """The stored record of this message, matched by its bytes or its place."""
+        """The stored record of this message in this mailbox, matched by its bytes or its place."""
         digest = hashlib.sha256(data).hexdigest()
         row = self._session.scalars(
-            select(InboundMessageRow).where(or_(
-                InboundMessageRow.sha256 == digest,
-                (InboundMessageRow.mailbox == mailbox)
-                & (InboundMessageRow.uidvalidity == uidvalidity)
-                & (InboundMessageRow.uid == uid),
-            )).order_by(InboundMessageRow.id).limit(1)
+            select(InboundMessageRow).where(
+                InboundMessageRow.mailbox == mailbox,
+                or_(InboundMessageRow.sha256 == digest,
+                    (InboundMessageRow.uidvalidity == uidvalidity)
+                    & (InboundMessageRow.uid == uid)),
+            ).order_by(InboundMessageRow.id).limit(1)
         ).one_or_none()
         return None if row is None else _record(row)
 

@@ -144,7 +144,7 @@ class InboundMessageRow(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)  # IMAP's is an unsigned 32-bit number
     uid: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(MESSAGE_ID))
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16))
     case_reference: Mapped[str | None] = mapped_column(String(40))
@@ -153,6 +153,9 @@ class InboundMessageRow(Base):
 
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        # The same bytes are the same message only within one mailbox: one email sent to two
+        # partnerships is a message for each (issue 14).
+        UniqueConstraint("mailbox", "sha256"),
         # Messages stored but not yet acted on, oldest first: only those are in this index,
         # so finding the work left by a crashed pass costs nothing however long the log grows.
         Index("ix_inbound_pending", "mailbox", "id",
