@@ -40,6 +40,11 @@ class Template:
     WEEKLY_DIGEST = "weekly_digest"
 
 
+# Mail to the business managers about the system itself: a bounce of one of these is recorded,
+# never alerted about, or a full mailbox would start a loop of alerts about alerts.
+ALERT_TEMPLATES = (Template.BOUNCE_ALERT, Template.QUARANTINE_ALERT, Template.MAILBOX_FAILURE,
+                   Template.MAILBOX_RECOVERED, Template.FOR_ATTENTION, Template.SECURITY_ALERT)
+
 # Answers to a person's own message: what the loop guard counts.
 ANSWER_TEMPLATES = (Template.COMMAND_CONFIRMATION, Template.COMMAND_REFUSAL,
                     Template.PLEASE_CORRECT)

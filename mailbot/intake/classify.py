@@ -205,6 +205,19 @@ def _out_of_office(msg: InboundMessage) -> str:
     ) else ""
 
 
+def may_carry_referral(msg: InboundMessage) -> bool:
+    """Automatic mail a person's Request for Resolution may still be in: a web-form portal's,
+    a mail system's that marks everything bulk, an "On leave" subject. Mail servers' own
+    reports and mailer-daemons never carry one."""
+    return not (_report(msg) or _from_daemon(msg))
+
+
+def answerable(address: str) -> bool:
+    """Whether a person may read mail sent to this address: not a no-reply or daemon one."""
+    local = address.strip().lower().partition("@")[0]
+    return bool(local) and not _NO_REPLY.match(local) and local not in _DAEMONS
+
+
 _AUTOMATIC_RULES: tuple[Callable[[InboundMessage], str], ...] = (
     _auto_submitted,
     _precedence,

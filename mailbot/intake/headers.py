@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.header import decode_header
+from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
 from email.message import Message
 
@@ -30,6 +31,16 @@ class Address:
     @property
     def domain(self) -> str:
         return self.email.rpartition("@")[2]
+
+
+def mailable(address: str) -> bool:
+    """Whether a mailer can put this address on a message: ``tom..reid@example.org`` looks
+    like an address but is not one (RFC 5322's dot-atom), and the builder refuses it."""
+    try:
+        HeaderAddress(addr_spec=address.strip())
+    except (ValueError, IndexError, TypeError):
+        return False
+    return "@" in address
 
 
 def single_line(value: str) -> str:

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailbot.domain.case import Case
-from mailbot.domain.notices import Notice, Template
-from mailbot.intake.classify import classify
+from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
+from mailbot.intake.classify import Classification, classify, may_carry_referral
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
 from mailbot.services import outgoing, referrals, replies, reply_answers
 from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import RawMessage
-from mailbot.services.unit_of_work import InboundRecord, UnitOfWork
+from mailbot.services.unit_of_work import InboundRecord, SentMessage, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,9 @@ def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
          message: InboundMessage, now: datetime) -> Handled:
     verdict = classify(message, own_addresses=services.own_addresses,
                        own_message_id_domain=mailbox.address.rsplit("@", 1)[-1])
-    if verdict.kind in ("own", "automatic"):
+    if verdict.kind == "automatic":
+        return _automatic(services, uow, mailbox, message, verdict, now)
+    if verdict.kind == "own":
         return Handled(IGNORED, note=f"{verdict.kind}: {verdict.reason}")
     if verdict.kind == "bounce":
         return _bounce(services, uow, mailbox, message, verdict.bounced_message_ids, now)
@@ -123,6 +125,18 @@ def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
         return _misdirected(services, uow, mailbox, match.foreign, message, now)
     reference = referrals.handle_new_mail(services, uow, mailbox, message, now)
     return Handled(PROCESSED, reference, "" if reference else "asked the sender to correct it")
+
+
+def _automatic(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+               message: InboundMessage, verdict: Classification, now: datetime) -> Handled:
+    """Automatic mail is never answered, but a referral in it is acted on. Automatic mail in
+    a case thread is an auto-reply to our own mail, whatever it quotes."""
+    ignored = Handled(IGNORED, note=f"automatic: {verdict.reason}")
+    if verdict.referenced_ids or verdict.subject_reference or not may_carry_referral(message):
+        return ignored
+    reference, note = referrals.handle_automatic_mail(services, uow, mailbox, message,
+                                                      verdict.reason, now)
+    return Handled(PROCESSED, reference, note) if note else ignored
 
 
 def _misdirected(services: Services, uow: UnitOfWork, mailbox: MailboxContext, reference: str,
@@ -159,9 +173,28 @@ def _bounce(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
                 f" be delivered: {message.subject or 'delivery failure report'}")
         notices = mailbox.engine.record_bounce(case, text, now, message.message_id)
         uow.cases.save(case)
-        _queue(services, uow, mailbox, notices, case, now)
+        _queue(services, uow, mailbox, _bounce_alerts(mailbox, sent, notices, now), case, now)
         return Handled(PROCESSED, case.reference, "bounce of our mail")
     return Handled(IGNORED, note="bounce of mail we cannot match to a case")
+
+
+def _bounce_alerts(mailbox: MailboxContext, sent: SentMessage, notices: list[Notice],
+                   now: datetime) -> list[Notice]:
+    """Who hears of a bounce. Never anyone about an alert's own bounce, and never the business
+    manager whose mailbox bounced: each alert to it would bounce in turn, without end. The
+    other business managers are told once a day per case at most; the case records every one."""
+    if sent.template in ALERT_TEMPLATES:
+        log.warning("an alert to %s bounced; recorded on the case, not alerted about",
+                    sent.recipient)
+        return []
+    bounced = sent.recipient.lower()
+    if bounced not in mailbox.business_manager_addresses:
+        return notices
+    others = tuple(p for p in mailbox.partnership.business_managers if p.email.lower() != bounced)
+    if not others:
+        log.warning("mail to business manager %s bounced and there is no other to tell", bounced)
+        return []
+    return [replace(n, to=others, key=f"manager-bounce:{bounced}@{now:%Y%m%d}") for n in notices]
 
 
 def _quarantine(services: Services, mailbox: MailboxContext, record: InboundRecord,

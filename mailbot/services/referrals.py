@@ -13,10 +13,12 @@ from datetime import datetime
 
 from mailbot.domain.errors import FormError
 from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
-from mailbot.domain.referral import Person
+from mailbot.domain.referral import Person, Referral
+from mailbot.intake.classify import answerable
 from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import validate
 from mailbot.intake.forms import read_form_attachment
+from mailbot.intake.headers import mailable
 from mailbot.intake.message import InboundMessage
 from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
@@ -32,30 +34,110 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
     """Opens a case and returns its reference, or asks the sender to correct the form."""
     sender = _sender(message)
     reading, carrier, refusals = _read_form(message)
-    policy = mailbox.policy
     if reading is None:
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
         return None
     # A forwarded form is the original sender's referral: where the form leaves out the
-    # referrer's address, theirs stands in, not the forwarder's. A referral opening at a stage
-    # that asks for more (Hackney's actions to date and rationale) must carry it.
-    opening = policy.opening_stage(_stated_stage(reading))
-    result = validate(reading, required=policy.form.required, warned=policy.form.warned,
-                      sender_email=_sender(carrier).email, must_carry=opening.must_carry,
-                      must_carry_why=opening.must_carry_why)
+    # referrer's address, theirs stands in, not the forwarder's.
+    fallback = _sender(carrier).email
+    result = _validate(mailbox, reading, fallback)
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)
         return None
-    reference = uow.cases.next_reference(policy.reference_prefix, now.year)
-    case, notices = mailbox.engine.open_case(result.referral, reference, now, message.message_id,
-                                             warnings=tuple(result.warnings),
-                                             submitted_by=sender.email)
+    referral, dropped = _mailable_only(result.referral, fallback if mailable(fallback) else "")
+    return _open_case(services, uow, mailbox, message, referral, [*result.warnings, *dropped],
+                      sender.email, now)
+
+
+def handle_automatic_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+                          message: InboundMessage, why: str, now: datetime) -> tuple[str | None, str]:
+    """A Request for Resolution in automatic mail (a web-form portal's no-reply message, a
+    bulk-marked one): never answered, but acted on. A complete referral with a person's address
+    opens a case acknowledged to that address only; a doubtful one goes to the business
+    managers. Returns (reference, note), or (None, "") when the message holds no referral."""
+    reading, _, refusals = _read_form(message)
+    if reading is None or not _about_a_child(reading):
+        return None, ""
+    # The sender never stands in for the referrer: an answer to it would be an answer to a
+    # machine (and, between two machines, a loop).
+    result = _validate(mailbox, reading, "")
+    problems = [*refusals, *result.problems]
+    referral, dropped = (None, []) if result.referral is None else _mailable_only(result.referral, "")
+    if referral is not None and not answerable(referral.referrer_email):
+        problems.append("The form gives no address of a person to acknowledge the referral to"
+                        " (the sender's is an automatic one).")
+    if problems or referral is None:
+        _refer_to_business_managers(services, uow, mailbox, message, why, problems, now)
+        return None, "automatic mail holding a doubtful referral: sent to the business managers"
+    reference = _open_case(services, uow, mailbox, message, referral, [*result.warnings, *dropped],
+                           referral.referrer_email, now)
+    return reference, f"a referral in automatic mail ({why})"
+
+
+def _validate(mailbox: MailboxContext, reading, sender_email: str):
+    # A referral opening at a stage that asks for more (Hackney's actions to date and
+    # rationale) must carry it.
+    policy = mailbox.policy
+    opening = policy.opening_stage(_stated_stage(reading))
+    return validate(reading, required=policy.form.required, warned=policy.form.warned,
+                    sender_email=sender_email, must_carry=opening.must_carry,
+                    must_carry_why=opening.must_carry_why)
+
+
+def _open_case(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+               message: InboundMessage, referral: Referral, warnings: list[str],
+               submitted_by: str, now: datetime) -> str:
+    reference = uow.cases.next_reference(mailbox.policy.reference_prefix, now.year)
+    case, notices = mailbox.engine.open_case(referral, reference, now, message.message_id,
+                                             warnings=tuple(warnings), submitted_by=submitted_by)
     uow.cases.add(case)
     held = outgoing.unvouched(uow, mailbox, case, (p.email for p in case.everyone()))
     notices = [_with_held(n, held) for n in notices]
     outgoing.queue_for(services, uow, mailbox, notices, case, now)
     return reference
+
+
+_ADDRESS_FIELDS = (("referrer_email", "Referrer's email"),
+                   ("safeguarding_lead_email", "Safeguarding lead's email"),
+                   ("other_agency_contact_email", "Other agency contact's email"))
+
+
+def _mailable_only(referral: Referral, fallback: str) -> tuple[Referral, list[str]]:
+    """The referral without the addresses no mailer would take (``tom..reid@...``), and a
+    warning for each: one mistyped contact must not hold up the whole referral, and the
+    business managers and the referrer are told so it can be put right (ASSIGN)."""
+    changes: dict[str, str] = {}
+    warnings = []
+    for key, label in _ADDRESS_FIELDS:
+        address = getattr(referral, key)
+        if address and not mailable(address):
+            changes[key] = fallback if key == "referrer_email" else ""
+            warnings.append(f"{label} '{address}' is not an address mail can be sent to, so it"
+                            " was left off the case; please send the right one.")
+    return (replace(referral, **changes) if changes else referral), warnings
+
+
+def _about_a_child(reading) -> bool:
+    """A reading that is a referral's, not a signature or an auto-reply's stray "Name:" line."""
+    found = set(reading.fields) | set(reading.errors)
+    return bool(found & {"child_name", "summary"}) and len(found) >= 2
+
+
+def _refer_to_business_managers(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
+                                message: InboundMessage, why: str, problems: list[str],
+                                now: datetime) -> None:
+    notice = Notice(Template.FOR_ATTENTION, mailbox.partnership.business_managers,
+                    key=f"automatic-referral:{message.message_id}",
+                    context={"heading": "A possible referral came in automatic mail",
+                             "sender": message.from_header or "(no sender)", "verified": False,
+                             "text": message.text_body[:4000],
+                             "happened": [
+                                 f"It is automatic mail ({why}), so mailbot did not answer it.",
+                                 "No case was opened, because: " + " ".join(problems),
+                                 "The message is kept. To open the case, send the form on from"
+                                 " your own address, or ask the referrer to send it."]})
+    outgoing.queue_for(services, uow, mailbox, [notice], None, now)
 
 
 def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
@@ -110,7 +192,7 @@ def _sender(message: InboundMessage) -> Person:
 def _ask_for_correction(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
                         message: InboundMessage, sender: Person, problems: list[str],
                         warnings: list[str], now: datetime) -> None:
-    if not sender.email:
+    if not sender.email or not mailable(sender.email):
         return  # nobody to answer; the message stays stored for the business managers
     notice = Notice(Template.PLEASE_CORRECT, (sender,), key=f"msg:{message.message_id}",
                     context={"problems": problems, "warnings": warnings,
