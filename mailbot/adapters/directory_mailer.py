@@ -1,7 +1,10 @@
 """The directory mailer: the embedded default, writing each outgoing message as an .eml file.
 
 Files appear whole or not at all (written to a hidden temporary name, flushed, then renamed),
-so whoever collects them never reads half a message. File names are built only from the clock
+so whoever collects them never reads half a message. A pass killed between the write and the
+rename leaves its temporary file behind, holding a whole message (a child's details); the
+next pass removes such files once they are older than any write takes, and the outbox row,
+never marked sent, is written again whole. File names are built only from the clock
 and a sanitised Message-ID, never from raw input.
 """
 
@@ -16,6 +19,10 @@ from pathlib import Path
 from mailbot.domain.errors import TransientError
 from mailbot.services.ports import OutgoingEmail
 
+TEMPORARY_PREFIX = ".tmp-"
+# A temporary file older than this was left by a pass that died: a write takes milliseconds,
+# and another process sending into the same folder may be mid-write on a younger one.
+STALE_AFTER = datetime.timedelta(minutes=5)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _MAX_ID_LENGTH = 100
 
@@ -25,17 +32,31 @@ class DirectoryMailer:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._swept_at: datetime.datetime | None = None
 
     def send(self, email: OutgoingEmail) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            self._sweep()
             self._write(email)
         except OSError as error:
             raise TransientError(f"cannot write {email.message_id} to {self.path}") from error
 
+    def _sweep(self) -> None:
+        """Removes temporary files left by a pass that died, at most every few minutes (the
+        folder may hold many thousand messages)."""
+        now = datetime.datetime.now(datetime.UTC)
+        if self._swept_at is not None and now - self._swept_at < STALE_AFTER:
+            return
+        self._swept_at = now
+        limit = (now - STALE_AFTER).timestamp()
+        for entry in os.scandir(self.path):
+            if entry.name.startswith(TEMPORARY_PREFIX) and entry.stat().st_mtime < limit:
+                Path(entry.path).unlink(missing_ok=True)
+
     def _write(self, email: OutgoingEmail) -> None:
         final = self.path / file_name(email.message_id, datetime.datetime.now(datetime.UTC))
-        temporary = self.path / f".tmp-{secrets.token_hex(8)}"
+        temporary = self.path / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
         # 0600: the messages carry children's details.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

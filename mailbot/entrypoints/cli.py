@@ -141,12 +141,12 @@ def _app(args, *, migrate: bool = False):
 
 
 def _poll(args, now) -> int:
-    from mailbot.entrypoints.passes import poll_all, send_all
+    from mailbot.entrypoints.passes import mail_stuck, poll_all, send_all
 
     app = _app(args, migrate=True)
     failures = poll_all(app, now)
-    send_all(app, now)
-    return 1 if failures else 0
+    stuck = mail_stuck(send_all(app, now))
+    return 1 if failures or stuck else 0
 
 
 def _chase(args, now) -> int:
@@ -160,10 +160,9 @@ def _chase(args, now) -> int:
 
 
 def _send(args, now) -> int:
-    from mailbot.entrypoints.passes import send_all
+    from mailbot.entrypoints.passes import mail_stuck, send_all
 
-    send_all(_app(args, migrate=True), now)
-    return 0
+    return 1 if mail_stuck(send_all(_app(args, migrate=True), now)) else 0
 
 
 def _run(args, now) -> int:

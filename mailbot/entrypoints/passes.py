@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.bootstrap import App
+from mailbot.domain.errors import MailbotError
 from mailbot.services.polling import poll_mailbox
+from mailbot.services.ports import Mailer, OutgoingEmail
 from mailbot.services.sending import send_queued
 
 
@@ -20,6 +24,37 @@ def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
     return failed
 
 
-def send_all(app: App, now: Callable[[], datetime]) -> int:
-    return send_queued(app.services, app.mailer, now(),
-                       redirect_all_to=app.settings.outgoing.redirect_all_to)
+@dataclass
+class SendPass:
+    delivered: int = 0
+    failed: int = 0  # tries the mailer refused (each kept queued, or given up and reported)
+
+
+class _CountingMailer:
+    """The app's mailer, counting what it could not send, so a one-shot command can say so
+    in its exit code: a `poll` whose mail went nowhere has not succeeded."""
+
+    def __init__(self, mailer: Mailer, result: SendPass):
+        self._mailer, self._result = mailer, result
+
+    def send(self, email: OutgoingEmail) -> None:
+        try:
+            self._mailer.send(email)
+        except MailbotError:
+            self._result.failed += 1
+            raise
+
+
+def send_all(app: App, now: Callable[[], datetime]) -> SendPass:
+    result = SendPass()
+    result.delivered = send_queued(app.services, _CountingMailer(app.mailer, result), now(),
+                                   redirect_all_to=app.settings.outgoing.redirect_all_to)
+    return result
+
+
+def mail_stuck(result: SendPass) -> bool:
+    """True (and says so on stderr) when some mail could not go."""
+    if result.failed:
+        print(f"mailbot: {result.failed} message(s) could not be sent; they stay queued and are"
+              " retried by the next pass (the log says why)", file=sys.stderr)
+    return bool(result.failed)

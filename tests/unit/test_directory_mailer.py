@@ -64,3 +64,19 @@ def test_an_unwritable_folder_is_a_transient_failure(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(TransientError):
         DirectoryMailer(blocker / "outbox").send(_email())
+
+
+def test_a_temporary_file_a_killed_pass_left_is_removed_by_the_next_pass(tmp_path):
+    # What SIGKILL between the write and the rename leaves: a hidden file with a whole message.
+    import os
+    import time
+
+    stale = tmp_path / ".tmp-0123456789abcdef"
+    stale.write_bytes(_email().data)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    in_progress = tmp_path / ".tmp-fedcba9876543210"  # another process, writing right now
+    in_progress.write_bytes(b"Subject: half")
+    DirectoryMailer(tmp_path).send(_email("<next@bury.example>"))
+    assert not stale.exists(), "no whole message is left under a temporary name"
+    assert in_progress.exists(), "a write still under way is left alone"
