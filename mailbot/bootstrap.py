@@ -19,6 +19,8 @@ from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.maildir_mailbox import MaildirMailbox
 from mailbot.adapters.migrate import migrate, require_current_schema
 from mailbot.adapters.policy_files import calendar_for, load_policy, policy_paths
+from mailbot.adapters.reference_marker import FILE_NAME as MARKER_FILE
+from mailbot.adapters.reference_marker import FileReferenceMarker
 from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
@@ -59,6 +61,7 @@ class App:
     mailer: Mailer
     mailbox_settings: dict[str, MailboxSettings]
     tokens: TokenProviders | None = None
+    marker: FileReferenceMarker | None = None
 
     def __post_init__(self) -> None:
         if self.tokens is None:
@@ -79,8 +82,9 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],
                              resolve_path(settings, settings.forms_dir), tz=settings.zone)
+    marker = reference_marker(settings)
     services = Services(
-        uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
+        uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory, on_issued=marker.note_issued),
         composer=MailComposer(renderer),
         mailboxes=contexts,
         replies_per_recipient_per_hour=settings.outgoing.replies_per_recipient_per_hour,
@@ -88,7 +92,15 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     )
     tokens = TokenProviders(settings)
     return App(settings, services, build_mailer(settings, tokens), {m.name: m for m in settings.mailbox},
-               tokens)
+               tokens, marker)
+
+
+def reference_marker(settings: Settings) -> FileReferenceMarker:
+    """The marker outside the database (``var_dir/database-marker.json``)."""
+    from mailbot.adapters.migrate import shown
+
+    path = resolve_path(settings, settings.var_dir) / MARKER_FILE
+    return FileReferenceMarker(path, shown(database_url(settings)))
 
 
 def database_url(settings: Settings) -> str:

@@ -70,9 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         ("chase", _chase, "one deadline pass as of now, then send"),
         ("send", _send, "send queued mail"),
     ):
-        sub.add_parser(name, parents=[common], help=text).set_defaults(handler=handler)
+        command = sub.add_parser(name, parents=[common], help=text)
+        _new_database_option(command)
+        command.set_defaults(handler=handler)
     run = sub.add_parser("run", parents=[common], help="the worker: watch mailboxes, send mail, chase"
                          " deadlines (needs a config file)")
+    _new_database_option(run)
     run.add_argument("--embedded-default", action="store_true",
                      help="run the demo set-up under var/demo when there is no config file")
     run.set_defaults(handler=_run)
@@ -100,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     mailboxes.set_defaults(handler=_mailboxes)
     partnership_cli.register(sub, common, _app)
     return parser
+
+
+def _new_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--new-database", action="store_true",
+                        help="use this database although it is not the one mailbot last used (a"
+                             " restore, a fresh start); references carry on after those issued")
 
 
 def _demo_options() -> argparse.ArgumentParser:
@@ -131,12 +140,14 @@ def _app(args, *, migrate: bool = False):
     """The app on the config's database. Only the commands that do the work (run, poll, chase,
     send, demo) migrate the schema at start; the others stop and say when an upgrade is due."""
     from mailbot.bootstrap import bootstrap
-    from mailbot.entrypoints.startup import warn_unsafe_files
+    from mailbot.entrypoints.startup import require_known_database, warn_unsafe_files
 
     settings = settings_from(args)
     app = bootstrap(settings, migrate_database=migrate)
     if migrate:
         warn_unsafe_files(settings)
+        require_known_database(app, str(config_path(args) or "config.toml"),
+                               accept=getattr(args, "new_database", False))
     return app
 
 

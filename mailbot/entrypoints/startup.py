@@ -52,3 +52,26 @@ def _warning(path: Path, is_folder: bool) -> str:
     wanted = "700" if is_folder else "600"
     return (f"{path} is {mode:o}: users other than mailbot's may read children's data there;"
             f" run: chmod {wanted} {path}")
+
+
+def require_known_database(app: App, config_file: str, *, accept: bool) -> None:
+    """Stops a command that would issue references on a database that lost its cases."""
+    from mailbot.domain.errors import ConfigError
+    from mailbot.services.database_identity import check_database
+
+    if app.marker is None:
+        return
+    result = check_database(app.services, app.marker, accept=accept)
+    shown_url = shown(database_url(app.settings))
+    if result.problem and not result.accepted:
+        raise ConfigError(app.settings.source, "database.url",
+                          f"the database {shown_url} is not the one mailbot has been using: "
+                          f"{result.problem} (marker: {app.marker.path})",
+                          "Correct database.url if it is wrong. If this database is meant"
+                          " (a restore, or a deliberate fresh start), run the command once with"
+                          f" --new-database (`mailbot --config {config_file} poll --new-database`):"
+                          " references then carry on after those already issued, never from 0001"
+                          " again. See README, 'Running it for a partnership', step 8.")
+    if result.accepted:
+        log.warning("database %s accepted with --new-database although %s; references carry on"
+                    " from the marker's", shown_url, result.problem)

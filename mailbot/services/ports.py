@@ -98,3 +98,23 @@ TokenProvider = Callable[[], str]
 # ---------------------------------------------------------------------------------------------
 # End of the mailbox and mailer section.
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference marker (adapter: reference_marker), kept outside the database
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeptMarker:
+    """The database mailbot last used, and the highest number it issued in each reference
+    series (``"BSCP-2026"`` -> 42)."""
+
+    database_id: str
+    references: dict[str, int]
+
+
+class ReferenceMarker(Protocol):
+    def read(self) -> KeptMarker | None: ...  # None: no marker kept yet
+    def write(self, marker: KeptMarker) -> None: ...
+    def note_issued(self, references: list[str]) -> None: ...  # after a commit; never raises

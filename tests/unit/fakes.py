@@ -82,6 +82,15 @@ class _Cases:
         self.work["counters"][(prefix, year)] = number
         return f"{prefix}-{year}-{number:04d}"
 
+    def reference_counters(self) -> dict[str, int]:
+        return {f"{prefix}-{year:04d}": n for (prefix, year), n in self.work["counters"].items()}
+
+    def raise_counters(self, at_least: dict[str, int]) -> None:
+        for series, number in at_least.items():
+            prefix, _, year = series.rpartition("-")
+            key = (prefix, int(year))
+            self.work["counters"][key] = max(self.work["counters"].get(key, 0), number)
+
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
         return [CaseSummary(c.reference, c.policy_key, c.stage, c.status.value, c.deadline)
                 for c in self.work["cases"].values() if status in (None, c.status.value)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, exists, select, text
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.case_rows import (
@@ -42,6 +43,7 @@ class SqlCaseRepository:
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
         self.written: list[tuple[str, Event]] = []  # for the unit of work's log, once committed
+        self.issued: list[str] = []  # references given out, for the marker once committed
 
     @translated
     def add(self, case: Case) -> None:
@@ -110,7 +112,29 @@ class SqlCaseRepository:
             number = self._bump_counter(prefix, year)
             reference = f"{prefix}-{year:04d}-{number:04d}"
             if not self._session.scalar(select(exists().where(CaseRow.reference == reference))):
+                self.issued.append(reference)
                 return reference
+
+    @translated
+    def reference_counters(self) -> dict[str, int]:
+        """The last number given out in each series, ``{"BSCP-2026": 42}``."""
+        rows = self._session.execute(select(ReferenceCounterRow.prefix, ReferenceCounterRow.year,
+                                            ReferenceCounterRow.last_number))
+        return {f"{prefix}-{year:04d}": number for prefix, year, number in rows}
+
+    @translated
+    def raise_counters(self, at_least: dict[str, int]) -> None:
+        """Counters below these numbers are raised to them: references issued from a database
+        since lost are never given out again."""
+        table = ReferenceCounterRow.__table__
+        for series, number in at_least.items():
+            prefix, _, year = series.rpartition("-")
+            statement = upsert(self._session, table).values(prefix=prefix, year=int(year),
+                                                            last_number=number)
+            self._session.execute(statement.on_conflict_do_update(
+                index_elements=[table.c.prefix, table.c.year],
+                set_={"last_number": sql_case((table.c.last_number < number, number),
+                                          else_=table.c.last_number)}))
 
     def _bump_counter(self, prefix: str, year: int) -> int:
         table = ReferenceCounterRow.__table__

@@ -59,8 +59,10 @@ class SqlAlchemyUnitOfWork:
     records: SqlCaseRecords
 
     def __init__(self, session_factory: Callable[[], Session],
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now,
+                 on_issued: Callable[[list[str]], None] | None = None):
         self._session_factory, self._clock = session_factory, clock
+        self._on_issued = on_issued  # told the references each commit issued (the marker)
         self._session: Session | None = None
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
@@ -99,6 +101,9 @@ class SqlAlchemyUnitOfWork:
             log.info("case %s: %s at stage %d by %s", reference, event.kind.value, event.stage,
                      event.actor)
         self.cases.written.clear()
+        if self.cases.issued and self._on_issued is not None:
+            self._on_issued(list(self.cases.issued))
+        self.cases.issued.clear()
 
     @translated
     def _commit(self) -> None:
