@@ -8,6 +8,7 @@ was. ``now`` is always an argument: the engine never reads a clock.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 
 from mailbot.domain.audience import Audience, moment_key
@@ -106,9 +107,10 @@ class CaseEngine:
         self._require_open(case)
         if not self.policy.has_stage(number):
             numbers = ", ".join(str(s.number) for s in self.policy.stages)
+            nearest = min((s.number for s in self.policy.stages), key=lambda n: abs(n - number))
             raise CaseRuleRefused(
                 f"The {self.policy.name} policy has no {self.policy.step_word} {number}; its"
-                f" {self.policy.step_word.lower()}s are {numbers}.")
+                f" {self.policy.step_word.lower()}s are {numbers}. Did you mean STAGE {nearest}?")
         if number == case.stage:
             raise CaseRuleRefused(f"{case.reference} is already at"
                                   f" {self.policy.step_word} {number}.")
@@ -242,8 +244,11 @@ class CaseEngine:
         self._require_open(case)
         if role not in self.policy.roles:
             known = ", ".join(sorted(self.policy.roles))
+            close = difflib.get_close_matches(role.lower().replace(" ", "_").replace("-", "_"),
+                                              sorted(self.policy.roles), n=1, cutoff=0.6)
+            hint = f" Did you mean ASSIGN {close[0]}: {person.formatted()}?" if close else ""
             raise CaseRuleRefused(f"The {self.policy.name} policy has no role {role!r}."
-                                  f" Its roles are: {known}.")
+                                  f" Its roles are: {known}.{hint}")
         if not case.add_person(role, person):
             raise CaseRuleRefused(f"{person.formatted()} already holds the role"
                                   f" {self.policy.role_name(role)} on {case.reference}.")

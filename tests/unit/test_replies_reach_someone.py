@@ -109,3 +109,25 @@ def test_an_assignment_and_an_escalation_in_one_reply_ask_nobody_to_act_at_the_s
     stage_notices = [i for i in queued(db, "stage_notice") if i.recipient not in before]
     assert all(i.stage == 3 for i in stage_notices), [(i.recipient, i.stage) for i in stage_notices]
     assert "jo@council.example" not in {i.recipient for i in stage_notices if i.stage == 2}
+
+
+def _refusal_text(services) -> str:
+    notice = [n for n, _ in services.composer.composed if n.template == "command_refusal"][-1]
+    return " ".join(notice.context["reasons"] + notice.context["commands"])
+
+
+def test_an_unknown_role_is_answered_with_the_nearest_role_the_policy_has(world):
+    services, context, db = world
+    deliver(services, context, _reply(db, "ASSIGN line_manger: Jo Bloggs <jo@council.example>", 1),
+            "r1")
+    assert not any(p.email == "jo@council.example" for p in db.cases[CASE].everyone())
+    said = _refusal_text(services)
+    assert "line_manger" in said and "ASSIGN line_manager:" in said, said
+
+
+def test_a_stage_the_policy_lacks_is_answered_with_the_stages_it_has(world):
+    services, context, db = world
+    deliver(services, context, _reply(db, "STAGE 9: no agreement", 1), "r1")
+    assert db.cases[CASE].stage == 1
+    said = _refusal_text(services)
+    assert "9" in said and "STAGE 4" in said, said
