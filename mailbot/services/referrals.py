@@ -8,6 +8,7 @@ partnership's blank form attached. The raw message stays stored either way.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime
 
@@ -118,6 +119,10 @@ def _mailable_only(referral: Referral, fallback: str) -> tuple[Referral, list[st
     return (replace(referral, **changes) if changes else referral), warnings
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:24]
+
+
 def _about_a_child(reading) -> bool:
     """A reading that is a referral's, not a signature or an auto-reply's stray "Name:" line."""
     found = set(reading.fields) | set(reading.errors)
@@ -128,7 +133,7 @@ def _refer_to_business_managers(services: Services, uow: UnitOfWork, mailbox: Ma
                                 message: InboundMessage, why: str, problems: list[str],
                                 now: datetime) -> None:
     notice = Notice(Template.FOR_ATTENTION, mailbox.partnership.business_managers,
-                    key=f"automatic-referral:{message.message_id}",
+                    key=f"automatic-referral:{message.message_id or _digest(message.text_body)}",
                     context={"heading": "A possible referral came in automatic mail",
                              "sender": message.from_header or "(no sender)", "verified": False,
                              "text": message.text_body[:4000],

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
-from mailbot.domain.notices import Notice, Template
+from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import Services
 from mailbot.services.messaging import queue_notices
@@ -142,7 +142,7 @@ def _report_undeliverable(services: Services, row: OutboxRow, error: str, now: d
     start a loop."""
     item = row.item
     context = services.for_address(item.envelope_from)
-    if context is None or item.template in (Template.BOUNCE_ALERT, Template.MAILBOX_FAILURE):
+    if context is None or item.template in ALERT_TEMPLATES:
         return
     text = (f"The {item.template.replace('_', ' ')} to {item.recipient} could not be"
             f" delivered: {error}")

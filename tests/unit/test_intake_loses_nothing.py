@@ -14,13 +14,16 @@ from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.policy_files import calendar_for, load_policy
 from mailbot.domain.engine import CaseEngine
-from mailbot.domain.notices import Partnership
+from mailbot.domain.errors import PermanentError
+from mailbot.domain.notices import Notice, Partnership, Template
 from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.intake import receive_message, store_messages
+from mailbot.services.outgoing import queue_for
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
+from mailbot.services.sending import send_queued
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
 BM, BM2 = "manager@bury.example", "deputy@bury.example"
@@ -177,3 +180,27 @@ def test_a_practitioners_bounce_still_alerts_the_business_managers():
     receive_message(services, contexts["bury"],
                     raw(_bounce_of(ack.message_id, ack.recipient, 1), "b1"), MONDAY)
     assert sorted(i.recipient for i in rows(db, "bounce_alert")) == [BM2, BM]
+
+
+class RefusingMailer:
+    """An SMTP server that refuses one address for good (a deleted business manager)."""
+
+    def __init__(self, refused: str):
+        self.refused, self.sent = refused, []
+
+    def send(self, email):
+        if self.refused in email.recipients:
+            raise PermanentError(f"550 5.1.1 <{self.refused}>: user unknown")
+        self.sent.append(email)
+
+
+def test_an_alert_the_mail_server_refuses_is_not_alerted_about():
+    services, contexts, db = world((BM, BM2))
+    alert = Notice(Template.FOR_ATTENTION, contexts["bury"].partnership.business_managers,
+                   key="x", context={"heading": "For your attention", "sender": "someone",
+                                     "verified": False, "text": "", "happened": ["something"]})
+    with services.uow_factory() as uow:
+        queue_for(services, uow, contexts["bury"], [alert], None, MONDAY)
+        uow.commit()
+    send_queued(services, RefusingMailer(BM), MONDAY)
+    assert not rows(db, "bounce_alert"), "no alert about the failure of an alert"
