@@ -4,6 +4,11 @@ The form comes from a Word attachment or from ``Label: value`` lines in the body
 message itself or of a message forwarded inside it (message/rfc822). A readable, complete
 form opens a case; anything else gets a reply naming exactly what to fix, with the
 partnership's blank form attached. The raw message stays stored either way.
+
+Automatic mail (a council web-form portal's no-reply message) is never answered, but a
+referral in it is still acted on: a complete one opens a case acknowledged only to the
+person the form names, a doubtful one goes to the business managers. An address on the form
+that no mailer would take is left off the case with a warning, never the whole referral.
 """
 
 from __future__ import annotations
@@ -94,7 +99,11 @@ def _open_case(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
                                              warnings=tuple(warnings), submitted_by=submitted_by)
     uow.cases.add(case)
     held = outgoing.unvouched(uow, mailbox, case, (p.email for p in case.everyone()))
-    notices = [_with_held(n, held) for n in notices]
+    # A referrer reachable only by phone has no address to acknowledge to; the business
+    # managers' new-case notice still goes.
+    notices = [_with_held(replace(n, to=tuple(p for p in n.to if p.email)), held)
+               for n in notices]
+    notices = [n for n in notices if n.to]
     outgoing.queue_for(services, uow, mailbox, notices, case, now)
     return reference
 

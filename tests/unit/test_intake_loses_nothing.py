@@ -204,3 +204,13 @@ def test_an_alert_the_mail_server_refuses_is_not_alerted_about():
         uow.commit()
     send_queued(services, RefusingMailer(BM), MONDAY)
     assert not rows(db, "bounce_alert"), "no alert about the failure of an alert"
+
+
+def test_a_referrer_with_no_address_left_still_opens_a_case_for_the_business_managers():
+    services, contexts, db = world()
+    text = (REFERRAL.replace("From: Priya Shah <priya@school.example>", "From: Priya Shah")
+            .replace("Referrer's email: priya@school.example",
+                     "Referrer's phone: 0161 555 0100\nReferrer's email: priya..shah@school.example"))
+    handled = receive_message(services, contexts["bury"], raw(text, "1"), MONDAY)
+    assert handled.case_reference == "BSCP-2026-0001", handled
+    assert [i.recipient for i in rows(db, "new_case")] == [BM]
