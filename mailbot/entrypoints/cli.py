@@ -146,7 +146,9 @@ def _app(args, *, migrate: bool = False):
     app = bootstrap(settings, migrate_database=migrate)
     if migrate:
         warn_unsafe_files(settings)
-        require_known_database(app, str(config_path(args) or "config.toml"),
+        path = config_path(args)
+        require_known_database(app, f"mailbot --config {path} poll --new-database" if path
+                               else "mailbot poll --new-database",
                                accept=getattr(args, "new_database", False))
     return app
 

@@ -54,8 +54,9 @@ def _warning(path: Path, is_folder: bool) -> str:
             f" run: chmod {wanted} {path}")
 
 
-def require_known_database(app: App, config_file: str, *, accept: bool) -> None:
-    """Stops a command that would issue references on a database that lost its cases."""
+def require_known_database(app: App, accept_command: str, *, accept: bool) -> None:
+    """Stops a command that would issue references on a database that lost its cases;
+    ``accept_command`` is how the operator says the database is meant."""
     from mailbot.domain.errors import ConfigError
     from mailbot.services.database_identity import check_database
 
@@ -69,7 +70,7 @@ def require_known_database(app: App, config_file: str, *, accept: bool) -> None:
                           f"{result.problem} (marker: {app.marker.path})",
                           "Correct database.url if it is wrong. If this database is meant"
                           " (a restore, or a deliberate fresh start), run the command once with"
-                          f" --new-database (`mailbot --config {config_file} poll --new-database`):"
+                          f" --new-database (`{accept_command}`):"
                           " references then carry on after those already issued, never from 0001"
                           " again. See README, 'Running it for a partnership', step 8.")
     if result.accepted:
