@@ -128,3 +128,13 @@ sender_trust = "none"
     _mailbot(installed, *flag, "db", "upgrade", cwd=tmp_path)
     listed = _mailbot(installed, *flag, "cases", cwd=tmp_path).stdout
     assert "BSCP-2026-0001" in listed and "BSCP-2026-0002" in listed and "BSCP-2026-0003" not in listed
+    # The restored database is behind the marker: the worker's commands refuse it until told,
+    # and then never issue BSCP-2026-0003 (taken after the backup) again (issue 14).
+    maildir.add(referral_email("bsp@bury.test", datetime.now(LONDON)))
+    refused = subprocess.run([str(installed / "bin" / "mailbot"), *flag, "poll"], cwd=tmp_path,
+                             env=_environment(**secrets), capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--new-database" in refused.stderr, refused.stderr
+    _mailbot(installed, *flag, "send", "--new-database", cwd=tmp_path, **secrets)
+    _mailbot(installed, *flag, "poll", cwd=tmp_path, **secrets)
+    listed = _mailbot(installed, *flag, "cases", cwd=tmp_path).stdout
+    assert "BSCP-2026-0004" in listed and "BSCP-2026-0003" not in listed, listed
