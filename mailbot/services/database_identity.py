@@ -36,9 +36,8 @@ def check_database(services: Services, marker: ReferenceMarker, *, accept: bool)
         problem = _problem(own, counters, kept)
         if problem and not accept:
             return DatabaseCheck(own or "", problem)
-        if own is None:
-            own = secrets.token_hex(16)
-            uow.state.set(DATABASE_ID, own)
+        if own is None:  # two workers starting at once on one database agree on one identity
+            own = uow.state.setdefault(DATABASE_ID, secrets.token_hex(16))
         if kept is not None:
             uow.cases.raise_counters(kept.references)
         counters = uow.cases.reference_counters()

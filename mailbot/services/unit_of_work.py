@@ -139,6 +139,7 @@ class StateStore(Protocol):
 
     def get(self, key: str) -> str | None: ...
     def set(self, key: str, value: str) -> None: ...
+    def setdefault(self, key: str, value: str) -> str: ...  # the kept value, set if there was none
 
 
 class UnitOfWork(Protocol):

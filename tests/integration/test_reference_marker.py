@@ -61,3 +61,11 @@ def test_counters_are_raised_to_the_markers_and_never_lowered(uow_factory):
     with uow_factory() as uow:
         assert uow.cases.reference_counters() == {"BSCP-2026": 40, "CHSCP-2027": 5}
         assert uow.cases.next_reference("BSCP", 2026) == "BSCP-2026-0041"
+
+
+def test_two_workers_starting_at_once_agree_on_one_database_identity(uow_factory):
+    with uow_factory() as first, uow_factory() as second:
+        kept = first.state.setdefault("database-id", "first")
+        first.commit()
+        assert second.state.setdefault("database-id", "second") == kept == "first"
+        second.commit()

@@ -206,6 +206,9 @@ class _State:
     def set(self, key, value):
         self.work["state"][key] = value
 
+    def setdefault(self, key, value):
+        return self.work["state"].setdefault(key, value)
+
 
 class _CommandLog:
     def __init__(self, work):

@@ -46,6 +46,16 @@ class SqlStateStore:
         self._session.execute(statement.on_conflict_do_update(
             index_elements=[table.c.key], set_={"value": value}))
 
+    @translated
+    def setdefault(self, key: str, value: str) -> str:
+        """The value kept under ``key``, which is ``value`` if there was none. Two workers
+        starting at once both get the first one's: the second insert waits for the first
+        transaction and then does nothing, and the read after it sees the committed row."""
+        table = StateRow.__table__
+        self._session.execute(upsert(self._session, table).values(key=key, value=value)
+                              .on_conflict_do_nothing())
+        return str(self.get(key))
+
 
 class SqlAlchemyUnitOfWork:
     """``clock`` only stamps when rows were written (received_at, created_at)."""
