@@ -69,7 +69,7 @@ class FileReferenceMarker:
         text = json.dumps({"database_id": marker.database_id, "database": self.database,
                            "references": dict(sorted(marker.references.items())),
                            "note": "mailbot keeps this to notice a database that lost its cases;"
-                                   " see README, 'Running it for a partnership'."}, indent=2)
+                                   " see README, 'Commands'."}, indent=2)
         temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
