@@ -24,9 +24,10 @@ from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
 from mailbot.config import MailboxSettings, OAuthSettings, Settings, resolve_path
 from mailbot.domain.engine import CaseEngine
-from mailbot.domain.errors import ConfigError
+from mailbot.domain.errors import ConfigError, PolicyProblems
 from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
+from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import Mailbox, Mailer, TokenProvider
@@ -77,6 +78,7 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     engine = make_engine(url)
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
+    _refuse_shared_prefixes(settings, contexts)
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],
                              resolve_path(settings, settings.forms_dir), tz=settings.zone)
     services = Services(
@@ -111,6 +113,14 @@ def _context(settings: Settings, mailbox: MailboxSettings) -> MailboxContext:
     engine = CaseEngine(policy, calendar_for(policy, settings.zone), partnership)
     return MailboxContext(mailbox.name, mailbox.address, policy, engine, mailbox.sender_trust,
                           frozenset(mailbox.trusted_authserv_ids), mailbox.trusted_received_hops)
+
+
+def _refuse_shared_prefixes(settings: Settings, contexts: dict[str, MailboxContext]) -> None:
+    """Two partnerships with one reference prefix would hand out the same case references."""
+    directory = resolve_path(settings, settings.policies_dir)
+    clashes = shared_prefixes({str(directory / f"{c.policy.key}.toml"): c.policy for c in contexts.values()})
+    if clashes:
+        raise PolicyProblems(clashes)
 
 
 def mailbox_policy(settings: Settings, mailbox: MailboxSettings) -> Policy:

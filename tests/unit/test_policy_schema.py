@@ -16,8 +16,8 @@ from mailbot.adapters.policy_files import (
     load_policy,
     load_policy_file,
 )
+from mailbot.adapters.policy_toml import parse_policy
 from mailbot.domain.errors import PolicyError
-from mailbot.domain.policy_schema import parse_policy
 
 SHIPPED = ["berkshire", "bury", "birmingham", "bromley", "hackney"]
 CONTRACT_ROLES = {"practitioner", "line_manager", "safeguarding_lead", "senior_manager",
