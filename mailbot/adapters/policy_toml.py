@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
 from mailbot.adapters.policy_model import (
     ConditionTable,
@@ -68,7 +67,7 @@ def schema_problems(file: str, error: ValidationError) -> list[PolicyError]:
     return [_problem(file, detail) for detail in details]
 
 
-def _problem(file: str, detail: ErrorDetails) -> PolicyError:
+def _problem(file: str, detail: Mapping[str, Any]) -> PolicyError:
     kind, loc, value = detail["type"], detail["loc"], detail["input"]
     key = _dotted(loc)
     if kind == "missing":

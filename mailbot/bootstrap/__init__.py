@@ -30,6 +30,7 @@ from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
 from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.referral import Person
+from mailbot.intake.forms import read_form_attachment
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import Mailbox, Mailer, TokenProvider
 
@@ -66,6 +67,7 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
         uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
         composer=MailComposer(renderer),
         mailboxes=contexts,
+        read_form=read_form_attachment,
         replies_per_recipient_per_hour=settings.outgoing.replies_per_recipient_per_hour,
         max_send_attempts=settings.outgoing.max_attempts,
     )

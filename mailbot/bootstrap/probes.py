@@ -28,7 +28,7 @@ from mailbot.bootstrap import (
 )
 from mailbot.bootstrap.tokens import TokenProviders
 from mailbot.config import MailboxSettings, Settings, resolve_path
-from mailbot.services.mailbox_check import ReceiveProbe, SendProbe
+from mailbot.services.ports import ReceiveProbe, SendProbe
 
 IMAP_TIMEOUT_SECONDS = 30
 EXCHANGE_APP_SETUP = ("its service principal registered in Exchange Online (New-ServicePrincipal)"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
-from mailbot.services.messaging import Composer
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.intake.forms import read_form_attachment
+from mailbot.services.ports import Composer, FormReader, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Services:
     uow_factory: Callable[[], UnitOfWork]
     composer: Composer
     mailboxes: Mapping[str, MailboxContext]
+    read_form: FormReader = read_form_attachment  # the Word form reader; tests may pass their own
     replies_per_recipient_per_hour: int = 10
     max_send_attempts: int = 12
     counters: dict[str, int] = field(default_factory=dict)

@@ -23,8 +23,8 @@ from mailbot.intake.message import InboundMessage, parse_message, read_message_i
 from mailbot.services import outgoing, referrals, replies, reply_answers
 from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.ports import RawMessage
-from mailbot.services.unit_of_work import InboundRecord, UnitOfWork
+from mailbot.services.ports import RawMessage, UnitOfWork
+from mailbot.services.stored import InboundRecord
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import (
@@ -23,16 +22,10 @@ from mailbot.domain.notices import (
 )
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.services.unit_of_work import OutboxItem, UnitOfWork
+from mailbot.services.ports import Composer, UnitOfWork
+from mailbot.services.stored import OutboxItem
 
 log = logging.getLogger(__name__)
-
-
-class Composer(Protocol):
-    """Renders a notice for one recipient into a complete RFC 5322 message."""
-
-    def compose(self, notice: Notice, *, case: Case | None, policy: Policy | None,
-                sender: Person, recipient: Person, message_id: str, now: datetime) -> bytes: ...
 
 
 def new_message_id(address: str) -> str:

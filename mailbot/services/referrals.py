@@ -16,11 +16,10 @@ from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import validate
-from mailbot.intake.forms import read_form_attachment
 from mailbot.intake.message import InboundMessage
 from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.services.ports import FormReader, UnitOfWork
 
 NO_FORM = ("We could not find a Request for Resolution in your message. Please attach the"
            " completed form (a Word .docx file; a blank one is attached), or write the form's"
@@ -31,7 +30,7 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
                     message: InboundMessage, now: datetime) -> str | None:
     """Opens a case and returns its reference, or asks the sender to correct the form."""
     sender = _sender(message)
-    reading, carrier, refusals = _read_form(message)
+    reading, carrier, refusals = _read_form(services.read_form, message)
     policy = mailbox.policy
     if reading is None:
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
@@ -70,7 +69,7 @@ def _stated_stage(reading) -> int | None:
     return stage if isinstance(stage, int) else None
 
 
-def _read_form(message: InboundMessage):
+def _read_form(read_form_attachment: FormReader, message: InboundMessage):
     """The form and the message that carried it: the first attachment that reads as a form
     (forwarded messages' included), else the body, else the body of a forwarded message;
     plus why attachments were refused."""

@@ -28,6 +28,7 @@ from mailbot.intake.reply_text import own_text
 from mailbot.services import outgoing, reply_answers
 from mailbot.services.case_matching import CaseMatch
 from mailbot.services.context import MailboxContext, Services
+from mailbot.services.ports import UnitOfWork
 from mailbot.services.reply_checks import (
     Standing,
     has_quoted_commands,
@@ -36,7 +37,6 @@ from mailbot.services.reply_checks import (
     standing,
     written_by_sender,
 )
-from mailbot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

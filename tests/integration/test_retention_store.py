@@ -32,7 +32,7 @@ from mailbot.entrypoints.reports import show_case
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.records import cases_about_child
 from mailbot.services.retention import RetentionPeriods, anonymise_expired
-from mailbot.services.unit_of_work import OutboxItem
+from mailbot.services.stored import OutboxItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from case_strategies import POLICIES, closed_cases, engine_for, personal_values  # noqa: E402

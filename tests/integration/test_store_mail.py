@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
-from mailbot.services.unit_of_work import OutboxItem
+from mailbot.services.stored import OutboxItem
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 RAW = b"Message-ID: <m1@school.example>\r\nSubject: referral\r\n\r\n" + b"body line\r\n" * 200

@@ -17,13 +17,7 @@ from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.services.unit_of_work import (
-    CaseSummary,
-    InboundRecord,
-    OutboxItem,
-    OutboxRow,
-    SentMessage,
-)
+from mailbot.services.stored import CaseSummary, InboundRecord, OutboxItem, OutboxRow, SentMessage
 
 
 class FakeDatabase:

@@ -27,7 +27,7 @@ from mailbot.adapters.sqlalchemy_store.orm import (
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.case import Case, Event
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import CaseSummary
+from mailbot.services.stored import CaseSummary
 
 
 @dataclass

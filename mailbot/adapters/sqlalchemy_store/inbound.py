@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import InboundRecord
+from mailbot.services.stored import InboundRecord
 
 RECEIVED = "received"
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway

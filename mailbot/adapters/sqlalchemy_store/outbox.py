@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import OutboxItem, OutboxRow, SentMessage
+from mailbot.services.stored import OutboxItem, OutboxRow, SentMessage
 
 QUEUED, SENT, FAILED, HELD = "queued", "sent", "failed", "held"
 MAX_ERROR = 2000
