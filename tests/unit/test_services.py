@@ -15,10 +15,11 @@ from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.intake import receive_message, store_messages
+from mailbot.services.intake import store_messages
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import AUTHENTICATION_RETRY, BACKOFF_BASE, send_queued
+from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
 
 BM = "manager@bury.example"
@@ -56,7 +57,7 @@ def world():
 
 def deliver(services, context, text: str, uid: str, now=MONDAY):
     raw = RawMessage("bury", 1, uid, text.replace("\n", "\r\n").encode())
-    return receive_message(services, context, raw, now)
+    return deliver_raw(services, context, raw, now)
 
 
 def queued(db, template=None):
