@@ -16,7 +16,6 @@ import holidays
 from mailbot.adapters.policy_toml import parse_policy
 from mailbot.domain.errors import PolicyError, PolicyProblems
 from mailbot.domain.policy import Policy
-from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.working_days import LONDON, WorkingCalendar
 from mailbot.shipped import shipped_dir
 
@@ -81,15 +80,6 @@ def policy_paths(directory: Path = DEFAULT_POLICY_DIR) -> list[Path]:
 
 def load_policy(name: str, directory: Path = DEFAULT_POLICY_DIR) -> Policy:
     return load_policy_file(directory / f"{name}.toml")
-
-
-def load_all(directory: Path = DEFAULT_POLICY_DIR) -> dict[str, Policy]:
-    """Every policy in ``directory``; reference prefixes must differ so references never clash."""
-    policies = {str(path): load_policy_file(path) for path in policy_paths(directory)}
-    clashes = shared_prefixes(policies)
-    if clashes:
-        raise PolicyProblems(clashes)
-    return {Path(file).stem: policy for file, policy in policies.items()}
 
 
 def calendar_for(policy: Policy, zone: ZoneInfo = LONDON) -> WorkingCalendar:

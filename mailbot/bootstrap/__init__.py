@@ -63,6 +63,7 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     _refuse_shared_prefixes(settings, contexts)
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],
                              resolve_path(settings, settings.forms_dir), tz=settings.zone)
+    _refuse_missing_templates(settings, renderer, contexts)
     services = Services(
         uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
         composer=MailComposer(renderer),
@@ -104,6 +105,17 @@ def _refuse_shared_prefixes(settings: Settings, contexts: dict[str, MailboxConte
     clashes = shared_prefixes({str(directory / f"{c.policy.key}.toml"): c.policy for c in contexts.values()})
     if clashes:
         raise PolicyProblems(clashes)
+
+
+def _refuse_missing_templates(settings: Settings, renderer: JinjaRenderer,
+                              contexts: dict[str, MailboxContext]) -> None:
+    """A template missing from the folder is found at start, not in the first email needing it."""
+    for key in sorted({c.policy.key for c in contexts.values()}):
+        problems = renderer.missing_templates(key)
+        if problems:
+            raise ConfigError(settings.source, "templates_dir", f"has no {', '.join(problems)}",
+                              "Every email needs its subject, .txt and .html templates: copy the"
+                              " missing ones from the shipped templates/ folder.")
 
 
 def mailbox_policy(settings: Settings, mailbox: MailboxSettings) -> Policy:
