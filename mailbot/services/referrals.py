@@ -41,7 +41,7 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
     opening = policy.opening_stage(_stated_stage(reading))
     result = validate(reading, required=policy.form.required, warned=policy.form.warned,
                       sender_email=_sender(carrier).email, must_carry=opening.must_carry,
-                      must_carry_why=opening.must_carry_why)
+                      must_carry_why=opening.must_carry_why, today=now.date())
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)

@@ -3,7 +3,7 @@ deadlines and sending, with real parsing, classification and the real Bury polic
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -285,3 +285,10 @@ def test_messages_stored_by_a_pass_that_died_are_acted_on_by_the_next(world):
     assert drain_mailbox(services, context, mailbox, lambda: MONDAY) == 1
     assert list(db.cases) == ["BSCP-2026-0001"]
     assert store_messages(services, batch) == 0, "a replay is recognised"
+
+
+def test_a_referral_whose_date_of_birth_has_a_two_digit_year_opens_a_case_with_a_past_birthday(world):
+    services, context, db, _ = world
+    written = REFERRAL.replace("Date of birth: 14/03/2015", "Date of birth: 01/02/69")
+    handled = deliver(services, context, written, "1")
+    assert db.cases[handled.case_reference].referral.child_dob == date(1969, 2, 1)
