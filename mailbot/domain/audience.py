@@ -8,12 +8,16 @@ business managers when nobody holds a role yet. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import REFERRER, NoticeMoment, NotifyRule, Policy, SkipRule, Stage
 from mailbot.domain.referral import Person
+
+Context = dict[str, Any]  # what a notice's templates may say
 
 
 class Audience:
@@ -83,7 +87,8 @@ class Audience:
                 notices.append(notice)
         return notices
 
-    def _rule_notice(self, case: Case, rule: NotifyRule, key: str, acting, why: str = ""):
+    def _rule_notice(self, case: Case, rule: NotifyRule, key: str, acting: Iterable[Person],
+                     why: str = "") -> Notice | None:
         holders = {p.email.lower() for p in acting}
         people = unique_people(p for role in rule.roles for p in self.people_for_role(case, role)
                                if p.email.lower() not in holders)
@@ -97,7 +102,7 @@ class Audience:
                    "unassigned": [self.policy.role_name(r) for r in missing]}
         return Notice(Template.STAGE_NOTICE, people, case.stage, key=key, context=context)
 
-    def referrer_update(self, case: Case, context: dict, key: str) -> list[Notice]:
+    def referrer_update(self, case: Case, context: Context, key: str) -> list[Notice]:
         """The worker who raised the concern hears of every change of stage (Hackney 3.1)."""
         if not case.referrer.email:
             return []
@@ -105,7 +110,7 @@ class Audience:
                        context={**context, "audience": "referrer"},
                        attachments=(Attachment.STAGE_ENDED_ICS,))]
 
-    def released(self, case: Case, acted: tuple[Person, ...], told: list[Notice], context: dict,
+    def released(self, case: Case, acted: tuple[Person, ...], told: list[Notice], context: Context,
                  key: str) -> list[Notice]:
         """Those who had to act at the stage the case has just left and hear nothing else of
         the move: told they need not, with the cancellation of their calendar entry."""
@@ -117,20 +122,20 @@ class Audience:
                        context={**context, "audience": "released"},
                        attachments=(Attachment.STAGE_ENDED_ICS,))]
 
-    def acknowledgement(self, case: Case, source: str | None, extra: dict) -> Notice:
+    def acknowledgement(self, case: Case, source: str | None, extra: Context) -> Notice:
         return Notice(Template.ACKNOWLEDGEMENT, (case.referrer,), case.stage,
                       context={**self.stage_context(case), **extra}, in_reply_to=source)
 
-    def new_case(self, case: Case, extra: dict) -> Notice:
+    def new_case(self, case: Case, extra: Context) -> Notice:
         return Notice(Template.NEW_CASE, self.partnership.business_managers, case.stage,
                       context={**self.stage_context(case), **extra})
 
-    def with_business_managers(self, people) -> tuple[Person, ...]:
+    def with_business_managers(self, people: Iterable[Person]) -> tuple[Person, ...]:
         return unique_people((*people, *self.partnership.business_managers))
 
     # --- what a notice may say -----------------------------------------------------------
 
-    def stage_context(self, case: Case) -> dict:
+    def stage_context(self, case: Case) -> Context:
         """What every template may say about the case's current stage."""
         stage = self.policy.stage(case.stage)
         people, unassigned = self.holders(case)

@@ -7,6 +7,7 @@ each is recorded once (``chase_points_passed``), so running the pass twice sends
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from mailbot.domain import chasers
@@ -71,7 +72,7 @@ class DeadlinePass:
                           f"Not resolved by the deadline: {phase.what}", case.stage))
         return self.audience.stage_notices(case, why=phase.what)
 
-    def points(self, case: Case):
+    def points(self, case: Case) -> Iterator[chasers.ChasePoint]:
         stage = self.policy.stage(case.stage)
         assert case.deadline is not None
         started = case.deadline_started_at or case.stage_entered_at

@@ -29,7 +29,7 @@ class CaseMatch:
     case: Case | None = None
     threaded: bool = False
     problem: str = ""
-    foreign: tuple[str, str] | None = None  # (partnership address, case reference)
+    foreign: str | None = None  # the reference of another partnership's case it points to
 
     @property
     def is_reply(self) -> bool:

@@ -9,6 +9,7 @@ from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
 from mailbot.intake.forms import read_form_attachment
+from mailbot.intake.sender_trust import TrustMode
 from mailbot.services.ports import Composer, FormReader, UnitOfWork
 
 
@@ -18,7 +19,7 @@ class MailboxContext:
     address: str
     policy: Policy
     engine: CaseEngine
-    sender_trust: str = "authentication-results"
+    sender_trust: TrustMode = "authentication-results"
     trusted_authserv_ids: frozenset[str] = frozenset()
     trusted_received_hops: int = 0
 

@@ -145,7 +145,7 @@ def _network_cause(error: BaseException) -> OSError | None:
             found.append(current)
         current = current.__cause__ or current.__context__
     with_errno = [e for e in found if e.errno is not None]
-    return (with_errno or found or [None])[-1]
+    return (with_errno or found)[-1] if found else None
 
 
 def render(report: MailboxReport) -> str:

@@ -16,7 +16,9 @@ from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import validate
+from mailbot.intake.message import Attachment as MimeAttachment
 from mailbot.intake.message import InboundMessage
+from mailbot.intake.reading import FormReading
 from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import FormReader, UnitOfWork
@@ -64,16 +66,17 @@ def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
     return replace(notice, context={**notice.context, "held_for": sorted(held)})
 
 
-def _stated_stage(reading) -> int | None:
+def _stated_stage(reading: FormReading) -> int | None:
     stage = reading.value("stage_reached")
     return stage if isinstance(stage, int) else None
 
 
-def _read_form(read_form_attachment: FormReader, message: InboundMessage):
+def _read_form(read_form_attachment: FormReader,
+               message: InboundMessage) -> tuple[FormReading | None, InboundMessage, list[str]]:
     """The form and the message that carried it: the first attachment that reads as a form
     (forwarded messages' included), else the body, else the body of a forwarded message;
     plus why attachments were refused."""
-    refusals = []
+    refusals: list[str] = []
     for carrier, attachment in _attachments(message):
         try:
             reading = read_form_attachment(attachment.data)
@@ -96,7 +99,7 @@ def _with_forwarded(message: InboundMessage) -> list[InboundMessage]:
                        for inner in _with_forwarded(forwarded))]
 
 
-def _attachments(message: InboundMessage):
+def _attachments(message: InboundMessage) -> list[tuple[InboundMessage, MimeAttachment]]:
     return [(carrier, attachment) for carrier in _with_forwarded(message)
             for attachment in carrier.attachments]
 

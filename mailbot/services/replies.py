@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailbot.domain import commands as cmd
-from mailbot.domain.case import Case, Event, EventKind
+from mailbot.domain.case import Case, CaseStatus, Event, EventKind
 from mailbot.domain.command_parser import ParsedReply, parse_reply
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import CaseRuleRefused
@@ -136,7 +136,7 @@ def _answer(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: 
     outgoing.queue_for(services, uow, mailbox, notices, case if who.threaded else None, now)
 
 
-def _where(case: Case) -> tuple:
+def _where(case: Case) -> tuple[int, int, CaseStatus]:
     """Where a case stands, as far as who must act by when is concerned."""
     return case.stage, case.phase, case.status
 
