@@ -40,7 +40,7 @@ from mailbot.shipped import shipped_dir
 
 DEFAULT_TEMPLATE_DIR = shipped_dir("templates")
 DEFAULT_FORMS_DIR = shipped_dir("forms")
-TEMPLATE_NAMES = tuple(v for k, v in vars(Template).items() if k.isupper())
+TEMPLATE_NAMES = tuple(Template)
 PARTS = ("subject.txt", "txt", "html")
 
 AttachmentFile = tuple[str, str, bytes]  # filename, MIME type, content

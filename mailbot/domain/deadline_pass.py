@@ -38,19 +38,19 @@ class DeadlinePass:
             self.reschedule(case)
             return []
         case.chase_points_passed = point.index + 1
-        if point.kind == chasers.FOLLOW_ON:
+        if point.kind == chasers.ChaseKind.FOLLOW_ON:
             return self._follow_on(case, point.at)
         notices = [self._chaser(case, point)]
         self.reschedule(case)
         return notices
 
     def _chaser(self, case: Case, point: chasers.ChasePoint) -> Notice:
-        kinds = {chasers.REMINDER: (Template.REMINDER, EventKind.REMINDER_SENT),
-                 chasers.DUE_TODAY: (Template.DUE_TODAY, EventKind.DUE_TODAY_SENT),
-                 chasers.OVERDUE: (Template.OVERDUE, EventKind.DEADLINE_MISSED)}
+        kinds = {chasers.ChaseKind.REMINDER: (Template.REMINDER, EventKind.REMINDER_SENT),
+                 chasers.ChaseKind.DUE_TODAY: (Template.DUE_TODAY, EventKind.DUE_TODAY_SENT),
+                 chasers.ChaseKind.OVERDUE: (Template.OVERDUE, EventKind.DEADLINE_MISSED)}
         template, event = kinds[point.kind]
         people, unassigned = self.audience.holders(case)
-        if point.kind == chasers.OVERDUE or unassigned:
+        if point.kind == chasers.ChaseKind.OVERDUE or unassigned:
             people = unique_people((*people, *self.partnership.business_managers))
         assert case.deadline is not None
         label = f"overdue notice {point.overdue_number}" if point.overdue_number else point.kind

@@ -72,7 +72,7 @@ def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case |
     message_id = new_message_id(sender.email)
     data = composer.compose(notice, case=case, policy=policy, sender=sender, recipient=recipient,
                             message_id=message_id, now=now)
-    item = OutboxItem(case_reference=case.reference if case else None, template=notice.template,
+    item = OutboxItem(case_reference=case.reference if case else None, template=str(notice.template),
                       stage=notice.stage, key=notice.key, recipient=recipient.email.lower(),
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
     added = uow.outbox.enqueue(item)

@@ -110,7 +110,7 @@ def correspondence_summary(message: InboundMessage, who: Standing) -> str:
     return f"Correspondence from {sender}{flag}: {message.subject or '(no subject)'}"
 
 
-def _answer(template: str, to: tuple[Person, ...], case: Case | None, message: InboundMessage,
+def _answer(template: Template, to: tuple[Person, ...], case: Case | None, message: InboundMessage,
             context: dict[str, Any]) -> Notice:
     key = "reply:" + _digest(message.message_id or "")
     return Notice(template, to, case.stage if case else None, key=key, context=context,

@@ -154,7 +154,7 @@ class SqlOutbox:
         return int(self._session.scalar(
             select(func.count()).select_from(OutboxMessageRow).where(
                 OutboxMessageRow.recipient == recipient,
-                OutboxMessageRow.template.in_(list(templates)),
+                OutboxMessageRow.template.in_([str(template) for template in templates]),
                 or_(OutboxMessageRow.status == QUEUED, OutboxMessageRow.sent_at >= since))) or 0)
 
     @translated
