@@ -24,16 +24,16 @@ from mailbot.services import outgoing, referrals, replies, reply_answers
 from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import RawMessage, UnitOfWork
-from mailbot.services.stored import InboundRecord
+from mailbot.services.stored import InboundRecord, InboundStatus
 
 log = logging.getLogger(__name__)
 
-RECEIVED, PROCESSED, IGNORED, QUARANTINED = "received", "processed", "ignored", "quarantined"
+PROCESSED, IGNORED, QUARANTINED = InboundStatus.PROCESSED, InboundStatus.IGNORED, InboundStatus.QUARANTINED
 
 
 @dataclass(frozen=True)
 class Handled:
-    status: str
+    status: InboundStatus
     case_reference: str | None = None
     note: str = ""
 

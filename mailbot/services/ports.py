@@ -23,6 +23,7 @@ from mailbot.services.stored import (
     CaseSummary,
     ChildOnRecord,
     InboundRecord,
+    InboundStatus,
     MailErased,
     OutboxItem,
     OutboxRow,
@@ -159,7 +160,7 @@ class InboundLog(Protocol):
     def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int: ...
     def find(self, mailbox: str, uidvalidity: int, uid: str, data: bytes) -> InboundRecord | None: ...
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]: ...  # oldest first
-    def mark(self, record_id: int, status: str, case_reference: str | None = None,
+    def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None: ...
     def raw(self, record_id: int) -> bytes: ...
 

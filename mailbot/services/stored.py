@@ -6,8 +6,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from mailbot.domain.case import CaseStatus
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored; nothing has acted on it yet
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # our own mail, an automatic reply, a bounce of nothing we know
+    QUARANTINED = "quarantined"  # acting on it failed: kept, and the business managers told
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # for good: the business managers are told
+    HELD = "held"  # to an address nobody vouched for, until the case is accepted
 
 
 @dataclass(frozen=True)
@@ -15,7 +30,7 @@ class CaseSummary:
     reference: str
     policy_key: str
     stage: int
-    status: str
+    status: CaseStatus
     deadline: datetime | None
 
 
@@ -29,7 +44,7 @@ class InboundRecord:
     uid: str
     message_id: str
     sha256: str
-    status: str  # received | processed | ignored | quarantined
+    status: InboundStatus
     case_reference: str | None = None
 
 
@@ -54,7 +69,7 @@ class OutboxRow:
     id: int
     item: OutboxItem
     attempts: int
-    status: str  # queued | sent | failed
+    status: OutboxStatus
     last_error: str = ""
 
 

@@ -20,7 +20,15 @@ from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Notice
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.services.stored import CaseSummary, InboundRecord, OutboxItem, OutboxRow, SentMessage
+from mailbot.services.stored import (
+    CaseSummary,
+    InboundRecord,
+    InboundStatus,
+    OutboxItem,
+    OutboxRow,
+    OutboxStatus,
+    SentMessage,
+)
 
 # A new row is due at once whatever clock the send pass runs on (as in the real outbox).
 AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -87,7 +95,7 @@ class _Cases:
         return f"{prefix}-{year}-{number:04d}"
 
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
-        return [CaseSummary(c.reference, c.policy_key, c.stage, c.status.value, c.deadline)
+        return [CaseSummary(c.reference, c.policy_key, c.stage, c.status, c.deadline)
                 for c in self.work["cases"].values() if status in (None, c.status.value)]
 
     def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:
@@ -105,7 +113,7 @@ class _Inbound:
         if self.find(mailbox, uidvalidity, uid, data):
             return None
         record = InboundRecord(len(self.work["inbound"]) + 1, mailbox, uidvalidity, uid,
-                               message_id, hashlib.sha256(data).hexdigest(), "received")
+                               message_id, hashlib.sha256(data).hexdigest(), InboundStatus.RECEIVED)
         self.work["inbound"][record.id] = record
         self.raw_bytes[record.id] = data
         return record
@@ -123,11 +131,11 @@ class _Inbound:
 
     def pending(self, mailbox, limit=200) -> list[InboundRecord]:
         return [r for r in self.work["inbound"].values()
-                if r.mailbox == mailbox and r.status == "received"][:limit]
+                if r.mailbox == mailbox and r.status == InboundStatus.RECEIVED][:limit]
 
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]
-        self.work["inbound"][record_id] = replace(record, status=status,
+        self.work["inbound"][record_id] = replace(record, status=InboundStatus(status),
                                                   case_reference=case_reference)
 
     def raw(self, record_id) -> bytes:
@@ -145,7 +153,7 @@ class _Outbox:
     def _identity(self, item: OutboxItem):
         return (item.case_reference, item.template, item.stage, item.key, item.recipient)
 
-    def _rows(self, status: str):
+    def _rows(self, status: OutboxStatus):
         return [r for r in self.work["outbox"].values() if r.status == status]
 
     def enqueue(self, item: OutboxItem) -> bool:
@@ -153,18 +161,19 @@ class _Outbox:
             return False
         row_id = len(self.work["outbox"]) + 1
         stored = replace(item, message_id=item.message_id.strip("<>"), held=False)
-        self.work["outbox"][row_id] = OutboxRow(row_id, stored, 0, "held" if item.held else "queued")
+        status = OutboxStatus.HELD if item.held else OutboxStatus.QUEUED
+        self.work["outbox"][row_id] = OutboxRow(row_id, stored, 0, status)
         self.times[row_id] = [AT_ONCE, None]
         return True
 
     def release_held(self, case_reference) -> int:
-        held = [r for r in self._rows("held") if r.item.case_reference == case_reference]
+        held = [r for r in self._rows(OutboxStatus.HELD) if r.item.case_reference == case_reference]
         for row in held:
-            self.work["outbox"][row.id] = replace(row, status="queued")
+            self.work["outbox"][row.id] = replace(row, status=OutboxStatus.QUEUED)
         return len(held)
 
     def held_recipients(self, case_reference) -> list[str]:
-        return sorted({r.item.recipient for r in self._rows("held")
+        return sorted({r.item.recipient for r in self._rows(OutboxStatus.HELD)
                        if r.item.case_reference == case_reference})
 
     def data_of(self, message_ids) -> list[bytes]:
@@ -172,7 +181,7 @@ class _Outbox:
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
     def due(self, now, limit=100) -> list[OutboxRow]:
-        due = [r for r in self._rows("queued") if self.times[r.id][0] <= now]
+        due = [r for r in self._rows(OutboxStatus.QUEUED) if self.times[r.id][0] <= now]
         return sorted(due, key=lambda r: (self.times[r.id][0], r.id))[:limit]
 
     def claim(self, row_ids, now, until) -> set[int]:
@@ -183,13 +192,14 @@ class _Outbox:
 
     def mark_sent(self, row_id, now):
         row = self._get(row_id)
-        self.work["outbox"][row_id] = replace(row, status="sent", attempts=row.attempts + 1)
+        self.work["outbox"][row_id] = replace(row, status=OutboxStatus.SENT, attempts=row.attempts + 1)
         self.times[row_id][1] = now
 
     def mark_failed(self, row_id, now, error, *, permanent, retry_at):
         row = self._get(row_id)
+        status = OutboxStatus.FAILED if permanent else OutboxStatus.QUEUED
         self.work["outbox"][row_id] = replace(row, attempts=row.attempts + 1, last_error=error[-2000:],
-                                              status="failed" if permanent else "queued")
+                                              status=status)
         self.times[row_id][0] = retry_at or now
 
     def postpone(self, row_ids, until, reason):
@@ -215,7 +225,7 @@ class _Outbox:
         """Queued answers and those sent since ``since``; older ones no longer count."""
         return sum(1 for r in self.work["outbox"].values()
                    if r.item.recipient == recipient and r.item.template in templates
-                   and (r.status == "queued" or (self.times[r.id][1] or AT_ONCE) >= since))
+                   and (r.status == OutboxStatus.QUEUED or (self.times[r.id][1] or AT_ONCE) >= since))
 
 
 class _State:

@@ -32,9 +32,9 @@ from mailbot.domain.digest import CaseDates
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.referral import AgencyType
 from mailbot.domain.reporting import CaseOutline
-from mailbot.services.stored import ChildOnRecord, MailErased
+from mailbot.services.stored import ChildOnRecord, MailErased, OutboxStatus
 
-QUEUED, FAILED = "queued", "failed"
+QUEUED, FAILED = OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value
 
 
 class SqlCaseRecords:
