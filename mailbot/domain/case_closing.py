@@ -13,6 +13,7 @@ from mailbot.domain.audience import Audience, moment_key
 from mailbot.domain.case import Case, CaseStatus, Event, EventKind
 from mailbot.domain.case_rules import require_open, require_text
 from mailbot.domain.errors import CaseRuleRefused
+from mailbot.domain.notice_contexts import DecisionFacts, OutcomeFacts, WithdrawnFacts
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import NoticeMoment, Policy, Stage
 
@@ -33,7 +34,8 @@ class CaseClosing:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.OUTCOME, people, case.stage,
-                          context={"outcome": outcome, **self.audience.stage_context(case)},
+                          context=OutcomeFacts(**self.audience.stage_context(case).as_dict(),
+                                               outcome=outcome),
                           attachments=(Attachment.CASE_RECORD, Attachment.STAGE_ENDED_ICS))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
 
@@ -53,7 +55,8 @@ class CaseClosing:
                           f"\n{decision}", case.stage, source))
         people = unique_people((case.referrer, *case.everyone(),
                                 *self.partnership.business_managers))
-        context = {"decision": decision, "decided_by": actor, **self.audience.stage_context(case)}
+        context = DecisionFacts(**self.audience.stage_context(case).as_dict(), decision=decision,
+                                decided_by=actor)
         notices = [Notice(Template.DECISION, people, case.stage, context=context,
                           attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD,
                                        Attachment.STAGE_ENDED_ICS))]
@@ -77,7 +80,8 @@ class CaseClosing:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.WITHDRAWN, people, case.stage,
-                          context={"reason": reason, **self.audience.stage_context(case)},
+                          context=WithdrawnFacts(**self.audience.stage_context(case).as_dict(),
+                                                 reason=reason),
                           attachments=(Attachment.STAGE_ENDED_ICS,))]
         return notices + self.audience.rule_notices(case, NoticeMoment.WITHDRAWN,
                                                     key=moment_key(now))

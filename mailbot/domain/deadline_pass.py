@@ -13,6 +13,7 @@ from datetime import datetime
 from mailbot.domain import chasers
 from mailbot.domain.audience import Audience
 from mailbot.domain.case import Case, Event, EventKind
+from mailbot.domain.notice_contexts import ChaseFacts
 from mailbot.domain.notices import Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import Policy, TimeUnit
 from mailbot.domain.working_days import WorkingCalendar
@@ -60,8 +61,8 @@ class DeadlinePass:
                           f" deadline of {case.deadline:%d %B %Y %H:%M}.", case.stage))
         key = f"{point.kind}{point.overdue_number or ''}@{case.deadline:%Y%m%dT%H%M}"
         return Notice(template, people, case.stage, key=key,
-                      context={"overdue_number": point.overdue_number,
-                               **self.audience.stage_context(case)})
+                      context=ChaseFacts(**self.audience.stage_context(case).as_dict(),
+                                         overdue_number=point.overdue_number))
 
     def _follow_on(self, case: Case, at: datetime) -> list[Notice]:
         """The phase's deadline passed unresolved: the stage's next phase begins."""

@@ -19,6 +19,7 @@ from mailbot.domain.case_closing import CaseClosing
 from mailbot.domain.case_rules import require_open, require_text, with_reason
 from mailbot.domain.deadline_pass import SYSTEM, DeadlinePass
 from mailbot.domain.errors import CaseRuleRefused
+from mailbot.domain.notice_contexts import BounceFacts, DeadlineChangeFacts, OpeningFacts
 from mailbot.domain.notices import (
     Attachment,
     Notice,
@@ -61,8 +62,9 @@ class CaseEngine:
         case.record(Event(now, EventKind.CASE_OPENED, referral.referrer_email or SYSTEM,
                           opening_text(self.policy, case, warnings), stage.number,
                           source_message_id))
-        extra = {"warnings": list(warnings), "entry_words": entry_words(self.policy, case),
-                 "routing_questions": self.audience.routing_questions(case)}
+        extra = OpeningFacts(**self.audience.stage_context(case).as_dict(), warnings=list(warnings),
+                             entry_words=entry_words(self.policy, case),
+                             routing_questions=self.audience.routing_questions(case))
         notices = [self.audience.acknowledgement(case, source_message_id, extra),
                    self.audience.new_case(case, extra)]
         notices += self.audience.stage_notices(case, why="")
@@ -126,7 +128,8 @@ class CaseEngine:
                 f" {new:%d %B %Y %H:%M}." + with_reason(reason) + note)
         case.record(Event(now, EventKind.DEADLINE_EXTENDED, actor, text, case.stage, source))
         people = self.audience.with_business_managers(self.audience.holders(case)[0])
-        context = {"text": text, "direction": how, **self.audience.stage_context(case)}
+        context = DeadlineChangeFacts(**self.audience.stage_context(case).as_dict(), text=text,
+                                      direction=how)
         return [Notice(Template.DEADLINE_EXTENDED, people, case.stage, key=moment_key(now),
                        context=context, attachments=(Attachment.STAGE_DEADLINE_ICS,)),
                 *self.audience.rule_notices(case, NoticeMoment.DEADLINE_CHANGED,
@@ -180,7 +183,7 @@ class CaseEngine:
         case.record(Event(now, EventKind.BOUNCE_RECEIVED, SYSTEM, text, case.stage, source))
         return [Notice(Template.BOUNCE_ALERT, self.partnership.business_managers, case.stage,
                        key=f"bounce:{source or moment_key(now)}",
-                       context={"text": text, **self.audience.stage_context(case)})]
+                       context=BounceFacts(**self.audience.stage_context(case).as_dict(), text=text))]
 
     # --- the deadline pass -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mailbot.domain.notice_contexts import NoticeContext
 from mailbot.domain.referral import Person
 
 
@@ -87,7 +88,8 @@ class Notice:
     to: tuple[Person, ...]
     stage: int | None = None
     key: str = ""
-    context: Mapping[str, Any] = field(default_factory=dict)
+    # The engine's notices carry a typed context (``notice_contexts``); the others a mapping.
+    context: NoticeContext | Mapping[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
     auto_submitted: str = AUTO_GENERATED
     in_reply_to: str | None = None

@@ -15,6 +15,7 @@ from mailbot.domain.case import Case, Event, EventKind
 from mailbot.domain.case_rules import require_open, with_reason
 from mailbot.domain.deadline_pass import DeadlinePass
 from mailbot.domain.errors import CaseRuleRefused
+from mailbot.domain.notice_contexts import StageChangeFacts
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template
 from mailbot.domain.policy import Policy, Stage
 
@@ -56,7 +57,8 @@ class StageMoves:
         text = (f"Escalated within {self.policy.label(case.stage)} to its next step:"
                 f" {phase.what}" + with_reason(reason))
         case.record(Event(now, EventKind.ESCALATED, actor, text, case.stage, source))
-        context = {"from_stage": case.stage, "text": text, **self.audience.stage_context(case)}
+        context = StageChangeFacts(**self.audience.stage_context(case).as_dict(),
+                                   from_stage=case.stage, text=text)
         key = moment_key(now)
         change = Notice(Template.STAGE_CHANGE, self.partnership.business_managers, case.stage,
                         key=key, context=context)
@@ -85,7 +87,8 @@ class StageMoves:
         case.stage, case.stage_entered_at = stage.number, now
         self.deadlines.set_deadline(case, stage.number, 0, now)
         case.record(Event(now, kind, actor, text, stage.number, source))
-        context = {"from_stage": previous, "text": text, **self.audience.stage_context(case)}
+        context = StageChangeFacts(**self.audience.stage_context(case).as_dict(),
+                                   from_stage=previous, text=text)
         key, ended = moment_key(now), (Attachment.STAGE_ENDED_ICS,)
         change = Notice(Template.STAGE_CHANGE, self.partnership.business_managers, stage.number,
                         key=key, context=context, attachments=ended)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain.errors import FormError
+from mailbot.domain.notice_contexts import OpeningFacts
 from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.intake.email_form import read_email_form
@@ -61,9 +62,9 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
 
 def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
     """The business managers' new-case notice says whose mail waits for their ACCEPT."""
-    if notice.template != Template.NEW_CASE or not held:
+    if notice.template != Template.NEW_CASE or not held or not isinstance(notice.context, OpeningFacts):
         return notice
-    return replace(notice, context={**notice.context, "held_for": sorted(held)})
+    return replace(notice, context=replace(notice.context, held_for=sorted(held)))
 
 
 def _stated_stage(reading: FormReading) -> int | None:
