@@ -58,6 +58,7 @@ class ImapMailbox:
         folder: str = "INBOX", processed_folder: str = "mailbot/processed", timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None, *, poll_interval: float = 30.0,
         idle_renew: float = IDLE_RENEW_SECONDS, max_batch_bytes: int = MAX_BATCH_BYTES,
+        use_idle: bool = True,
     ):
         check_security(host, security, f"mailbox.{name}.security")
         if password is None and token_provider is None:
@@ -67,6 +68,7 @@ class ImapMailbox:
         self._settings = ImapSettings(host, port, security, username, password, token_provider,
                                       timeout, ssl_context)
         self._poll_interval, self._idle_renew = poll_interval, idle_renew
+        self.use_idle = use_idle  # config's idle = false: poll even where the server offers IDLE
         self._max_batch_bytes = max_batch_bytes
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
@@ -103,7 +105,7 @@ class ImapMailbox:
                 self._backoff.succeeded()
                 if arrived:
                     return True
-                if client.has_capability("IDLE"):
+                if self.use_idle and client.has_capability("IDLE"):
                     return self._idle(client, deadline)
                 return self._poll(client, deadline)
             except TransientError as error:

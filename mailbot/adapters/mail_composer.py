@@ -34,7 +34,7 @@ class MailComposer:
             auto_submitted=notice.auto_submitted, attachments=rendered.attachments,
             inline_images=inline, date=now,
             # For the partnership's mail rules (and our tests): what this is and which case.
-            extra_headers={"X-Mailbot-Template": notice.template,
+            extra_headers={"X-Mailbot-Template": str(notice.template),
                            "X-Mailbot-Case": case.reference if case else ""})
 
 

@@ -1,7 +1,8 @@
 """Reads policy files from ``policies/`` and the bank holidays their calendars name.
 
 The only I/O around policies: reading TOML and asking the ``holidays`` package for the
-nation's bank holidays. Parsing and validation live in ``mailbot.domain.policy_schema``.
+nation's bank holidays. Validation is ``policy_toml``'s (pydantic, then the domain's
+cross-checks).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from mailbot.domain.errors import PolicyError
+from mailbot.adapters.policy_toml import parse_policy
+from mailbot.domain.errors import PolicyError, PolicyProblems
 from mailbot.domain.policy import Policy
-from mailbot.domain.policy_schema import parse_policy
 from mailbot.domain.working_days import LONDON, WorkingCalendar
 from mailbot.shipped import shipped_dir
 
@@ -24,15 +25,19 @@ PLACEHOLDER = "FILL IN"  # what `mailbot policies new` leaves for the partnershi
 
 
 def load_policy_file(path: Path) -> Policy:
+    """The policy in ``path``; raises ``PolicyProblems`` listing every problem of the file."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PolicyError(str(path), "-", "file not found") from None
+    except OSError as error:
+        raise PolicyError(str(path), "-", f"cannot be read: {error}") from error
     except tomllib.TOMLDecodeError as error:
-        raise PolicyError(str(path), "-", f"is not valid TOML: {error}") from error
+        raise PolicyError(str(path), "-", f"is not valid TOML: {error}",
+                          "Fix the TOML at the line shown.") from error
     unfinished = unfinished_keys(path, data)
     if unfinished:
-        raise unfinished[0]
+        raise PolicyProblems(unfinished)
     policy = parse_policy(str(path), data)
     if policy.key != path.stem:
         raise PolicyError(str(path), "partnership.key",
@@ -41,16 +46,13 @@ def load_policy_file(path: Path) -> Policy:
 
 
 def policy_problems(path: Path) -> list[PolicyError]:
-    """Every place still to fill in, else the first problem the schema finds (none: valid)."""
+    """Every place still to fill in, else every problem the file has (none: valid)."""
     try:
-        unfinished = unfinished_keys(path, tomllib.loads(path.read_text(encoding="utf-8")))
-        if unfinished:
-            return unfinished
         load_policy_file(path)
+    except PolicyProblems as error:
+        return error.problems
     except PolicyError as error:
         return [error]
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        return [PolicyError(str(path), "-", f"cannot be read: {error}", "Fix the TOML at the line shown.")]
     return []
 
 
@@ -78,21 +80,6 @@ def policy_paths(directory: Path = DEFAULT_POLICY_DIR) -> list[Path]:
 
 def load_policy(name: str, directory: Path = DEFAULT_POLICY_DIR) -> Policy:
     return load_policy_file(directory / f"{name}.toml")
-
-
-def load_all(directory: Path = DEFAULT_POLICY_DIR) -> dict[str, Policy]:
-    """Every policy in ``directory``; reference prefixes must differ so references never clash."""
-    policies: dict[str, Policy] = {}
-    for path in policy_paths(directory):
-        policy = load_policy_file(path)
-        clash = next((p for p in policies.values()
-                      if p.reference_prefix == policy.reference_prefix), None)
-        if clash:
-            raise PolicyError(str(path), "partnership.reference_prefix",
-                              f"{policy.reference_prefix!r} is already used by {clash.key}.toml;"
-                              " choose another")
-        policies[path.stem] = policy
-    return policies
 
 
 def calendar_for(policy: Policy, zone: ZoneInfo = LONDON) -> WorkingCalendar:

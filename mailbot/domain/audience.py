@@ -8,9 +8,18 @@ business managers when nobody holds a role yet. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain.case import Case
+from mailbot.domain.notice_contexts import (
+    OpeningFacts,
+    RuleNoticeFacts,
+    StageChangeFacts,
+    StageFacts,
+    StageNoticeFacts,
+)
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import REFERRER, NoticeMoment, NotifyRule, Policy, SkipRule, Stage
 from mailbot.domain.referral import Person
@@ -47,7 +56,7 @@ class Audience:
     def stage_notices(self, case: Case, why: str) -> list[Notice]:
         """The stage notice for those acting now, and for the business managers to assign."""
         people, unassigned = self.holders(case)
-        context = {"why": why, **self.stage_context(case)}
+        context = StageNoticeFacts(**self.stage_context(case).as_dict(), why=why)
         ics = (Attachment.STAGE_DEADLINE_ICS,)
         key = f"phase{case.phase}@{moment_key(case.stage_entered_at)}"
         notices = []
@@ -83,7 +92,8 @@ class Audience:
                 notices.append(notice)
         return notices
 
-    def _rule_notice(self, case: Case, rule: NotifyRule, key: str, acting, why: str = ""):
+    def _rule_notice(self, case: Case, rule: NotifyRule, key: str, acting: Iterable[Person],
+                     why: str = "") -> Notice | None:
         holders = {p.email.lower() for p in acting}
         people = unique_people(p for role in rule.roles for p in self.people_for_role(case, role)
                                if p.email.lower() not in holders)
@@ -92,20 +102,20 @@ class Audience:
             people = unique_people((*people, *self.partnership.business_managers))
         if not people:
             return None  # everyone the rule names already has the stage notice
-        context = {**self.stage_context(case), "why": why or rule.why,
-                   "rule_source": rule.source, "rule_roles": list(rule.roles),
-                   "unassigned": [self.policy.role_name(r) for r in missing]}
+        context = RuleNoticeFacts(**{**self.stage_context(case).as_dict(),
+                                     "unassigned": [self.policy.role_name(r) for r in missing]},
+                                  why=why or rule.why, rule_source=rule.source, rule_roles=list(rule.roles))
         return Notice(Template.STAGE_NOTICE, people, case.stage, key=key, context=context)
 
-    def referrer_update(self, case: Case, context: dict, key: str) -> list[Notice]:
+    def referrer_update(self, case: Case, context: StageChangeFacts, key: str) -> list[Notice]:
         """The worker who raised the concern hears of every change of stage (Hackney 3.1)."""
         if not case.referrer.email:
             return []
         return [Notice(Template.STAGE_CHANGE, (case.referrer,), case.stage, key=f"referrer:{key}",
-                       context={**context, "audience": "referrer"},
+                       context=replace(context, audience="referrer"),
                        attachments=(Attachment.STAGE_ENDED_ICS,))]
 
-    def released(self, case: Case, acted: tuple[Person, ...], told: list[Notice], context: dict,
+    def released(self, case: Case, acted: tuple[Person, ...], told: list[Notice], context: StageChangeFacts,
                  key: str) -> list[Notice]:
         """Those who had to act at the stage the case has just left and hear nothing else of
         the move: told they need not, with the cancellation of their calendar entry."""
@@ -114,45 +124,44 @@ class Audience:
         if not left:
             return []
         return [Notice(Template.STAGE_CHANGE, left, case.stage, key=f"released:{key}",
-                       context={**context, "audience": "released"},
+                       context=replace(context, audience="released"),
                        attachments=(Attachment.STAGE_ENDED_ICS,))]
 
-    def acknowledgement(self, case: Case, source: str | None, extra: dict) -> Notice:
-        return Notice(Template.ACKNOWLEDGEMENT, (case.referrer,), case.stage,
-                      context={**self.stage_context(case), **extra}, in_reply_to=source)
+    def acknowledgement(self, case: Case, source: str | None, context: OpeningFacts) -> Notice:
+        return Notice(Template.ACKNOWLEDGEMENT, (case.referrer,), case.stage, context=context,
+                      in_reply_to=source)
 
-    def new_case(self, case: Case, extra: dict) -> Notice:
+    def new_case(self, case: Case, context: OpeningFacts) -> Notice:
         return Notice(Template.NEW_CASE, self.partnership.business_managers, case.stage,
-                      context={**self.stage_context(case), **extra})
+                      context=context)
 
-    def with_business_managers(self, people) -> tuple[Person, ...]:
+    def with_business_managers(self, people: Iterable[Person]) -> tuple[Person, ...]:
         return unique_people((*people, *self.partnership.business_managers))
 
     # --- what a notice may say -----------------------------------------------------------
 
-    def stage_context(self, case: Case) -> dict:
+    def stage_context(self, case: Case) -> StageFacts:
         """What every template may say about the case's current stage."""
         stage = self.policy.stage(case.stage)
         people, unassigned = self.holders(case)
         phase = stage.phases[case.phase]
-        return {
-            "stage_number": stage.number,
-            "stage_name": stage.name,
-            "stage_label": self.policy.label(stage.number),
-            "step_word": self.policy.step_word,
-            "what_happens": stage.what_happens,
-            "phase_what": phase.what,
-            "record": stage.record,
-            "guidance": list(stage.guidance),
-            "roles": [self.policy.role_name(r)
-                      for r in self.policy.roles_at(case.stage, case.facts, case.phase)],
-            "people": [p.formatted() for p in people],
-            "unassigned": [self.policy.role_name(r) for r in unassigned],
-            "deadline": case.deadline.isoformat() if case.deadline else None,
-            "decision_maker": self.policy.role_name(stage.decision_maker)
-            if stage.decision_maker else "",
-            "decision_by": self.policy.decided_by(stage),
-        }
+        return StageFacts(
+            stage_number=stage.number,
+            stage_name=stage.name,
+            stage_label=self.policy.label(stage.number),
+            step_word=self.policy.step_word,
+            what_happens=stage.what_happens,
+            phase_what=phase.what,
+            record=stage.record,
+            guidance=list(stage.guidance),
+            roles=[self.policy.role_name(r)
+                   for r in self.policy.roles_at(case.stage, case.facts, case.phase)],
+            people=[p.formatted() for p in people],
+            unassigned=[self.policy.role_name(r) for r in unassigned],
+            deadline=case.deadline.isoformat() if case.deadline else None,
+            decision_maker=self.policy.role_name(stage.decision_maker) if stage.decision_maker else "",
+            decision_by=self.policy.decided_by(stage),
+        )
 
     def routing_questions(self, case: Case) -> list[str]:
         """What the business managers are asked when a routing rule waits on an agency type."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from mailbot.domain.policy import CaseFacts
+from mailbot.domain.conditions import CaseFacts
 from mailbot.domain.referral import Person, Referral
 
 

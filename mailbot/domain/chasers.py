@@ -12,21 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from itertools import count
 
 from mailbot.domain.policy import ChaserSettings
 from mailbot.domain.working_days import WorkingCalendar
 
-REMINDER = "reminder"
-DUE_TODAY = "due_today"
-OVERDUE = "overdue"
-FOLLOW_ON = "follow_on"  # the phase ends and the next phase of the same stage begins
+
+class ChaseKind(StrEnum):
+    REMINDER = "reminder"
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"
+    FOLLOW_ON = "follow_on"  # the phase ends and the next phase of the same stage begins
 
 
 @dataclass(frozen=True)
 class ChasePoint:
     index: int
-    kind: str
+    kind: ChaseKind
     at: datetime
     overdue_number: int = 0
 
@@ -40,25 +43,25 @@ def chase_points(
 ) -> Iterator[ChasePoint]:
     """Every chase point for one deadline, in time order (endless when overdue repeats)."""
     local_deadline = calendar.local(deadline)
-    moments = []
+    moments: list[tuple[ChaseKind, datetime]] = []
     reminder = _reminder_moment(local_deadline, settings, calendar)
     if reminder and calendar.local(entered_at) < reminder < local_deadline:
-        moments.append((REMINDER, reminder))
+        moments.append((ChaseKind.REMINDER, reminder))
     due = calendar.local(datetime.combine(local_deadline.date(), settings.send_at))
     if (settings.on_the_day and calendar.is_working_day(due.date())
             and calendar.local(entered_at) < due < local_deadline):
-        moments.append((DUE_TODAY, due))
+        moments.append((ChaseKind.DUE_TODAY, due))
     for index, (kind, at) in enumerate(moments):
         yield ChasePoint(index, kind, at)
     if follow_on:
-        yield ChasePoint(len(moments), FOLLOW_ON, local_deadline)
+        yield ChasePoint(len(moments), ChaseKind.FOLLOW_ON, local_deadline)
         return
     day = local_deadline.date()
     for number in count(1):
         step = 1 if number == 1 else settings.overdue_every_working_days
         day = calendar.add_working_days(day, step)
         at = calendar.local(datetime.combine(day, settings.send_at))
-        yield ChasePoint(len(moments) + number - 1, OVERDUE, at, overdue_number=number)
+        yield ChasePoint(len(moments) + number - 1, ChaseKind.OVERDUE, at, overdue_number=number)
 
 
 def _reminder_moment(deadline: datetime, settings: ChaserSettings,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailbot.domain import commands as registry
 from mailbot.domain.commands import Command, Grammar
@@ -116,11 +117,17 @@ def _parse_one(word: registry.CommandWord, rest: str, more: str) -> Command:
     if word.grammar is Grammar.ASSIGNMENT:
         return _assign(word, rest)
     if word.grammar is Grammar.NOTHING:
-        return word.kind()
+        return _made(word)
     text = _joined(_after_colon(rest), more)
     if word.grammar is Grammar.TEXT and not text:
         raise ValueError(f"{word.verb} needs text after it, like '{word.verb}: ...'.")
-    return word.kind(text)
+    return _made(word, text)
+
+
+def _made(word: registry.CommandWord, *arguments: Any) -> Command:
+    """The command of ``word`` from what its grammar read; the grammar decides the arguments."""
+    make: Callable[..., Command] = word.kind
+    return make(*arguments)
 
 
 def _numbered(word: registry.CommandWord, rest: str, more: str) -> Command:
@@ -128,7 +135,7 @@ def _numbered(word: registry.CommandWord, rest: str, more: str) -> Command:
     if not match:
         raise ValueError(f"{word.verb} needs a number, like '{word.verb} 2' or '{word.verb} 2:"
                          f" reason' (got '{word.verb}{rest}').")
-    return word.kind(int(match.group(1)), _joined(match.group(2) or "", more))
+    return _made(word, int(match.group(1)), _joined(match.group(2) or "", more))
 
 
 def _assign(word: registry.CommandWord, rest: str) -> Command:
@@ -138,7 +145,7 @@ def _assign(word: registry.CommandWord, rest: str) -> Command:
     if not match:
         raise ValueError(f"{usage}.")
     role = re.sub(r"[\s\-]+", "_", match.group(1).strip().lower())
-    return word.kind(role, person_from(match.group(2).strip(), usage))
+    return _made(word, role, person_from(match.group(2).strip(), usage))
 
 
 _BRACKETED = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>\s]+)>\s*$")

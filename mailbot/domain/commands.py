@@ -1,5 +1,6 @@
 """The reply commands (contract section 4), each one object: its word, how it is written, what
-it does, who may use it and the case change it runs, as Mailman 3 keeps its email commands.
+it does, who may use it and the case change it runs (the command's ``run``), as Mailman 3
+keeps its email commands.
 
 Everything else is derived from ``COMMANDS``: the parser (``command_parser``), the
 reply-text cutter's test for a command line, the help in every email, and the reply use
@@ -8,7 +9,6 @@ case's dispatch. Adding a command is adding one ``CommandWord`` here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -26,27 +26,47 @@ if TYPE_CHECKING:
 class Escalate:
     reason: str = ""
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.escalate(case, now, actor, self.reason, source)
+
 
 @dataclass(frozen=True)
 class MoveToStage:
     stage: int
     reason: str = ""
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.move_to_stage(case, self.stage, now, actor, self.reason, source)
+
 
 @dataclass(frozen=True)
 class RecordOutcome:
     outcome: str
+
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.record_outcome(case, self.outcome, now, actor, source)
 
 
 @dataclass(frozen=True)
 class RecordDecision:
     decision: str
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.record_decision(case, self.decision, now, actor, source)
+
 
 @dataclass(frozen=True)
 class ExtendDeadline:
     days: int
     reason: str = ""
+
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.extend(case, self.days, now, actor, self.reason, source)
 
 
 @dataclass(frozen=True)
@@ -56,27 +76,47 @@ class ShortenDeadline:
     days: int
     reason: str = ""
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.shorten(case, self.days, now, actor, self.reason, source)
+
 
 @dataclass(frozen=True)
 class AssignRole:
     role: str
     person: Person
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.assign(case, self.role, self.person, now, actor, source)
+
 
 @dataclass(frozen=True)
 class AddNote:
     text: str
+
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.add_note(case, self.text, now, actor, source)
 
 
 @dataclass(frozen=True)
 class Withdraw:
     reason: str
 
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.withdraw(case, self.reason, now, actor, source)
+
 
 @dataclass(frozen=True)
 class Accept:
     """The business managers vouch for the people a referral names: mail held for addresses
     the partnership had not seen before goes out."""
+
+    def run(self, engine: CaseEngine, case: Case, now: datetime, actor: str,
+            source: str | None) -> list[Notice]:
+        return engine.accept(case, now, actor, source)
 
 
 Command = (Escalate | MoveToStage | RecordOutcome | RecordDecision | ExtendDeadline
@@ -93,18 +133,13 @@ class Grammar(Enum):
     NOTHING = "nothing"  # ACCEPT
 
 
-# A change to a case, run by the engine: (engine, case, command, now, actor, source message).
-Apply = Callable[["CaseEngine", "Case", Command, datetime, str, "str | None"], "list[Notice]"]
-
-
 @dataclass(frozen=True)
 class CommandWord:
     verb: str
-    kind: type
+    kind: type[Command]
     grammar: Grammar
     syntax: str  # as the help in every email writes it
     effect: str  # the help's explanation; may name {policy} {stages} {deciders} {roles} {limit}
-    apply: Apply
     changes_case: bool = True  # False: anyone on the case may use it (NOTE)
 
     @property
@@ -127,41 +162,29 @@ class CommandWord:
 # In the order contract section 4 lists them.
 COMMANDS: tuple[CommandWord, ...] = (
     CommandWord("ESCALATE", Escalate, Grammar.OPTIONAL_TEXT, "ESCALATE or ESCALATE: reason",
-                "moves the case to the next stage the {policy} policy allows for it",
-                lambda e, case, c, now, who, src: e.escalate(case, now, who, c.reason, src)),
+                "moves the case to the next stage the {policy} policy allows for it"),
     CommandWord("STAGE", MoveToStage, Grammar.NUMBER, "STAGE n or STAGE n: reason",
-                "moves the case to stage n (the stages are {stages})",
-                lambda e, case, c, now, who, src: e.move_to_stage(case, c.stage, now, who,
-                                                                  c.reason, src)),
+                "moves the case to stage n (the stages are {stages})"),
     CommandWord("RESOLVED", RecordOutcome, Grammar.TEXT, "RESOLVED: outcome",
                 "records that the agencies agreed at the current stage and closes the case; the"
-                " outcome, which may run on over the next lines, is the written statement",
-                lambda e, case, c, now, who, src: e.record_outcome(case, c.outcome, now, who, src)),
+                " outcome, which may run on over the next lines, is the written statement"),
     CommandWord("DECISION", RecordDecision, Grammar.TEXT, "DECISION: text",
                 "records the final written decision ({deciders}); closes the case and emails the"
-                " decision notice to the referrer",
-                lambda e, case, c, now, who, src: e.record_decision(case, c.decision, now, who,
-                                                                    src)),
+                " decision notice to the referrer"),
     CommandWord("EXTEND", ExtendDeadline, Grammar.NUMBER, "EXTEND n or EXTEND n: reason",
-                "moves the current deadline n working days later (1 to 60){limit}",
-                lambda e, case, c, now, who, src: e.extend(case, c.days, now, who, c.reason, src)),
+                "moves the current deadline n working days later (1 to 60){limit}"),
     CommandWord("SHORTEN", ShortenDeadline, Grammar.NUMBER, "SHORTEN n or SHORTEN n: reason",
                 "brings the current deadline n working days forward, for a timescale that"
-                " protects the child",
-                lambda e, case, c, now, who, src: e.shorten(case, c.days, now, who, c.reason, src)),
+                " protects the child"),
     CommandWord("ASSIGN", AssignRole, Grammar.ASSIGNMENT, "ASSIGN role: Name <email>",
-                "names the person for a role on this case; the roles are {roles}",
-                lambda e, case, c, now, who, src: e.assign(case, c.role, c.person, now, who, src)),
+                "names the person for a role on this case; the roles are {roles}"),
     CommandWord("NOTE", AddNote, Grammar.TEXT, "NOTE: text", "adds a note to the case record",
-                lambda e, case, c, now, who, src: e.add_note(case, c.text, now, who, src),
                 changes_case=False),
-    CommandWord("WITHDRAW", Withdraw, Grammar.TEXT, "WITHDRAW: reason", "withdraws the case",
-                lambda e, case, c, now, who, src: e.withdraw(case, c.reason, now, who, src)),
+    CommandWord("WITHDRAW", Withdraw, Grammar.TEXT, "WITHDRAW: reason", "withdraws the case"),
     # Never a bare "ACCEPT" line in the help: a line of mailbot's own email never runs.
     CommandWord("ACCEPT", Accept, Grammar.NOTHING, "ACCEPT (on a line of its own)",
                 "vouches for everyone the referral names, so mail held for addresses the"
-                " partnership had not seen before goes out",
-                lambda e, case, c, now, who, src: e.accept(case, now, who, src)),
+                " partnership had not seen before goes out"),
 )
 
 BY_VERB = {word.verb: word for word in COMMANDS}
@@ -181,5 +204,5 @@ def describe(command: Command) -> str:
 
 def apply(engine: CaseEngine, case: Case, command: Command, now: datetime, actor: str,
           source: str | None) -> list[Notice]:
-    """Runs the case change the command stands for."""
-    return word_for(command).apply(engine, case, command, now, actor, source)
+    """Runs the case change the command stands for (each command's own ``run``)."""
+    return command.run(engine, case, now, actor, source)

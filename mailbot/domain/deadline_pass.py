@@ -7,11 +7,13 @@ each is recorded once (``chase_points_passed``), so running the pass twice sends
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from mailbot.domain import chasers
 from mailbot.domain.audience import Audience
 from mailbot.domain.case import Case, Event, EventKind
+from mailbot.domain.notice_contexts import ChaseFacts
 from mailbot.domain.notices import Notice, Partnership, Template, unique_people
 from mailbot.domain.policy import Policy, TimeUnit
 from mailbot.domain.working_days import WorkingCalendar
@@ -37,19 +39,19 @@ class DeadlinePass:
             self.reschedule(case)
             return []
         case.chase_points_passed = point.index + 1
-        if point.kind == chasers.FOLLOW_ON:
+        if point.kind == chasers.ChaseKind.FOLLOW_ON:
             return self._follow_on(case, point.at)
         notices = [self._chaser(case, point)]
         self.reschedule(case)
         return notices
 
     def _chaser(self, case: Case, point: chasers.ChasePoint) -> Notice:
-        kinds = {chasers.REMINDER: (Template.REMINDER, EventKind.REMINDER_SENT),
-                 chasers.DUE_TODAY: (Template.DUE_TODAY, EventKind.DUE_TODAY_SENT),
-                 chasers.OVERDUE: (Template.OVERDUE, EventKind.DEADLINE_MISSED)}
+        kinds = {chasers.ChaseKind.REMINDER: (Template.REMINDER, EventKind.REMINDER_SENT),
+                 chasers.ChaseKind.DUE_TODAY: (Template.DUE_TODAY, EventKind.DUE_TODAY_SENT),
+                 chasers.ChaseKind.OVERDUE: (Template.OVERDUE, EventKind.DEADLINE_MISSED)}
         template, event = kinds[point.kind]
         people, unassigned = self.audience.holders(case)
-        if point.kind == chasers.OVERDUE or unassigned:
+        if point.kind == chasers.ChaseKind.OVERDUE or unassigned:
             people = unique_people((*people, *self.partnership.business_managers))
         assert case.deadline is not None
         label = f"overdue notice {point.overdue_number}" if point.overdue_number else point.kind
@@ -59,8 +61,8 @@ class DeadlinePass:
                           f" deadline of {case.deadline:%d %B %Y %H:%M}.", case.stage))
         key = f"{point.kind}{point.overdue_number or ''}@{case.deadline:%Y%m%dT%H%M}"
         return Notice(template, people, case.stage, key=key,
-                      context={"overdue_number": point.overdue_number,
-                               **self.audience.stage_context(case)})
+                      context=ChaseFacts(**self.audience.stage_context(case).as_dict(),
+                                         overdue_number=point.overdue_number))
 
     def _follow_on(self, case: Case, at: datetime) -> list[Notice]:
         """The phase's deadline passed unresolved: the stage's next phase begins."""
@@ -71,7 +73,7 @@ class DeadlinePass:
                           f"Not resolved by the deadline: {phase.what}", case.stage))
         return self.audience.stage_notices(case, why=phase.what)
 
-    def points(self, case: Case):
+    def points(self, case: Case) -> Iterator[chasers.ChasePoint]:
         stage = self.policy.stage(case.stage)
         assert case.deadline is not None
         started = case.deadline_started_at or case.stage_entered_at

@@ -12,7 +12,7 @@ cases at each stage for its chart. Pure: ``now`` is an argument.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -150,5 +150,5 @@ def _line(case: Case, engine: CaseEngine, now: datetime) -> OpenCaseLine:
                         days, overdue)
 
 
-def _labeller(engine: CaseEngine):
+def _labeller(engine: CaseEngine) -> Callable[[int], str]:
     return engine.policy.label  # "Stage 2: ..." or, in Bury's words, "Level 2: ..."

@@ -36,6 +36,18 @@ class PolicyError(PermanentError):
         super().__init__(f"{text}. {fix}" if fix else text)
 
 
+class PolicyProblems(PolicyError):
+    """Every problem found in one policy file: reads as the first, and lists them all, so a
+    business manager fixes a file in one pass rather than one error a run."""
+
+    def __init__(self, problems: list[PolicyError]):
+        first = problems[0]
+        super().__init__(first.file, first.key, first.problem, first.fix)
+        self.problems = problems
+        if len(problems) > 1:
+            self.args = ("\n".join(str(problem) for problem in problems),)
+
+
 class FormError(PermanentError):
     """An attachment or form cannot be read. ``reply_text`` tells the sender what to fix."""
 

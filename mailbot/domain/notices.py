@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from mailbot.domain.notice_contexts import NoticeContext
 from mailbot.domain.referral import Person
 
 
-class Template:
+class Template(StrEnum):
     """Template names, one per kind of email (``templates/<name>.txt`` and ``.html``)."""
 
     ACKNOWLEDGEMENT = "acknowledgement"
@@ -50,7 +52,7 @@ ANSWER_TEMPLATES = (Template.COMMAND_CONFIRMATION, Template.COMMAND_REFUSAL,
                     Template.PLEASE_CORRECT)
 
 
-class Attachment:
+class Attachment(StrEnum):
     """Attachments the renderer builds for a notice."""
 
     STAGE_DEADLINE_ICS = "stage_deadline_ics"
@@ -87,12 +89,13 @@ class Notice:
     the outbox's uniqueness key, so the same notice can never be queued twice.
     """
 
-    template: str
+    template: Template
     to: tuple[Person, ...]
     stage: int | None = None
     key: str = ""
-    context: Mapping[str, Any] = field(default_factory=dict)
-    attachments: tuple[str, ...] = ()
+    # The engine's notices carry a typed context (``notice_contexts``); the others a mapping.
+    context: NoticeContext | Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
     auto_submitted: str = AUTO_GENERATED
     in_reply_to: str | None = None
 

@@ -1,8 +1,8 @@
 """A partnership's escalation policy as frozen values: the ladder the case engine climbs.
 
-Policies are data (``policies/*.toml``, parsed by ``policy_schema``); this module only says
-what a policy means for one case: which stage comes next, who acts at a stage, who must be
-told, and how long each phase of a stage may take.
+Policies are data (``policies/*.toml``, validated and read by ``adapters/policy_toml``); this
+module only says what a policy means for one case: which stage comes next, who acts at a
+stage, who must be told, and how long each phase of a stage may take.
 """
 
 from __future__ import annotations

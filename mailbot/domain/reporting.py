@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 
-from mailbot.domain.case import Case, CaseStatus, EventKind
+from mailbot.domain.case import CaseStatus, EventKind
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import AgencyType
 from mailbot.domain.report_values import Median, Share, Value
@@ -52,14 +52,6 @@ class CaseOutline:
     raised_by: AgencyType | None  # the referrer's agency
     raised_about: AgencyType | None  # the other agency
     events: tuple[EventOutline, ...]
-
-
-def outline_of(case: Case) -> CaseOutline:
-    r = case.referral
-    return CaseOutline(case.reference, case.policy_key, case.status, case.opened_at,
-                       case.closed_at, case.stage, r.disagreement_category,
-                       r.referrer_agency_type, r.other_agency_type,
-                       tuple((e.at, e.kind, e.stage) for e in case.history))
 
 
 @dataclass(frozen=True)

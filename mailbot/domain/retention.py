@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from mailbot.domain.case import Case, Event, EventKind
-from mailbot.domain.engine import SYSTEM as SYSTEM_ACTOR  # the engine itself: not a person
+from mailbot.domain.deadline_pass import SYSTEM as SYSTEM_ACTOR  # the engine itself: not a person
 from mailbot.domain.referral import Referral
 
 # Six years after closure: the Limitation Act 1980's six years for a claim, which is what
@@ -52,13 +53,13 @@ def is_due(case_closed_at: datetime | None, years: int, now: datetime) -> bool:
 
 def anonymised_referral(referral: Referral) -> Referral:
     """The referral with every answer but ``KEPT_REFERRAL_FIELDS`` back at its empty default."""
-    kept = {name: getattr(referral, name) for name in KEPT_REFERRAL_FIELDS}
-    empty = {f.name: _empty(f) for f in dataclasses.fields(Referral)
+    kept: dict[str, Any] = {name: getattr(referral, name) for name in KEPT_REFERRAL_FIELDS}
+    empty: dict[str, Any] = {f.name: _empty(f) for f in dataclasses.fields(Referral)
              if f.name not in KEPT_REFERRAL_FIELDS}
     return Referral(**empty, **kept)
 
 
-def _empty(field: dataclasses.Field) -> object:
+def _empty(field: dataclasses.Field[Any]) -> object:
     if field.default is not dataclasses.MISSING:
         return field.default
     if field.default_factory is not dataclasses.MISSING:
@@ -75,7 +76,7 @@ def anonymise(case: Case, now: datetime, years: int) -> Case:
     history.append(Event(now, EventKind.CASE_ANONYMISED, SYSTEM_ACTOR,
                          f"Personal data removed: the case closed on {closed} and the retention"
                          f" period is {years} year{'s' if years != 1 else ''}.", case.stage))
-    values = {f.name: getattr(case, f.name) if f.name in KEPT_CASE_FIELDS else _empty(f)
+    values: dict[str, Any] = {f.name: getattr(case, f.name) if f.name in KEPT_CASE_FIELDS else _empty(f)
               for f in dataclasses.fields(Case) if f.init}
     values.update(referral=anonymised_referral(case.referral), history=history, anonymised_at=now)
     return Case(**values)

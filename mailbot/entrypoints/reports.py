@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_paths, policy_problems
 from mailbot.domain.case import Case
-from mailbot.domain.errors import ConfigError, PolicyError
+from mailbot.domain.errors import ConfigError
 from mailbot.domain.policy import Policy
+from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import Services
@@ -69,26 +70,19 @@ def _indent(text: str, spaces: int = 2) -> list[str]:
 
 
 def check_policies(directory: Path) -> tuple[str, bool]:
-    """One line per valid file, one per problem of an invalid one (file, key, problem, fix)."""
-    lines, ok, prefixes = [], True, {}
+    """One line per valid file, one per problem of an invalid one (file, key, problem, fix),
+    and one per policy whose reference prefix another already uses."""
     paths = policy_paths(directory)
-    for path in paths:
-        problems = policy_problems(path)
-        if not problems:
-            policy = load_policy_file(path)
-            clash = prefixes.setdefault(policy.reference_prefix, path.name)
-            if clash != path.name:
-                problems = [PolicyError(str(path), "partnership.reference_prefix",
-                                        f"{policy.reference_prefix!r} is already used by {clash}",
-                                        "Choose another prefix: case references must never clash.")]
-            else:
-                lines.append(f"ok      {path.name}: {policy.name}, {len(policy.stages)} stages")
-        ok = ok and not problems
-        lines += [f"INVALID {problem}" for problem in problems]
+    problems = {str(path): policy_problems(path) for path in paths}
+    valid = {file: load_policy_file(Path(file)) for file, found in problems.items() if not found}
+    for clash in shared_prefixes(valid):
+        problems[clash.file].append(clash)
+    lines = [f"INVALID {problem}" if found else
+             f"ok      {Path(file).name}: {valid[file].name}, {len(valid[file].stages)} stages"
+             for file, found in problems.items() for problem in (found or [None])]
     if not paths:
-        ok = False
         lines.append(f"no policy files in {directory}")
-    return "\n".join(lines), ok
+    return "\n".join(lines), bool(paths) and not any(problems.values())
 
 
 def show_policy(directory: Path, name: str) -> str:

@@ -19,7 +19,7 @@ log = logging.getLogger("mailbot.startup")
 
 
 def log_start(app: App) -> None:
-    from mailbot.entrypoints.mailbox_check import describe
+    from mailbot.bootstrap.probes import describe
 
     settings = app.settings
     source = settings.source if settings.source == EMBEDDED else str(Path(settings.source).resolve())

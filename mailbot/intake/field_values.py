@@ -49,6 +49,26 @@ def parse_uk_date(text: str) -> date:
         raise ValueError(f'"{text.strip()}" is not a real date') from None
 
 
+def written_with_two_digit_year(text: str) -> bool:
+    """Whether ``parse_uk_date`` read this date from a two-digit year ("01/02/69")."""
+    low = text.strip().lower()
+    if _ISO.search(low):
+        return False
+    found = _DMY_NUM.search(low) or _DMY_WORD.search(low)
+    return found is not None and len(found[3]) == 2
+
+
+def born_by(born: date, written: str, today: date) -> date:
+    """A date of birth is never in the future: one written with a two-digit year that would
+    fall after ``today`` in this century is the last century's ("01/02/69" is 1969)."""
+    if born <= today or not written_with_two_digit_year(written):
+        return born
+    try:
+        return born.replace(year=born.year - 100)
+    except ValueError:  # 29 February of a year whose century before was no leap year
+        return born.replace(year=born.year - 100, day=28)
+
+
 # The Word reader wraps highlighted text in these (private-use characters no one types), so
 # that "Yes / No" with one word highlighted is read as that word; every other field drops them.
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"

@@ -9,11 +9,12 @@ worse than asking. The referrer's address may come from the sender of the email.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from mailbot.domain.referral import AgencyType, Referral
 from mailbot.intake import fields as F
+from mailbot.intake.field_values import born_by
 from mailbot.intake.reading import FormReading
 
 # Not a field of its own: "some way to reach the referrer", met by an email or a phone number.
@@ -105,8 +106,12 @@ def reply_for(problems: list[str], warnings: list[str]) -> str:
 
 def validate(reading: FormReading, *, required: Iterable[str] = DEFAULT_REQUIRED,
              warned: Iterable[str] = DEFAULT_WARNED, sender_email: str = "",
-             must_carry: Iterable[str] = (), must_carry_why: str = "") -> ValidationResult:
+             must_carry: Iterable[str] = (), must_carry_why: str = "",
+             today: date | None = None) -> ValidationResult:
     """A ``Referral`` when every required answer is there and every answer is readable.
+
+    ``today`` (the day the referral arrived) keeps a date of birth out of the future, and
+    has one that is still after it named among the warnings.
 
     ``must_carry`` names what a referral opening at its stage must also set out (Hackney's
     actions to date and rationale); a missing one is asked for with ``must_carry_why``."""
@@ -118,4 +123,10 @@ def validate(reading: FormReading, *, required: Iterable[str] = DEFAULT_REQUIRED
                  and _missing(key, reading, sender_email)]
     if problems:
         return ValidationResult(None, problems, warnings, reply_for(problems, warnings))
-    return ValidationResult(_referral(reading, sender_email), [], warnings, "")
+    referral = _referral(reading, sender_email)
+    if today is not None and referral.child_dob is not None:
+        born = born_by(referral.child_dob, reading.fields["child_dob"].raw, today)
+        referral = replace(referral, child_dob=born)
+        if born > today:
+            warnings.append(f"{_label('child_dob')} is after today ({born:%d %B %Y}); please check it")
+    return ValidationResult(referral, [], warnings, "")

@@ -16,7 +16,8 @@ from mailbot.domain.case import Case
 from mailbot.intake.classify import subject_reference
 from mailbot.intake.message import InboundMessage
 from mailbot.services.context import MailboxContext
-from mailbot.services.unit_of_work import SentMessage, UnitOfWork
+from mailbot.services.ports import UnitOfWork
+from mailbot.services.stored import SentMessage
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class CaseMatch:
     case: Case | None = None
     threaded: bool = False
     problem: str = ""
-    foreign: tuple[str, str] | None = None  # (partnership address, case reference)
+    foreign: str | None = None  # the reference of another partnership's case it points to
 
     @property
     def is_reply(self) -> bool:

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
-from mailbot.services.messaging import Composer
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.intake.forms import read_form_attachment
+from mailbot.intake.sender_trust import TrustMode
+from mailbot.services.ports import Composer, FormReader, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class MailboxContext:
     address: str
     policy: Policy
     engine: CaseEngine
-    sender_trust: str = "authentication-results"
+    sender_trust: TrustMode = "authentication-results"
     trusted_authserv_ids: frozenset[str] = frozenset()
     trusted_received_hops: int = 0
 
@@ -38,6 +39,7 @@ class Services:
     uow_factory: Callable[[], UnitOfWork]
     composer: Composer
     mailboxes: Mapping[str, MailboxContext]
+    read_form: FormReader = read_form_attachment  # the Word form reader; tests may pass their own
     replies_per_recipient_per_hour: int = 10
     max_send_attempts: int = 12
     counters: dict[str, int] = field(default_factory=dict)

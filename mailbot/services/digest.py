@@ -20,7 +20,7 @@ from mailbot.domain.notices import Attachment, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import queue_notices
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

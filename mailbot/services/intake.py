@@ -23,29 +23,19 @@ from mailbot.intake.message import InboundMessage, parse_message, read_message_i
 from mailbot.services import outgoing, referrals, replies, reply_answers
 from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.ports import RawMessage
-from mailbot.services.unit_of_work import InboundRecord, SentMessage, UnitOfWork
+from mailbot.services.ports import RawMessage, UnitOfWork
+from mailbot.services.stored import InboundRecord, InboundStatus, SentMessage
 
 log = logging.getLogger(__name__)
 
-RECEIVED, PROCESSED, IGNORED, QUARANTINED = "received", "processed", "ignored", "quarantined"
+PROCESSED, IGNORED, QUARANTINED = InboundStatus.PROCESSED, InboundStatus.IGNORED, InboundStatus.QUARANTINED
 
 
 @dataclass(frozen=True)
 class Handled:
-    status: str
+    status: InboundStatus
     case_reference: str | None = None
     note: str = ""
-
-
-def receive_message(services: Services, mailbox: MailboxContext, raw: RawMessage,
-                    now: datetime) -> Handled:
-    """Stores, then acts on, one raw message. Safe to call again for the same message."""
-    message = parse_message(raw.data)
-    record = _store(services, raw, message)
-    if record is None:
-        return Handled("replay", note="seen before")
-    return _act_on(services, mailbox, record, message, now)
 
 
 def store_messages(services: Services, raws: Sequence[RawMessage]) -> int:
@@ -89,18 +79,6 @@ def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
     log.info("message %s from mailbox %s: %s%s", message.message_id or "-", mailbox.name,
              handled.status, f" (case {handled.case_reference})" if handled.case_reference else "")
     return handled
-
-
-def _store(services: Services, raw: RawMessage, message: InboundMessage) -> InboundRecord | None:
-    """The stored record still to act on, or None when this message was fully handled before."""
-    with services.uow_factory() as uow:
-        record = uow.inbound.record(raw.mailbox, raw.uidvalidity, raw.uid, message.message_id,
-                                    raw.data)
-        if record is None:
-            record = uow.inbound.find(raw.mailbox, raw.uidvalidity, raw.uid, raw.data)
-        uow.commit()
-    # A record still "received" was stored by a run that died before acting on it.
-    return record if record is not None and record.status == RECEIVED else None
 
 
 def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from mailbot.domain.errors import (
     AuthenticationFailed,
@@ -22,6 +21,7 @@ from mailbot.domain.errors import (
     PermanentError,
     TransientError,
 )
+from mailbot.services.ports import ReceiveProbe, SendProbe
 
 log = logging.getLogger(__name__)
 
@@ -49,31 +49,6 @@ class NotChecked(MailbotError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
-
-
-class ReceiveProbe(Protocol):
-    """Where mail arrives. Each step returns a line saying what it proved, or raises."""
-
-    where: str  # host:port, URL or path: named when it cannot be reached
-
-    def login(self) -> str: ...
-
-    def open_folder(self) -> str: ...
-
-    def fetch(self) -> str: ...
-
-    def close(self) -> None: ...
-
-
-class SendProbe(Protocol):
-    """Where the mailbox's mail leaves. ``check`` proves what it can without sending."""
-
-    where: str
-    needs_login: bool  # sends through the mailbox's own account, so a failed login fails it too
-
-    def check(self) -> str: ...
-
-    def send_test(self, to: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -170,7 +145,7 @@ def _network_cause(error: BaseException) -> OSError | None:
             found.append(current)
         current = current.__cause__ or current.__context__
     with_errno = [e for e in found if e.errno is not None]
-    return (with_errno or found or [None])[-1]
+    return (with_errno or found)[-1] if found else None
 
 
 def render(report: MailboxReport) -> str:

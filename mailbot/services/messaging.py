@@ -11,7 +11,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import (
@@ -23,16 +22,10 @@ from mailbot.domain.notices import (
 )
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.services.unit_of_work import OutboxItem, UnitOfWork
+from mailbot.services.ports import Composer, UnitOfWork
+from mailbot.services.stored import OutboxItem
 
 log = logging.getLogger(__name__)
-
-
-class Composer(Protocol):
-    """Renders a notice for one recipient into a complete RFC 5322 message."""
-
-    def compose(self, notice: Notice, *, case: Case | None, policy: Policy | None,
-                sender: Person, recipient: Person, message_id: str, now: datetime) -> bytes: ...
 
 
 def new_message_id(address: str) -> str:
@@ -79,7 +72,7 @@ def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case |
     message_id = new_message_id(sender.email)
     data = composer.compose(notice, case=case, policy=policy, sender=sender, recipient=recipient,
                             message_id=message_id, now=now)
-    item = OutboxItem(case_reference=case.reference if case else None, template=notice.template,
+    item = OutboxItem(case_reference=case.reference if case else None, template=str(notice.template),
                       stage=notice.stage, key=notice.key, recipient=recipient.email.lower(),
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
     added = uow.outbox.enqueue(item)

@@ -19,7 +19,7 @@ from mailbot.domain.notices import Notice
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import ReplyGuard, queue_notices
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.services.ports import UnitOfWork
 
 
 def queue_for(services: Services, uow: UnitOfWork, mailbox: MailboxContext,

@@ -1,16 +1,34 @@
 """The ports the service layer talks to: small Protocols the adapters implement.
 
-Use cases depend on these, never on imapclient, smtplib or SQLAlchemy; tests swap in
-hand-written fakes. Each section belongs to one family of adapters.
+Every port is here. Use cases depend on these, never on imapclient, smtplib, python-docx or
+SQLAlchemy; tests swap in hand-written fakes. Each section belongs to one family of adapters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from mailbot.domain.case import Case
+from mailbot.domain.digest import CaseDates
 from mailbot.domain.errors import PermanentError
+from mailbot.domain.notices import Notice
+from mailbot.domain.policy import Policy
+from mailbot.domain.referral import Person
+from mailbot.domain.reporting import CaseOutline
+from mailbot.intake.reading import FormReading
+from mailbot.services.stored import (
+    CaseSummary,
+    ChildOnRecord,
+    InboundRecord,
+    InboundStatus,
+    MailErased,
+    OutboxItem,
+    OutboxRow,
+    SentMessage,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Mailboxes and mailers (adapters: maildir_mailbox, imap_mailbox, smtp_mailer, directory_mailer)
@@ -96,8 +114,157 @@ TokenProvider = Callable[[], str]
 
 
 # ---------------------------------------------------------------------------------------------
-# End of the mailbox and mailer section.
+# Forms (adapter: intake.forms reads Word .docx forms)
 # ---------------------------------------------------------------------------------------------
+
+
+class FormReader(Protocol):
+    """Reads a Request for Resolution attachment: the fields it holds, or a ``FormError``
+    whose ``reply_text`` tells the sender what to fix."""
+
+    def __call__(self, data: bytes) -> FormReading: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering (adapter: mail_composer over the Jinja renderer)
+# ---------------------------------------------------------------------------------------------
+
+
+class Composer(Protocol):
+    """Renders a notice for one recipient into a complete RFC 5322 message."""
+
+    def compose(self, notice: Notice, *, case: Case | None, policy: Policy | None,
+                sender: Person, recipient: Person, message_id: str, now: datetime) -> bytes: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage (adapter: sqlalchemy_store). One ``UnitOfWork`` is one transaction: a use case loads
+# cases, changes them, logs the inbound message and queues outgoing mail, then commits all of
+# it or none of it. The records that cross these live in ``services.stored``.
+# ---------------------------------------------------------------------------------------------
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case) -> None: ...
+    def save(self, case: Case) -> None: ...  # writes a loaded case's changes and its new events
+    def get(self, reference: str) -> Case | None: ...  # locks the row for update where it can
+    def next_reference(self, prefix: str, year: int) -> str: ...
+    def summaries(self, status: str | None = None) -> list[CaseSummary]: ...
+    def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]: ...
+    def reference_counters(self) -> dict[str, int]: ...  # {"BSCP-2026": last number issued}
+    def raise_counters(self, at_least: dict[str, int]) -> None: ...  # never lowers one
+
+
+class InboundLog(Protocol):
+    def record(self, mailbox: str, uidvalidity: int, uid: str, message_id: str,
+               data: bytes) -> InboundRecord | None: ...  # None: this message was seen before
+    # record() for a batch of (mailbox, uidvalidity, uid, message_id, data); how many were new
+    def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int: ...
+    def find(self, mailbox: str, uidvalidity: int, uid: str, data: bytes) -> InboundRecord | None: ...
+    def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]: ...  # oldest first
+    def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
+             error: str = "") -> None: ...
+    def raw(self, record_id: int) -> bytes: ...
+
+
+class Outbox(Protocol):
+    def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
+    # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
+    # another worker's pass claiming the same rows at once gets none of them.
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
+    def mark_sent(self, row_id: int, now: datetime) -> None: ...
+    def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
+                    retry_at: datetime | None) -> None: ...
+    # Not the message's fault (our own login was refused): try again later, attempt not counted.
+    def postpone(self, row_ids: Sequence[int], until: datetime, reason: str) -> None: ...
+    def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]: ...
+    def data_of(self, message_ids: Sequence[str]) -> list[bytes]: ...
+    # Answers of these templates to one recipient since a moment, queued ones included.
+    def answers_since(self, recipient: str, since: datetime, templates: Sequence[str]) -> int: ...
+    def release_held(self, case_reference: str) -> int: ...
+    def held_recipients(self, case_reference: str) -> list[str]: ...
+
+
+class CommandLog(Protocol):
+    """Command messages acted on, by hashed keys (Message-ID; sender, date and text)."""
+
+    def acted_on(self, mailbox: str, keys: Sequence[str]) -> str | None: ...
+    def remember(self, mailbox: str, keys: Sequence[str], case_reference: str,
+                 at: datetime) -> None: ...
+
+
+class KnownAddresses(Protocol):
+    """Addresses a partnership's business managers have vouched for."""
+
+    def known(self, mailbox: str, addresses: Iterable[str]) -> set[str]: ...
+    def vouch(self, mailbox: str, addresses: Iterable[str], at: datetime) -> None: ...
+
+
+class StateStore(Protocol):
+    """Small named values the worker keeps across restarts (a mailbox's health, a cursor)."""
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+    def setdefault(self, key: str, value: str) -> str: ...  # the kept value, set if there was none
+
+
+class CaseRecords(Protocol):
+    def open_cases(self, policy_key: str) -> list[Case]: ...
+    def opened_or_closed(self, policy_key: str, since: datetime,
+                         until: datetime) -> list[CaseDates]: ...
+    def outlines(self, start: datetime, end: datetime,
+                 policy_keys: list[str] | None = None) -> list[CaseOutline]: ...
+    def children(self) -> list[ChildOnRecord]: ...
+    def closed_before(self, moment: datetime) -> list[tuple[str, str, datetime]]: ...
+    def get_for_update(self, reference: str) -> Case | None: ...
+    def replace_anonymised(self, case: Case) -> None: ...
+    def erase_mail(self, reference: str, note: str) -> MailErased: ...
+
+
+class UnitOfWork(Protocol):
+    cases: CaseRepository
+    inbound: InboundLog
+    outbox: Outbox
+    state: StateStore
+    commands: CommandLog
+    known: KnownAddresses
+    records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes for `mailbot mailboxes check` (adapters: mailbox_probes, send_probes)
+# ---------------------------------------------------------------------------------------------
+
+
+class ReceiveProbe(Protocol):
+    """Where mail arrives. Each step returns a line saying what it proved, or raises."""
+
+    where: str  # host:port, URL or path: named when it cannot be reached
+
+    def login(self) -> str: ...
+
+    def open_folder(self) -> str: ...
+
+    def fetch(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class SendProbe(Protocol):
+    """Where the mailbox's mail leaves. ``check`` proves what it can without sending."""
+
+    where: str
+    needs_login: bool  # sends through the mailbox's own account, so a failed login fails it too
+
+    def check(self) -> str: ...
+
+    def send_test(self, to: str) -> str: ...
 
 
 # ---------------------------------------------------------------------------------------------

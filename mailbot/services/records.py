@@ -11,43 +11,11 @@ errs towards listing one too many for a person to rule out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Protocol
+from datetime import date
 
-from mailbot.domain.case import Case, CaseStatus
-from mailbot.domain.digest import CaseDates
-from mailbot.domain.reporting import CaseOutline
+from mailbot.domain.case import Case
 from mailbot.services.context import Services
-
-
-@dataclass(frozen=True)
-class ChildOnRecord:
-    reference: str
-    policy_key: str
-    status: CaseStatus
-    opened_at: datetime
-    child_name: str
-    child_dob: str  # ISO date as stored, '' when the form gave none
-
-
-@dataclass(frozen=True)
-class MailErased:
-    inbound: int  # raw messages emptied
-    outbox: int  # sent (or queued) messages emptied
-
-
-class CaseRecords(Protocol):
-    def open_cases(self, policy_key: str) -> list[Case]: ...
-    def opened_or_closed(self, policy_key: str, since: datetime,
-                         until: datetime) -> list[CaseDates]: ...
-    def outlines(self, start: datetime, end: datetime,
-                 policy_keys: list[str] | None = None) -> list[CaseOutline]: ...
-    def children(self) -> list[ChildOnRecord]: ...
-    def closed_before(self, moment: datetime) -> list[tuple[str, str, datetime]]: ...
-    def get_for_update(self, reference: str) -> Case | None: ...
-    def replace_anonymised(self, case: Case) -> None: ...
-    def erase_mail(self, reference: str, note: str) -> MailErased: ...
+from mailbot.services.stored import ChildOnRecord
 
 
 def load_case(services: Services, reference: str) -> Case | None:

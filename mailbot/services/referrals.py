@@ -18,17 +18,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailbot.domain.errors import FormError
+from mailbot.domain.notice_contexts import OpeningFacts
 from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person, Referral
 from mailbot.intake.classify import answerable
 from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import validate
-from mailbot.intake.forms import read_form_attachment
 from mailbot.intake.headers import mailable
+from mailbot.intake.message import Attachment as MimeAttachment
 from mailbot.intake.message import InboundMessage
+from mailbot.intake.reading import FormReading
 from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.services.ports import FormReader, UnitOfWork
 
 NO_FORM = ("We could not find a Request for Resolution in your message. Please attach the"
            " completed form (a Word .docx file; a blank one is attached), or write the form's"
@@ -39,14 +41,14 @@ def handle_new_mail(services: Services, uow: UnitOfWork, mailbox: MailboxContext
                     message: InboundMessage, now: datetime) -> str | None:
     """Opens a case and returns its reference, or asks the sender to correct the form."""
     sender = _sender(message)
-    reading, carrier, refusals = _read_form(message)
+    reading, carrier, refusals = _read_form(services.read_form, message)
     if reading is None:
         _ask_for_correction(services, uow, mailbox, message, sender, [*refusals, NO_FORM], [], now)
         return None
     # A forwarded form is the original sender's referral: where the form leaves out the
     # referrer's address, theirs stands in, not the forwarder's.
     fallback = _sender(carrier).email
-    result = _validate(mailbox, reading, fallback)
+    result = _validate(mailbox, reading, fallback, now)
     if result.referral is None:
         _ask_for_correction(services, uow, mailbox, message, sender,
                             [*refusals, *result.problems], list(result.warnings), now)
@@ -62,12 +64,12 @@ def handle_automatic_mail(services: Services, uow: UnitOfWork, mailbox: MailboxC
     bulk-marked one): never answered, but acted on. A complete referral with a person's address
     opens a case acknowledged to that address only; a doubtful one goes to the business
     managers. Returns (reference, note), or (None, "") when the message holds no referral."""
-    reading, _, refusals = _read_form(message)
+    reading, _, refusals = _read_form(services.read_form, message)
     if reading is None or not _about_a_child(reading):
         return None, ""
     # The sender never stands in for the referrer: an answer to it would be an answer to a
     # machine (and, between two machines, a loop).
-    result = _validate(mailbox, reading, "")
+    result = _validate(mailbox, reading, "", now)
     problems = [*refusals, *result.problems]
     referral, dropped = (None, []) if result.referral is None else _mailable_only(result.referral, "")
     if referral is not None and not answerable(referral.referrer_email):
@@ -81,14 +83,14 @@ def handle_automatic_mail(services: Services, uow: UnitOfWork, mailbox: MailboxC
     return reference, f"a referral in automatic mail ({why})"
 
 
-def _validate(mailbox: MailboxContext, reading, sender_email: str):
+def _validate(mailbox: MailboxContext, reading: FormReading, sender_email: str, now: datetime):
     # A referral opening at a stage that asks for more (Hackney's actions to date and
     # rationale) must carry it.
     policy = mailbox.policy
     opening = policy.opening_stage(_stated_stage(reading))
     return validate(reading, required=policy.form.required, warned=policy.form.warned,
                     sender_email=sender_email, must_carry=opening.must_carry,
-                    must_carry_why=opening.must_carry_why)
+                    must_carry_why=opening.must_carry_why, today=now.date())
 
 
 def _open_case(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
@@ -156,21 +158,22 @@ def _refer_to_business_managers(services: Services, uow: UnitOfWork, mailbox: Ma
 
 def _with_held(notice: Notice, held: frozenset[str]) -> Notice:
     """The business managers' new-case notice says whose mail waits for their ACCEPT."""
-    if notice.template != Template.NEW_CASE or not held:
+    if notice.template != Template.NEW_CASE or not held or not isinstance(notice.context, OpeningFacts):
         return notice
-    return replace(notice, context={**notice.context, "held_for": sorted(held)})
+    return replace(notice, context=replace(notice.context, held_for=sorted(held)))
 
 
-def _stated_stage(reading) -> int | None:
+def _stated_stage(reading: FormReading) -> int | None:
     stage = reading.value("stage_reached")
     return stage if isinstance(stage, int) else None
 
 
-def _read_form(message: InboundMessage):
+def _read_form(read_form_attachment: FormReader,
+               message: InboundMessage) -> tuple[FormReading | None, InboundMessage, list[str]]:
     """The form and the message that carried it: the first attachment that reads as a form
     (forwarded messages' included), else the body, else the body of a forwarded message;
     plus why attachments were refused."""
-    refusals = []
+    refusals: list[str] = []
     for carrier, attachment in _attachments(message):
         try:
             reading = read_form_attachment(attachment.data)
@@ -193,7 +196,7 @@ def _with_forwarded(message: InboundMessage) -> list[InboundMessage]:
                        for inner in _with_forwarded(forwarded))]
 
 
-def _attachments(message: InboundMessage):
+def _attachments(message: InboundMessage) -> list[tuple[InboundMessage, MimeAttachment]]:
     return [(carrier, attachment) for carrier in _with_forwarded(message)
             for attachment in carrier.attachments]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailbot.domain import commands as cmd
-from mailbot.domain.case import Case, Event, EventKind
+from mailbot.domain.case import Case, CaseStatus, Event, EventKind
 from mailbot.domain.command_parser import ParsedReply, parse_reply
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import CaseRuleRefused
@@ -28,6 +28,7 @@ from mailbot.intake.reply_text import own_text
 from mailbot.services import outgoing, reply_answers
 from mailbot.services.case_matching import CaseMatch
 from mailbot.services.context import MailboxContext, Services
+from mailbot.services.ports import UnitOfWork
 from mailbot.services.reply_checks import (
     Standing,
     has_quoted_commands,
@@ -36,7 +37,6 @@ from mailbot.services.reply_checks import (
     standing,
     written_by_sender,
 )
-from mailbot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _answer(services: Services, uow: UnitOfWork, mailbox: MailboxContext, case: 
     outgoing.queue_for(services, uow, mailbox, notices, case if who.threaded else None, now)
 
 
-def _where(case: Case) -> tuple:
+def _where(case: Case) -> tuple[int, int, CaseStatus]:
     """Where a case stands, as far as who must act by when is concerned."""
     return case.stage, case.phase, case.status
 

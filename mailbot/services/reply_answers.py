@@ -9,6 +9,7 @@ are composed without the case, so the reference alone gives nothing away.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import AUTO_REPLIED, Notice, Template, unique_people
@@ -109,8 +110,8 @@ def correspondence_summary(message: InboundMessage, who: Standing) -> str:
     return f"Correspondence from {sender}{flag}: {message.subject or '(no subject)'}"
 
 
-def _answer(template: str, to: tuple[Person, ...], case: Case | None, message: InboundMessage,
-            context: dict) -> Notice:
+def _answer(template: Template, to: tuple[Person, ...], case: Case | None, message: InboundMessage,
+            context: dict[str, Any]) -> Notice:
     key = "reply:" + _digest(message.message_id or "")
     return Notice(template, to, case.stage if case else None, key=key, context=context,
                   auto_submitted=AUTO_REPLIED, in_reply_to=message.message_id or None)

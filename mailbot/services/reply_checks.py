@@ -21,7 +21,7 @@ from mailbot.intake.reply_text import is_bottom_posted, own_text
 from mailbot.intake.sender_trust import TrustVerdict, check_sender_trust
 from mailbot.services.case_matching import CaseMatch
 from mailbot.services.context import MailboxContext
-from mailbot.services.unit_of_work import UnitOfWork
+from mailbot.services.ports import UnitOfWork
 
 # An out-of-office written by a person's mail client without any of the automatic-mail
 # headers: its "Note: ..." line is not a NOTE command.

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from mailbot.domain.retention import DEFAULT_YEARS, anonymise, is_due, retention_ends
 from mailbot.services.context import Services
-from mailbot.services.records import MailErased
+from mailbot.services.stored import MailErased
 
 log = logging.getLogger(__name__)
 

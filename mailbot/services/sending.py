@@ -22,7 +22,7 @@ from mailbot.domain.referral import Person
 from mailbot.services.context import Services
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import Mailer, OutgoingEmail
-from mailbot.services.unit_of_work import OutboxRow
+from mailbot.services.stored import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,8 @@
 ``database_url`` is an empty database, once for SQLite (a file in tmp_path) and once for
 PostgreSQL (a fresh schema in the ``test`` database on 127.0.0.1, dropped afterwards).
 ``session_factory`` migrates it and hands out sessions; ``uow_factory`` makes units of work.
+``store_factory`` makes units of work of every implementation of the storage ports: the two
+databases and the unit tests' hand-written fake, for the contract tests all three must pass.
 PostgreSQL that cannot be reached is a skip, except under CI=true, where it is a failure.
 """
 
@@ -86,3 +88,26 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def uow_factory(session_factory: sessionmaker[Session]) -> Callable[[], SqlAlchemyUnitOfWork]:
     return lambda: SqlAlchemyUnitOfWork(session_factory)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "fake"])
+def store_factory(request: pytest.FixtureRequest, tmp_path) -> Iterator[Callable[[], object]]:
+    if request.param == "fake":
+        from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
+
+        database = FakeDatabase()
+        yield lambda: FakeUnitOfWork(database)
+        return
+    if request.param == "sqlite":
+        yield from _sql_stores(f"sqlite:///{tmp_path / 'mailbot.sqlite3'}")
+    else:
+        for url in postgres_schema_url():
+            yield from _sql_stores(url)
+
+
+def _sql_stores(url: str) -> Iterator[Callable[[], SqlAlchemyUnitOfWork]]:
+    migrate(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    yield lambda: SqlAlchemyUnitOfWork(sessions)
+    engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from mailbot.services.unit_of_work import OutboxItem
+from mailbot.services.stored import OutboxItem
 
 pytest_plugins = ["tests.integration.db_fixtures"]
 NOW = datetime(2026, 12, 7, 9, 5, tzinfo=UTC)

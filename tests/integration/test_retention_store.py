@@ -25,17 +25,16 @@ from mailbot.adapters.sqlalchemy_store.orm import (
     OutboxMessageRow,
 )
 from mailbot.domain.case import Case, CaseStatus, EventKind
-from mailbot.domain.reporting import outline_of
 from mailbot.domain.retention import KEPT_REFERRAL_FIELDS
 from mailbot.domain.working_days import LONDON
 from mailbot.entrypoints.reports import show_case
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.records import cases_about_child
 from mailbot.services.retention import RetentionPeriods, anonymise_expired
-from mailbot.services.unit_of_work import OutboxItem
+from mailbot.services.stored import OutboxItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from case_strategies import POLICIES, closed_cases, engine_for, personal_values  # noqa: E402
+from case_strategies import POLICIES, closed_cases, engine_for, outline_of, personal_values  # noqa: E402
 from rendering_cases import referral  # noqa: E402
 
 pytest_plugins = ["tests.integration.db_fixtures"]

@@ -28,10 +28,10 @@ from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import AUTHENTICATION_RETRY, BACKOFF_BASE, send_queued
 from tests.servers.smtp import SmtpServer
+from tests.unit.delivery import deliver_raw
 
 pytest_plugins = ["tests.integration.db_fixtures"]
 
@@ -81,7 +81,7 @@ def queue_referrals(services: Services) -> None:
     context = services.mailboxes["bury"]
     for number, referrer in enumerate(REFERRERS):
         raw = RawMessage("bury", 1, str(number), referral(number, referrer))
-        assert receive_message(services, context, raw, MONDAY).status == "processed"
+        assert deliver_raw(services, context, raw, MONDAY).status == "processed"
 
 
 def outbox(services: Services) -> list[OutboxMessageRow]:
@@ -172,8 +172,8 @@ def test_undeliverable_mail_about_no_case_is_reported_too(services, relay, maile
     # An incomplete referral gets a reply asking for corrections; that reply belongs to no case.
     incomplete = referral(9, GONE).replace(b"Summary of disagreement: Disagreement number 9.\r\n", b"")
     context = services.mailboxes["bury"]
-    assert receive_message(services, context, RawMessage("bury", 1, "9", incomplete),
-                           MONDAY).case_reference is None
+    assert deliver_raw(services, context, RawMessage("bury", 1, "9", incomplete),
+                       MONDAY).case_reference is None
     assert send_queued(services, mailer, MONDAY) == 0
     assert send_queued(services, mailer, MONDAY) == 1
     [alert] = relay.received

@@ -1,7 +1,8 @@
 """The SQLAlchemy store against real SQLite and PostgreSQL: cases, history, references, schema.
 
-Every test runs once per database (the ``database_url`` fixture's parameters). The inbound
-log, the outbox and the state store are in ``test_store_mail.py``.
+Every test runs once per database (the ``database_url`` fixture's parameters). The tests
+taking ``store_factory`` are the ports' contract and run over the unit tests' fake store too.
+The inbound log, the outbox and the state store are in ``test_store_mail.py``.
 """
 
 from __future__ import annotations
@@ -99,10 +100,10 @@ def test_the_sample_referral_sets_every_field_so_the_round_trip_covers_them_all(
     assert [name for name, default in defaults.items() if getattr(sample, name) == default] == []
 
 
-def test_a_case_comes_back_with_every_field_parties_referral_and_history(uow_factory):
+def test_a_case_comes_back_with_every_field_parties_referral_and_history(store_factory):
     case = full_case()
-    store(uow_factory, case)
-    loaded = load(uow_factory, case.reference)
+    store(store_factory, case)
+    loaded = load(store_factory, case.reference)
     assert loaded == case
     assert loaded.referral == full_referral()
     assert loaded.history == case.history
@@ -122,9 +123,9 @@ def test_a_naive_time_is_refused_rather_than_guessed(uow_factory):
         store(uow_factory, case)
 
 
-def test_changes_and_new_events_of_a_loaded_case_are_saved(uow_factory):
-    store(uow_factory, full_case())
-    with uow_factory() as uow:
+def test_changes_and_new_events_of_a_loaded_case_are_saved(store_factory):
+    store(store_factory, full_case())
+    with store_factory() as uow:
         case = uow.cases.get("BSCP-2026-0001")
         case.stage, case.status, case.outcome = 3, CaseStatus.RESOLVED, "Agreed a plan."
         case.add_person("chair", Person("Chris Chair", "chair@lscp.example"))
@@ -132,13 +133,13 @@ def test_changes_and_new_events_of_a_loaded_case_are_saved(uow_factory):
                           "Escalated.", 3, "def@school.example"))
         uow.cases.save(case)
         uow.commit()
-    assert load(uow_factory, "BSCP-2026-0001") == case
+    assert load(store_factory, "BSCP-2026-0001") == case
 
 
-def test_work_not_committed_is_rolled_back(uow_factory):
-    with uow_factory() as uow:
+def test_work_not_committed_is_rolled_back(store_factory):
+    with store_factory() as uow:
         uow.cases.add(full_case())
-    assert load(uow_factory, "BSCP-2026-0001") is None
+    assert load(store_factory, "BSCP-2026-0001") is None
 
 
 def test_the_repository_only_inserts_events_and_never_updates_or_deletes_them(
@@ -175,20 +176,20 @@ def test_a_case_whose_recorded_history_was_altered_is_refused(uow_factory, tampe
     assert load(uow_factory, "BSCP-2026-0001").history == full_case().history
 
 
-def test_a_second_case_with_the_same_reference_is_refused(uow_factory):
-    store(uow_factory, full_case())
+def test_a_second_case_with_the_same_reference_is_refused(store_factory):
+    store(store_factory, full_case())
     with pytest.raises(PermanentError):
-        store(uow_factory, full_case())
+        store(store_factory, full_case())
 
 
-def test_references_count_up_per_prefix_and_year(uow_factory):
-    with uow_factory() as uow:
+def test_references_count_up_per_prefix_and_year(store_factory):
+    with store_factory() as uow:
         given = [uow.cases.next_reference("BSCP", 2026) for _ in range(3)]
         given += [uow.cases.next_reference("CHSCP", 2026), uow.cases.next_reference("BSCP", 2027)]
         uow.commit()
     assert given == ["BSCP-2026-0001", "BSCP-2026-0002", "BSCP-2026-0003", "CHSCP-2026-0001",
                      "BSCP-2027-0001"]
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.cases.next_reference("BSCP", 2026) == "BSCP-2026-0004"
 
 
@@ -247,16 +248,16 @@ def test_two_writers_changing_one_case_at_once_both_keep_their_events(uow_factor
 
 
 def test_due_for_chasing_gives_open_cases_whose_chase_point_has_come_earliest_first(
-        uow_factory):
+        store_factory):
     now = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
-    store(uow_factory,
+    store(store_factory,
           full_case("A-2026-0001", next_chase_at=now - timedelta(hours=1)),
           full_case("A-2026-0002", next_chase_at=now - timedelta(days=2)),
           full_case("A-2026-0003", next_chase_at=now),
           full_case("A-2026-0004", next_chase_at=now + timedelta(seconds=1)),
           full_case("A-2026-0005", next_chase_at=now - timedelta(days=9),
                     status=CaseStatus.WITHDRAWN))
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.cases.due_for_chasing(now) == ["A-2026-0002", "A-2026-0001", "A-2026-0003"]
         assert uow.cases.due_for_chasing(now, limit=1) == ["A-2026-0002"]
         assert [s.reference for s in uow.cases.summaries("open")] == [

@@ -1,6 +1,7 @@
 """The store's inbound log, outbox and state against real SQLite and PostgreSQL.
 
-Same fixtures as ``test_store.py``: each test runs once per database.
+Same fixtures as ``test_store.py``: each test runs once per database. The tests taking
+``store_factory`` are the ports' contract: they run over the unit tests' fake store too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
-from mailbot.services.unit_of_work import OutboxItem
+from mailbot.services.stored import OutboxItem
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 RAW = b"Message-ID: <m1@school.example>\r\nSubject: referral\r\n\r\n" + b"body line\r\n" * 200
@@ -47,8 +48,8 @@ def test_a_new_message_is_recorded_with_its_raw_bytes_compressed(uow_factory):
     assert len(stored) < len(RAW) and zlib.decompress(stored) == RAW
 
 
-def test_the_same_bytes_at_another_uid_are_recognised_as_a_replay(uow_factory):
-    with uow_factory() as uow:
+def test_the_same_bytes_at_another_uid_are_recognised_as_a_replay(store_factory):
+    with store_factory() as uow:
         first = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
         # After a UIDVALIDITY change the server numbers the same message afresh.
         assert uow.inbound.record("bury", 8, "1", "m1@school.example", RAW) is None
@@ -56,8 +57,8 @@ def test_the_same_bytes_at_another_uid_are_recognised_as_a_replay(uow_factory):
         uow.commit()
 
 
-def test_the_same_mailbox_uidvalidity_and_uid_are_recognised_as_a_replay(uow_factory):
-    with uow_factory() as uow:
+def test_the_same_mailbox_uidvalidity_and_uid_are_recognised_as_a_replay(store_factory):
+    with store_factory() as uow:
         first = uow.inbound.record("bury", 7, "101", "m1@school.example", RAW)
         assert uow.inbound.record("bury", 7, "101", "m1@school.example", RAW + b"x") is None
         assert uow.inbound.find("bury", 7, "101", b"other bytes") == first
@@ -77,23 +78,23 @@ def test_the_same_bytes_in_two_partnership_mailboxes_are_two_messages(uow_factor
 
 
 def test_a_batch_is_recorded_in_one_go_and_replays_inside_and_across_batches_are_skipped(
-        uow_factory):
+        store_factory):
     batch = [("bury", 7, str(n), f"m{n}@school.example", RAW + str(n).encode()) for n in range(5)]
-    with uow_factory() as uow:
+    with store_factory() as uow:
         twice_in_one_batch = [*batch[:3], ("bury", 8, "99", "m0@school.example", batch[0][4])]
         assert uow.inbound.record_many(twice_in_one_batch) == 3
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.inbound.record_many(batch) == 2, "only the two not seen before"
         assert uow.inbound.record_many([]) == 0
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         pending = uow.inbound.pending("bury")
         assert [r.uid for r in pending] == ["0", "1", "2", "3", "4"], "oldest first"
         assert uow.inbound.raw(pending[4].id) == RAW + b"4"
         uow.inbound.mark(pending[0].id, "processed")
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert [r.uid for r in uow.inbound.pending("bury", limit=2)] == ["1", "2"]
         assert uow.inbound.pending("hackney") == []
 
@@ -112,69 +113,69 @@ def test_marking_a_message_keeps_its_status_case_and_error(uow_factory):
 
 # --- outbox ----------------------------------------------------------------------------------
 
-def test_the_same_message_to_the_same_recipient_is_queued_only_once(uow_factory):
-    assert enqueue(uow_factory, item()) == [True]
-    assert enqueue(uow_factory, item(message_id="a2@lscp.example")) == [False]
-    assert enqueue(uow_factory, item(message_id="a3@lscp.example",
+def test_the_same_message_to_the_same_recipient_is_queued_only_once(store_factory):
+    assert enqueue(store_factory, item()) == [True]
+    assert enqueue(store_factory, item(message_id="a2@lscp.example")) == [False]
+    assert enqueue(store_factory, item(message_id="a3@lscp.example",
                                      recipient="tom@trust.example")) == [True]
 
 
-def test_a_message_without_case_or_stage_is_still_queued_only_once(uow_factory):
+def test_a_message_without_case_or_stage_is_still_queued_only_once(store_factory):
     # NULLs never clash in a unique constraint; the store keeps '' and 0 instead.
     caseless = dict(case_reference=None, stage=None, template="correction_request", key="m9")
-    assert enqueue(uow_factory, item(**caseless), item(**caseless, message_id="a2@x")) == [
+    assert enqueue(store_factory, item(**caseless), item(**caseless, message_id="a2@x")) == [
         True, False]
-    with uow_factory() as uow:
+    with store_factory() as uow:
         [row] = uow.outbox.due(NOW)
     assert (row.item.case_reference, row.item.stage) == (None, None)
 
 
-def test_a_queued_message_is_due_at_once_and_not_after_it_is_sent(uow_factory):
-    enqueue(uow_factory, item())
-    with uow_factory() as uow:
+def test_a_queued_message_is_due_at_once_and_not_after_it_is_sent(store_factory):
+    enqueue(store_factory, item())
+    with store_factory() as uow:
         [row] = uow.outbox.due(NOW)
         assert row.item == item() and (row.attempts, row.status) == (0, "queued")
         uow.outbox.mark_sent(row.id, NOW)
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.outbox.due(NOW + timedelta(days=1)) == []
         assert uow.outbox.get(row.id).status == "sent"
 
 
-def test_a_transient_failure_is_retried_when_its_time_comes(uow_factory):
-    enqueue(uow_factory, item())
-    with uow_factory() as uow:
+def test_a_transient_failure_is_retried_when_its_time_comes(store_factory):
+    enqueue(store_factory, item())
+    with store_factory() as uow:
         [row] = uow.outbox.due(NOW)
         uow.outbox.mark_failed(row.id, NOW, "421 try later", permanent=False,
                                retry_at=NOW + timedelta(seconds=30))
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.outbox.due(NOW + timedelta(seconds=29)) == []
         [again] = uow.outbox.due(NOW + timedelta(seconds=30))
     assert (again.attempts, again.status, again.last_error) == (1, "queued", "421 try later")
 
 
-def test_a_permanent_failure_is_never_due_again(uow_factory):
-    enqueue(uow_factory, item())
-    with uow_factory() as uow:
+def test_a_permanent_failure_is_never_due_again(store_factory):
+    enqueue(store_factory, item())
+    with store_factory() as uow:
         [row] = uow.outbox.due(NOW)
         uow.outbox.mark_failed(row.id, NOW, "550 no such user", permanent=True, retry_at=None)
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.outbox.due(NOW + timedelta(days=30)) == []
         assert uow.outbox.get(row.id).status == "failed"
 
 
-def test_due_gives_new_messages_oldest_first_up_to_the_limit(uow_factory):
-    enqueue(uow_factory, *(item(key=str(n), message_id=f"k{n}@x") for n in range(5)))
-    with uow_factory() as uow:
+def test_due_gives_new_messages_oldest_first_up_to_the_limit(store_factory):
+    enqueue(store_factory, *(item(key=str(n), message_id=f"k{n}@x") for n in range(5)))
+    with store_factory() as uow:
         assert [r.item.key for r in uow.outbox.due(NOW, limit=3)] == ["0", "1", "2"]
 
 
-def test_our_message_ids_are_found_with_or_without_angle_brackets(uow_factory):
-    enqueue(uow_factory, item(), item(case_reference=None, stage=None, template="correction",
+def test_our_message_ids_are_found_with_or_without_angle_brackets(store_factory):
+    enqueue(store_factory, item(), item(case_reference=None, stage=None, template="correction",
                                       message_id="c1@lscp.example"))
-    with uow_factory() as uow:
+    with store_factory() as uow:
         found = uow.outbox.lookup(["<a1@lscp.example>", "c1@lscp.example", "<nope@x.example>"])
     by_id = {s.message_id: s for s in found}
     assert set(by_id) == {"a1@lscp.example", "c1@lscp.example"}
@@ -183,36 +184,36 @@ def test_our_message_ids_are_found_with_or_without_angle_brackets(uow_factory):
     assert by_id["a1@lscp.example"].recipient == "rita@school.example"
 
 
-def test_a_long_references_header_is_looked_up_in_one_call(uow_factory):
-    enqueue(uow_factory, item())
-    with uow_factory() as uow:
+def test_a_long_references_header_is_looked_up_in_one_call(store_factory):
+    enqueue(store_factory, item())
+    with store_factory() as uow:
         ids = [f"<other{n}@x.example>" for n in range(1200)] + ["<a1@lscp.example>"]
         assert [s.message_id for s in uow.outbox.lookup(ids)] == ["a1@lscp.example"]
 
 
-def test_recent_and_queued_answers_count_towards_a_recipients_rate(uow_factory):
-    enqueue(uow_factory, *(item(key=str(n), message_id=f"r{n}@x", template="command_refusal")
+def test_recent_and_queued_answers_count_towards_a_recipients_rate(store_factory):
+    enqueue(store_factory, *(item(key=str(n), message_id=f"r{n}@x", template="command_refusal")
                            for n in range(3)),
             item(key="notice", message_id="n1@x", template="stage_notice"))
-    with uow_factory() as uow:
+    with store_factory() as uow:
         first, second, _third, _notice = uow.outbox.due(NOW)
         uow.outbox.mark_sent(first.id, NOW - timedelta(hours=2))
         uow.outbox.mark_sent(second.id, NOW - timedelta(minutes=10))
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         since, answers = NOW - timedelta(hours=1), ("command_refusal", "command_confirmation")
         assert uow.outbox.answers_since("rita@school.example", since, answers) == 2
         assert uow.outbox.answers_since("tom@trust.example", since, answers) == 0
 
 
-def test_held_mail_is_not_due_until_released(uow_factory):
-    enqueue(uow_factory, item(key="held", message_id="h1@x", held=True), item(key="q"))
-    with uow_factory() as uow:
+def test_held_mail_is_not_due_until_released(store_factory):
+    enqueue(store_factory, item(key="held", message_id="h1@x", held=True), item(key="q"))
+    with store_factory() as uow:
         assert [row.item.key for row in uow.outbox.due(NOW)] == ["q"]
         assert uow.outbox.held_recipients("BSCP-2026-0001") == ["rita@school.example"]
         assert uow.outbox.release_held("BSCP-2026-0001") == 1
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert sorted(row.item.key for row in uow.outbox.due(NOW)) == ["held", "q"]
 
 
@@ -231,13 +232,13 @@ def test_the_outbox_due_query_is_served_by_its_index(uow_factory, engine):
 
 # --- state -----------------------------------------------------------------------------------
 
-def test_state_values_are_kept_and_overwritten(uow_factory):
-    with uow_factory() as uow:
+def test_state_values_are_kept_and_overwritten(store_factory):
+    with store_factory() as uow:
         assert uow.state.get("mailbox.bury.health") is None
         uow.state.set("mailbox.bury.health", "ok")
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         uow.state.set("mailbox.bury.health", "failing since 09:00")
         uow.commit()
-    with uow_factory() as uow:
+    with store_factory() as uow:
         assert uow.state.get("mailbox.bury.health") == "failing since 09:00"

@@ -20,6 +20,7 @@ from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import CaseRuleRefused
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import AgencyType, Person, Referral
+from mailbot.domain.reporting import CaseOutline
 from mailbot.domain.retention import KEPT_REFERRAL_FIELDS
 from mailbot.domain.working_days import LONDON
 
@@ -122,3 +123,12 @@ def personal_values(case: Case) -> set[str]:
     values |= {token for value in list(values) for token in value.replace("@", " ").split()
                if token.startswith("Zq") or token.startswith("zq")}
     return {v for v in values if v}
+
+
+def outline_of(case: Case) -> CaseOutline:
+    """What the store's report query gives for a case (``CaseRecords.outlines``), from the case."""
+    r = case.referral
+    return CaseOutline(case.reference, case.policy_key, case.status, case.opened_at,
+                       case.closed_at, case.stage, r.disagreement_category,
+                       r.referrer_agency_type, r.other_agency_type,
+                       tuple((e.at, e.kind, e.stage) for e in case.history))

@@ -1,7 +1,9 @@
 """Hand-written fakes of mailbot's own ports, for unit tests of the service layer.
 
 They keep everything in dictionaries and honour the same promises as the real store: a
-commit makes changes visible, leaving without one throws them away, uniqueness holds.
+commit makes changes visible, leaving without one throws them away, uniqueness holds. The
+store's contract tests (tests/integration/test_store*.py, fixture ``store_factory``) run
+over ``FakeUnitOfWork`` too, so a fake that answers otherwise than the store fails there.
 """
 
 from __future__ import annotations
@@ -10,20 +12,26 @@ import copy
 import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.domain.case import Case
+from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Notice
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.services.unit_of_work import (
+from mailbot.services.stored import (
     CaseSummary,
     InboundRecord,
+    InboundStatus,
     OutboxItem,
     OutboxRow,
+    OutboxStatus,
     SentMessage,
 )
+
+# A new row is due at once whatever clock the send pass runs on (as in the real outbox).
+AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class FakeDatabase:
@@ -68,7 +76,8 @@ class _Cases:
         self.work = work
 
     def add(self, case: Case) -> None:
-        assert case.reference not in self.work["cases"], "reference reused"
+        if case.reference in self.work["cases"]:
+            raise PermanentError(f"a case {case.reference} is already stored")
         self.work["cases"][case.reference] = case
 
     def save(self, case: Case) -> None:
@@ -78,7 +87,10 @@ class _Cases:
         return self.work["cases"].get(reference.strip().upper())
 
     def next_reference(self, prefix: str, year: int) -> str:
+        """Counts up per prefix and year, never to a reference a stored case holds."""
         number = self.work["counters"].get((prefix, year), 0) + 1
+        while f"{prefix}-{year}-{number:04d}" in self.work["cases"]:
+            number += 1
         self.work["counters"][(prefix, year)] = number
         return f"{prefix}-{year}-{number:04d}"
 
@@ -92,12 +104,13 @@ class _Cases:
             self.work["counters"][key] = max(self.work["counters"].get(key, 0), number)
 
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
-        return [CaseSummary(c.reference, c.policy_key, c.stage, c.status.value, c.deadline)
+        return [CaseSummary(c.reference, c.policy_key, c.stage, c.status, c.deadline)
                 for c in self.work["cases"].values() if status in (None, c.status.value)]
 
     def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:
-        return [c.reference for c in self.work["cases"].values()
-                if c.is_open and c.next_chase_at and c.next_chase_at <= now][:limit]
+        due = [c for c in self.work["cases"].values()
+               if c.is_open and c.next_chase_at and c.next_chase_at <= now]
+        return [c.reference for c in sorted(due, key=lambda c: c.next_chase_at)][:limit]
 
 
 class _Inbound:
@@ -109,7 +122,7 @@ class _Inbound:
         if self.find(mailbox, uidvalidity, uid, data):
             return None
         record = InboundRecord(len(self.work["inbound"]) + 1, mailbox, uidvalidity, uid,
-                               message_id, hashlib.sha256(data).hexdigest(), "received")
+                               message_id, hashlib.sha256(data).hexdigest(), InboundStatus.RECEIVED)
         self.work["inbound"][record.id] = record
         self.raw_bytes[record.id] = data
         return record
@@ -127,11 +140,11 @@ class _Inbound:
 
     def pending(self, mailbox, limit=200) -> list[InboundRecord]:
         return [r for r in self.work["inbound"].values()
-                if r.mailbox == mailbox and r.status == "received"][:limit]
+                if r.mailbox == mailbox and r.status == InboundStatus.RECEIVED][:limit]
 
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]
-        self.work["inbound"][record_id] = replace(record, status=status,
+        self.work["inbound"][record_id] = replace(record, status=InboundStatus(status),
                                                   case_reference=case_reference)
 
     def raw(self, record_id) -> bytes:
@@ -139,61 +152,89 @@ class _Inbound:
 
 
 class _Outbox:
+    """Keeps, beside each row, when it may next be tried and when it was sent, as the real
+    outbox's columns do, so ``due`` and ``answers_since`` answer as the store answers."""
+
     def __init__(self, work):
         self.work = work
+        self.times = work.setdefault("outbox_times", {})  # row id -> [next attempt, sent at]
 
     def _identity(self, item: OutboxItem):
         return (item.case_reference, item.template, item.stage, item.key, item.recipient)
+
+    def _rows(self, status: OutboxStatus):
+        return [r for r in self.work["outbox"].values() if r.status == status]
 
     def enqueue(self, item: OutboxItem) -> bool:
         if any(self._identity(r.item) == self._identity(item) for r in self.work["outbox"].values()):
             return False
         row_id = len(self.work["outbox"]) + 1
-        self.work["outbox"][row_id] = OutboxRow(row_id, item, 0, "held" if item.held else "queued")
+        stored = replace(item, message_id=item.message_id.strip("<>"), held=False)
+        status = OutboxStatus.HELD if item.held else OutboxStatus.QUEUED
+        self.work["outbox"][row_id] = OutboxRow(row_id, stored, 0, status)
+        self.times[row_id] = [AT_ONCE, None]
         return True
 
     def release_held(self, case_reference) -> int:
-        held = [r for r in self.work["outbox"].values()
-                if r.status == "held" and r.item.case_reference == case_reference]
+        held = [r for r in self._rows(OutboxStatus.HELD) if r.item.case_reference == case_reference]
         for row in held:
-            self.work["outbox"][row.id] = replace(row, status="queued")
+            self.work["outbox"][row.id] = replace(row, status=OutboxStatus.QUEUED)
         return len(held)
 
     def held_recipients(self, case_reference) -> list[str]:
-        return sorted({r.item.recipient for r in self.work["outbox"].values()
-                       if r.status == "held" and r.item.case_reference == case_reference})
+        return sorted({r.item.recipient for r in self._rows(OutboxStatus.HELD)
+                       if r.item.case_reference == case_reference})
 
     def data_of(self, message_ids) -> list[bytes]:
         wanted = {m.strip("<>") for m in message_ids}
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
     def due(self, now, limit=100) -> list[OutboxRow]:
-        return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
+        due = [r for r in self._rows(OutboxStatus.QUEUED) if self.times[r.id][0] <= now]
+        return sorted(due, key=lambda r: (self.times[r.id][0], r.id))[:limit]
 
     def claim(self, row_ids, now, until) -> set[int]:
-        return {i for i in row_ids if self.work["outbox"][i].status == "queued"}
+        taken = {r.id for r in self.due(now, limit=len(self.work["outbox"])) if r.id in set(row_ids)}
+        for row_id in taken:
+            self.times[row_id][0] = until
+        return taken
 
     def mark_sent(self, row_id, now):
-        self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], status="sent")
+        row = self._get(row_id)
+        self.work["outbox"][row_id] = replace(row, status=OutboxStatus.SENT, attempts=row.attempts + 1)
+        self.times[row_id][1] = now
 
     def mark_failed(self, row_id, now, error, *, permanent, retry_at):
-        row = self.work["outbox"][row_id]
-        self.work["outbox"][row_id] = replace(row, attempts=row.attempts + 1, last_error=error,
-                                              status="failed" if permanent else "queued")
+        row = self._get(row_id)
+        status = OutboxStatus.FAILED if permanent else OutboxStatus.QUEUED
+        self.work["outbox"][row_id] = replace(row, attempts=row.attempts + 1, last_error=error[-2000:],
+                                              status=status)
+        self.times[row_id][0] = retry_at or now
 
     def postpone(self, row_ids, until, reason):
         for row_id in row_ids:
-            self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], last_error=reason)
+            self.work["outbox"][row_id] = replace(self._get(row_id), last_error=reason[-2000:])
+            self.times[row_id][0] = until
+
+    def _get(self, row_id) -> OutboxRow:
+        if row_id not in self.work["outbox"]:
+            raise PermanentError(f"no outbox row with id {row_id}")
+        return self.work["outbox"][row_id]
+
+    def get(self, row_id) -> OutboxRow | None:
+        return self.work["outbox"].get(row_id)
 
     def lookup(self, message_ids: Sequence[str]) -> list[SentMessage]:
-        wanted = {m.strip("<>") for m in message_ids}
+        wanted = {m.strip().strip("<>") for m in message_ids}
         return [SentMessage(r.item.message_id, r.item.case_reference, r.item.recipient,
                             r.item.template, r.item.envelope_from)
                 for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
     def answers_since(self, recipient, since, templates) -> int:
+        """Queued answers and those sent since ``since``; older ones no longer count."""
         return sum(1 for r in self.work["outbox"].values()
-                   if r.item.recipient == recipient and r.item.template in templates)
+                   if r.item.recipient == recipient and r.item.template in templates
+                   and (r.status == OutboxStatus.QUEUED or (self.times[r.id][1] or AT_ONCE) >= since))
 
 
 class _State:

@@ -17,8 +17,8 @@ from mailbot.domain.notices import Partnership, Template
 from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message
 from mailbot.services.ports import RawMessage
+from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
 BM = "manager@partnership.example"
@@ -71,7 +71,7 @@ BASE = {"Child's name": "Robin Example", "Date of birth": "02/06/2014",
 
 
 def deliver(services, context, message: bytes):
-    return receive_message(services, context, RawMessage(context.name, 1, "1", message), MONDAY)
+    return deliver_raw(services, context, RawMessage(context.name, 1, "1", message), MONDAY)
 
 
 def test_hackneys_email_without_actions_to_date_or_rationale_is_asked_for_both():

@@ -107,3 +107,28 @@ def test_by_default_the_referrer_is_warned_only_about_boxes_every_partnerships_f
     reading = read_email_form("Child's name: Sam\nReferrer's name: Jo\nReferrer's email: jo@a.example\n"
                               "Summary of disagreement: x\n", "")
     assert not any("Other agency" in w for w in validate(reading).warnings)
+
+
+ARRIVED = date(2026, 12, 4)
+
+
+@pytest.mark.parametrize(("written", "born"), [
+    ("01/02/69", date(1969, 2, 1)),  # read as 2069 before: a child not yet born
+    ("1 Feb 69", date(1969, 2, 1)),
+    ("01/02/15", date(2015, 2, 1)),  # this century's when that is not in the future
+    ("04/12/26", date(2026, 12, 4)),  # born the day the referral arrived
+    ("05/12/26", date(1926, 12, 5)),  # a day later would be the future
+    ("01/02/1969", date(1969, 2, 1)),
+])
+def test_a_date_of_birth_with_a_two_digit_year_is_never_in_the_future(written, born):
+    text = COMPLETE + f"Child's date of birth: {written}\n"
+    result = validate(read_email_form(text, None), sender_email="jo@agency.example", today=ARRIVED)
+    assert result.referral.child_dob == born
+    assert not [w for w in result.warnings if "after today" in w]
+
+
+def test_a_date_of_birth_written_in_full_after_today_is_kept_and_questioned():
+    text = COMPLETE + "Child's date of birth: 01/02/2031\n"
+    result = validate(read_email_form(text, None), sender_email="jo@agency.example", today=ARRIVED)
+    assert result.referral.child_dob == date(2031, 2, 1)
+    assert "Child's date of birth is after today (01 February 2031); please check it" in result.warnings

@@ -24,8 +24,8 @@ from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
 from mailbot.intake.form_builder import fill_form
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message
 from mailbot.services.ports import RawMessage
+from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
 from tests.unit.test_services import BM, MONDAY
 
@@ -91,7 +91,7 @@ def forwarded(inner: EmailMessage, forwarder: str) -> bytes:
 
 def deliver(world, data: bytes):
     services, context, db = world
-    handled = receive_message(services, context, RawMessage("bury", 1, "1", data), MONDAY)
+    handled = deliver_raw(services, context, RawMessage("bury", 1, "1", data), MONDAY)
     queued = [r.item for r in db.outbox.values()]
     return handled, queued
 

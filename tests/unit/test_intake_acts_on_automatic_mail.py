@@ -25,8 +25,8 @@ from mailbot.domain.working_days import LONDON
 from mailbot.intake.classify import classify
 from mailbot.intake.message import parse_message
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message
 from mailbot.services.ports import RawMessage
+from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
 BM = "manager@bury.example"
@@ -59,7 +59,7 @@ def world():
 def deliver(world, text: str, uid: str = "1"):
     services, context, _ = world
     raw = RawMessage("bury", 1, uid, text.replace("\n", "\r\n").encode())
-    return receive_message(services, context, raw, MONDAY)
+    return deliver_raw(services, context, raw, MONDAY)
 
 
 def message(headers: str, body: str = FORM, sender: str = PORTAL,
@@ -158,7 +158,7 @@ def test_no_bounce_or_auto_reply_in_the_real_corpus_opens_a_case_or_answers_anyo
     services, context, db = world
     paths = _automatic_corpus()
     for number, path in enumerate(paths):
-        receive_message(services, context, RawMessage("bury", 1, str(number), path.read_bytes()),
+        deliver_raw(services, context, RawMessage("bury", 1, str(number), path.read_bytes()),
                         MONDAY)
     # Measured 2026-12-04: none of the 704 opens a case, answers anyone or troubles the
     # business managers (665 ignored, 39 byte-for-byte replays of the CRLF copies).

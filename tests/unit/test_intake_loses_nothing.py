@@ -19,11 +19,12 @@ from mailbot.domain.notices import Notice, Partnership, Template
 from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.intake import receive_message, store_messages
+from mailbot.services.intake import store_messages
 from mailbot.services.outgoing import queue_for
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import send_queued
+from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
 BM, BM2 = "manager@bury.example", "deputy@bury.example"
@@ -100,8 +101,8 @@ def test_the_same_message_stored_for_two_mailboxes_in_one_batch_is_kept_twice():
 
 def test_the_same_message_received_one_by_one_in_two_mailboxes_is_handled_in_each():
     services, contexts, db = world()
-    first = receive_message(services, contexts["bury"], raw(REFERRAL, "7", "bury"), MONDAY)
-    second = receive_message(services, contexts["hackney"], raw(REFERRAL, "7", "hackney"), MONDAY)
+    first = deliver_raw(services, contexts["bury"], raw(REFERRAL, "7", "bury"), MONDAY)
+    second = deliver_raw(services, contexts["hackney"], raw(REFERRAL, "7", "hackney"), MONDAY)
     assert first.case_reference == "BSCP-2026-0001"
     assert second.case_reference == "CHSCP-2026-0001"
 
@@ -110,7 +111,7 @@ def test_a_contact_address_no_mailer_takes_is_dropped_and_the_referral_still_ope
     services, contexts, db = world()
     text = REFERRAL.replace("Desired outcome:", "Safeguarding lead's name: Tom Reid\n"
                             "Safeguarding lead's email: tom..reid@example.org\nDesired outcome:")
-    handled = receive_message(services, contexts["bury"], raw(text, "1"), MONDAY)
+    handled = deliver_raw(services, contexts["bury"], raw(text, "1"), MONDAY)
     assert handled.status == "processed" and handled.case_reference == "BSCP-2026-0001"
     case = db.cases["BSCP-2026-0001"]
     assert all(p.email != "tom..reid@example.org" for p in case.everyone())
@@ -124,7 +125,7 @@ def test_a_referrers_own_unusable_address_gives_way_to_the_senders():
     services, contexts, db = world()
     text = REFERRAL.replace("Referrer's email: priya@school.example",
                             "Referrer's email: priya..shah@school.example")
-    handled = receive_message(services, contexts["bury"], raw(text, "1"), MONDAY)
+    handled = deliver_raw(services, contexts["bury"], raw(text, "1"), MONDAY)
     assert handled.case_reference == "BSCP-2026-0001"
     assert [i.recipient for i in rows(db, "acknowledgement")] == ["priya@school.example"]
 
@@ -150,13 +151,13 @@ def _bounce_every_alert_to(services, context, db, address: str, rounds: int) -> 
             return
         item = waiting[0]
         bounced.add(item.message_id)
-        receive_message(services, context, raw(_bounce_of(item.message_id, address, number),
+        deliver_raw(services, context, raw(_bounce_of(item.message_id, address, number),
                                                f"b{number}"), MONDAY)
 
 
 def test_a_business_managers_bouncing_mailbox_raises_no_alert_to_itself():
     services, contexts, db = world((BM, BM2))
-    receive_message(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
+    deliver_raw(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
     sent_before = len(rows(db, recipient=BM))
     _bounce_every_alert_to(services, contexts["bury"], db, BM, rounds=10)
     assert len(rows(db, recipient=BM)) == sent_before, "no alert about the bounce of an alert"
@@ -167,7 +168,7 @@ def test_a_business_managers_bouncing_mailbox_raises_no_alert_to_itself():
 
 def test_a_lone_business_managers_bouncing_mailbox_is_recorded_and_never_loops():
     services, contexts, db = world((BM,))
-    receive_message(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
+    deliver_raw(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
     sent_before = len(db.outbox)
     _bounce_every_alert_to(services, contexts["bury"], db, BM, rounds=10)
     assert len(db.outbox) == sent_before
@@ -175,9 +176,9 @@ def test_a_lone_business_managers_bouncing_mailbox_is_recorded_and_never_loops()
 
 def test_a_practitioners_bounce_still_alerts_the_business_managers():
     services, contexts, db = world((BM, BM2))
-    receive_message(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
+    deliver_raw(services, contexts["bury"], raw(REFERRAL, "1"), MONDAY)
     ack = rows(db, "acknowledgement")[0]
-    receive_message(services, contexts["bury"],
+    deliver_raw(services, contexts["bury"],
                     raw(_bounce_of(ack.message_id, ack.recipient, 1), "b1"), MONDAY)
     assert sorted(i.recipient for i in rows(db, "bounce_alert")) == [BM2, BM]
 
@@ -211,6 +212,6 @@ def test_a_referrer_with_no_address_left_still_opens_a_case_for_the_business_man
     text = (REFERRAL.replace("From: Priya Shah <priya@school.example>", "From: Priya Shah")
             .replace("Referrer's email: priya@school.example",
                      "Referrer's phone: 0161 555 0100\nReferrer's email: priya..shah@school.example"))
-    handled = receive_message(services, contexts["bury"], raw(text, "1"), MONDAY)
+    handled = deliver_raw(services, contexts["bury"], raw(text, "1"), MONDAY)
     assert handled.case_reference == "BSCP-2026-0001", handled
     assert [i.recipient for i in rows(db, "new_case")] == [BM]

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from mailbot.domain.errors import AuthenticationFailed, ConfigError, PermanentError, TransientError
-from mailbot.services.mailbox_check import (
-    NotChecked,
-    Outcome,
-    ProbeFailed,
-    check_mailbox,
-    render,
-    summary,
-)
+from mailbot.services.mailbox_check import NotChecked, Outcome, ProbeFailed, check_mailbox, render, summary
 
 
 class Receive:

@@ -12,12 +12,14 @@ import pytest
 
 from mailbot.adapters.policy_files import (
     DEFAULT_POLICY_DIR,
-    load_all,
     load_policy,
     load_policy_file,
+    policy_paths,
 )
-from mailbot.domain.errors import PolicyError
-from mailbot.domain.policy_schema import parse_policy
+from mailbot.adapters.policy_toml import parse_policy
+from mailbot.domain.errors import PolicyError, PolicyProblems
+from mailbot.domain.policy import Policy
+from mailbot.domain.policy_checks import shared_prefixes
 
 SHIPPED = ["berkshire", "bury", "birmingham", "bromley", "hackney"]
 CONTRACT_ROLES = {"practitioner", "line_manager", "safeguarding_lead", "senior_manager",
@@ -41,6 +43,15 @@ def minimal() -> dict:
              "phases": [{"amount": 5, "unit": "working_days", "what": "Decide."}]},
         ],
     }
+
+
+def load_all(directory=DEFAULT_POLICY_DIR) -> dict[str, Policy]:
+    """Every policy of a folder, as `mailbot policies check` reads them: prefixes must differ."""
+    policies = {str(path): load_policy_file(path) for path in policy_paths(directory)}
+    clashes = shared_prefixes(policies)
+    if clashes:
+        raise PolicyProblems(clashes)
+    return {policy.key: policy for policy in policies.values()}
 
 
 def test_the_five_shipped_policies_load():

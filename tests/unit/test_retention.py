@@ -7,14 +7,13 @@ import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
-from case_strategies import closed_cases, engine_for, personal_values, referrals
+from case_strategies import closed_cases, engine_for, outline_of, personal_values, referrals
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rendering_cases import referral
 
 from mailbot.domain.case import Case, EventKind
 from mailbot.domain.referral import Referral
-from mailbot.domain.reporting import outline_of
 from mailbot.domain.retention import (
     KEPT_CASE_FIELDS,
     KEPT_REFERRAL_FIELDS,

@@ -26,9 +26,9 @@ from mailbot.adapters.sqlalchemy_store.orm import (
     ReferenceCounterRow,
 )
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
-from mailbot.domain.case import Case, Event
+from mailbot.domain.case import Case, CaseStatus, Event
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import CaseSummary
+from mailbot.services.stored import CaseSummary
 
 
 @dataclass
@@ -151,7 +151,8 @@ class SqlCaseRepository:
                        CaseRow.deadline).order_by(CaseRow.opened_at, CaseRow.reference)
         if status is not None:
             query = query.where(CaseRow.status == status)
-        return [CaseSummary(*row) for row in self._session.execute(query)]
+        return [CaseSummary(ref, key, stage, CaseStatus(status), deadline)
+                for ref, key, stage, status, deadline in self._session.execute(query)]
 
     @translated
     def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import InboundRecord
+from mailbot.services.stored import InboundRecord, InboundStatus
 
-RECEIVED = "received"
+RECEIVED = InboundStatus.RECEIVED.value
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
 
 
@@ -45,7 +45,7 @@ class SqlInboundLog:
         if new_id is None:
             return None
         return InboundRecord(new_id, mailbox, uidvalidity, uid, message_id[:MESSAGE_ID], digest,
-                             RECEIVED)
+                             InboundStatus.RECEIVED)
 
     @translated
     def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int:
@@ -88,11 +88,12 @@ class SqlInboundLog:
         return [_record(row) for row in rows]
 
     @translated
-    def mark(self, record_id: int, status: str, case_reference: str | None = None,
+    def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None:
         result = self._session.execute(
             update(InboundMessageRow).where(InboundMessageRow.id == record_id)
-            .values(status=status, case_reference=case_reference, error=error[-MAX_ERROR:]))
+            .values(status=InboundStatus(status).value, case_reference=case_reference,
+                    error=error[-MAX_ERROR:]))
         if result.rowcount != 1:
             raise PermanentError(f"no inbound message with id {record_id}")
 
@@ -112,4 +113,4 @@ class SqlInboundLog:
 
 def _record(row: InboundMessageRow) -> InboundRecord:
     return InboundRecord(row.id, row.mailbox, row.uidvalidity, row.uid, row.message_id,
-                         row.sha256, row.status, row.case_reference)
+                         row.sha256, InboundStatus(row.status), row.case_reference)

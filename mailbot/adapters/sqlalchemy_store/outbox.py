@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.domain.errors import PermanentError
-from mailbot.services.unit_of_work import OutboxItem, OutboxRow, SentMessage
+from mailbot.services.stored import OutboxItem, OutboxRow, OutboxStatus, SentMessage
 
-QUEUED, SENT, FAILED, HELD = "queued", "sent", "failed", "held"
+# The status column holds the statuses' text.
+QUEUED, SENT = OutboxStatus.QUEUED.value, OutboxStatus.SENT.value
+FAILED, HELD = OutboxStatus.FAILED.value, OutboxStatus.HELD.value
 MAX_ERROR = 2000
 _LOOKUP_CHUNK = 500  # keeps IN (...) lists well under every driver's parameter limit
 # A new row is due at once, whatever clock the send pass runs on; it sorts before retries.
@@ -154,7 +156,7 @@ class SqlOutbox:
         return int(self._session.scalar(
             select(func.count()).select_from(OutboxMessageRow).where(
                 OutboxMessageRow.recipient == recipient,
-                OutboxMessageRow.template.in_(list(templates)),
+                OutboxMessageRow.template.in_([str(template) for template in templates]),
                 or_(OutboxMessageRow.status == QUEUED, OutboxMessageRow.sent_at >= since))) or 0)
 
     @translated
@@ -171,4 +173,4 @@ def _outbox_row(row: OutboxMessageRow) -> OutboxRow:
     item = OutboxItem(case_reference=row.case_reference or None, template=row.template,
                       stage=row.stage or None, key=row.key, recipient=row.recipient,
                       message_id=row.message_id, envelope_from=row.envelope_from, data=row.data)
-    return OutboxRow(row.id, item, row.attempts, row.status, row.last_error)
+    return OutboxRow(row.id, item, row.attempts, OutboxStatus(row.status), row.last_error)

@@ -28,12 +28,13 @@ from mailbot.adapters.sqlalchemy_store.orm import (
 )
 from mailbot.adapters.sqlalchemy_store.sql import translated
 from mailbot.domain.case import Case, CaseStatus, EventKind
+from mailbot.domain.digest import CaseDates
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.referral import AgencyType
 from mailbot.domain.reporting import CaseOutline
-from mailbot.services.records import CaseDates, ChildOnRecord, MailErased
+from mailbot.services.stored import ChildOnRecord, MailErased, OutboxStatus
 
-QUEUED, FAILED = "queued", "failed"
+QUEUED, FAILED = OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value
 
 
 class SqlCaseRecords:

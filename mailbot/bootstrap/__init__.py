@@ -1,13 +1,13 @@
 """The one place that builds adapters from settings and wires them into the services.
 
 Entry points call ``bootstrap(settings)``; tests build ``Services`` with fakes instead.
-Secrets are read here, from the environment variables the config names. The Microsoft
-adapters (Graph, EWS, msal tokens) are imported only when a mailbox asks for them.
+Secrets are read in ``bootstrap.tokens``, from the environment variables the config names;
+``bootstrap.probes`` builds the probes of `mailbot mailboxes check` with the same builders.
+The Microsoft adapters (Graph, EWS, msal tokens) are imported only when a mailbox asks for them.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,34 +24,17 @@ from mailbot.adapters.reference_marker import FileReferenceMarker
 from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
-from mailbot.config import MailboxSettings, OAuthSettings, Settings, resolve_path
+from mailbot.bootstrap.tokens import TokenProviders, secret, verify
+from mailbot.config import MailboxSettings, Settings, resolve_path
 from mailbot.domain.engine import CaseEngine
-from mailbot.domain.errors import ConfigError
+from mailbot.domain.errors import ConfigError, PolicyProblems
 from mailbot.domain.notices import Partnership
 from mailbot.domain.policy import Policy
+from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.referral import Person
+from mailbot.intake.forms import read_form_attachment
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import Mailbox, Mailer, TokenProvider
-
-
-class TokenProviders:
-    """One token provider per app registration and scope, built on first use.
-
-    Every mailbox of one app registration shares the provider, and with it the cached token:
-    one token request per app and scope an hour, however many mailboxes use it.
-    """
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._made: dict[tuple[str, ...], TokenProvider] = {}
-
-    def get(self, oauth: OAuthSettings, scope: str, key: str) -> TokenProvider:
-        """``key`` names the [oauth] table in config errors, e.g. ``mailbox[0].oauth``."""
-        identity = (oauth.authority_host, oauth.tenant_id, oauth.client_id, oauth.client_secret_env,
-                    oauth.certificate_path, oauth.certificate_thumbprint, oauth.ca_file, scope)
-        if identity not in self._made:
-            self._made[identity] = _token_provider(self.settings, oauth, scope, key)
-        return self._made[identity]
 
 
 @dataclass
@@ -80,13 +63,16 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     engine = make_engine(url)
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
+    _refuse_shared_prefixes(settings, contexts)
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],
                              resolve_path(settings, settings.forms_dir), tz=settings.zone)
+    _refuse_missing_templates(settings, renderer, contexts)
     marker = reference_marker(settings)
     services = Services(
         uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory, on_issued=marker.note_issued),
         composer=MailComposer(renderer),
         mailboxes=contexts,
+        read_form=read_form_attachment,
         replies_per_recipient_per_hour=settings.outgoing.replies_per_recipient_per_hour,
         max_send_attempts=settings.outgoing.max_attempts,
     )
@@ -125,6 +111,25 @@ def _context(settings: Settings, mailbox: MailboxSettings) -> MailboxContext:
                           frozenset(mailbox.trusted_authserv_ids), mailbox.trusted_received_hops)
 
 
+def _refuse_shared_prefixes(settings: Settings, contexts: dict[str, MailboxContext]) -> None:
+    """Two partnerships with one reference prefix would hand out the same case references."""
+    directory = resolve_path(settings, settings.policies_dir)
+    clashes = shared_prefixes({str(directory / f"{c.policy.key}.toml"): c.policy for c in contexts.values()})
+    if clashes:
+        raise PolicyProblems(clashes)
+
+
+def _refuse_missing_templates(settings: Settings, renderer: JinjaRenderer,
+                              contexts: dict[str, MailboxContext]) -> None:
+    """A template missing from the folder is found at start, not in the first email needing it."""
+    for key in sorted({c.policy.key for c in contexts.values()}):
+        problems = renderer.missing_templates(key)
+        if problems:
+            raise ConfigError(settings.source, "templates_dir", f"has no {', '.join(problems)}",
+                              "Every email needs its subject, .txt and .html templates: copy the"
+                              " missing ones from the shipped templates/ folder.")
+
+
 def mailbox_policy(settings: Settings, mailbox: MailboxSettings) -> Policy:
     """The policy a mailbox names; a name with no file is a config error listing the names."""
     directory = resolve_path(settings, settings.policies_dir)
@@ -142,16 +147,6 @@ def _person(value: str) -> Person:
 
     name, address = parseaddr(value)
     return Person(name, address.lower())
-
-
-def secret(settings: Settings, env_name: str, key: str) -> str | None:
-    if not env_name:
-        return None
-    value = os.environ.get(env_name)
-    if value is None:
-        raise ConfigError(settings.source, key, f"names the environment variable {env_name},"
-                          " which is not set", f"Set {env_name} in the worker's environment.")
-    return value
 
 
 def build_mailer(settings: Settings, tokens: TokenProviders | None = None) -> Mailer:
@@ -215,7 +210,7 @@ def build_mailbox(settings: Settings, mailbox: MailboxSettings, tokens: TokenPro
         return ImapMailbox(mailbox.name, mailbox.host, mailbox.port, mailbox.security,
                            mailbox.username or mailbox.address, password=password,
                            token_provider=provider, folder=mailbox.folder,
-                           processed_folder=mailbox.processed_folder)
+                           processed_folder=mailbox.processed_folder, use_idle=mailbox.idle)
     state_path = state_file(settings, mailbox, state_dir)
     common = {"folder": mailbox.folder, "processed_folder": mailbox.processed_folder,
               "state_path": state_path}
@@ -265,7 +260,7 @@ def _graph_arguments(settings: Settings, mailbox: MailboxSettings, tokens: Token
     return {"user": graph.user or mailbox.address,
             "token_provider": mailbox_token_provider(settings, mailbox, tokens),
             "base_url": graph.base_url, "max_concurrent_requests": graph.max_concurrent_requests,
-            "timeout": graph.timeout_seconds, "verify": _verify(settings, mailbox.oauth)}
+            "timeout": graph.timeout_seconds, "verify": verify(settings, mailbox.oauth)}
 
 
 def _ews_arguments(settings: Settings, mailbox: MailboxSettings, tokens: TokenProviders) -> dict[str, Any]:
@@ -284,30 +279,3 @@ def _ews_arguments(settings: Settings, mailbox: MailboxSettings, tokens: TokenPr
     else:
         arguments["password"] = secret(settings, mailbox.password_env, f"{key}.password_env")
     return arguments
-
-
-def _token_provider(settings: Settings, oauth: OAuthSettings, scope: str, key: str) -> TokenProvider:
-    from mailbot.adapters.microsoft.tokens import MsalTokenProvider
-
-    certificate = None
-    if oauth.certificate_path:
-        path = resolve_path(settings, oauth.certificate_path)
-        try:
-            pem = path.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(settings.source, f"{key}.certificate_path", f"cannot read {path} ({error})",
-                              "Point it at the PEM file holding the certificate and its private key,"
-                              " readable by the worker's user.") from None
-        certificate = {"private_key": pem, "thumbprint": oauth.certificate_thumbprint}
-        passphrase = secret(settings, oauth.certificate_password_env, f"{key}.certificate_password_env")
-        if passphrase:
-            certificate["passphrase"] = passphrase
-    return MsalTokenProvider(
-        oauth.tenant_id, oauth.client_id, scope=scope,
-        client_secret=secret(settings, oauth.client_secret_env, f"{key}.client_secret_env"),
-        certificate=certificate, authority_host=oauth.authority_host, verify=_verify(settings, oauth))
-
-
-def _verify(settings: Settings, oauth: OAuthSettings | None) -> bool | str:
-    """What httpx and msal should trust: the configured CA bundle, else the system store."""
-    return str(resolve_path(settings, oauth.ca_file)) if oauth and oauth.ca_file else True

@@ -1,0 +1,100 @@
+"""The records that cross the storage ports (``services.ports``: ``UnitOfWork`` and the
+stores it holds): plain frozen values, so neither side sees the other's types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from mailbot.domain.case import CaseStatus
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored; nothing has acted on it yet
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # our own mail, an automatic reply, a bounce of nothing we know
+    QUARANTINED = "quarantined"  # acting on it failed: kept, and the business managers told
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # for good: the business managers are told
+    HELD = "held"  # to an address nobody vouched for, until the case is accepted
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    reference: str
+    policy_key: str
+    stage: int
+    status: CaseStatus
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """A raw message as stored before anything acts on it."""
+
+    id: int
+    mailbox: str
+    uidvalidity: int
+    uid: str
+    message_id: str
+    sha256: str
+    status: InboundStatus
+    case_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One email to one recipient, rendered and ready; unique per
+    (case_reference, template, stage, key, recipient)."""
+
+    case_reference: str | None
+    template: str
+    stage: int | None
+    key: str
+    recipient: str
+    message_id: str
+    envelope_from: str
+    data: bytes
+    held: bool = False  # to an address nobody vouched for: not sent until the case is accepted
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    item: OutboxItem
+    attempts: int
+    status: OutboxStatus
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What we know of a Message-ID we issued: which case and to whom."""
+
+    message_id: str
+    case_reference: str | None
+    recipient: str
+    template: str
+    sender: str = ""  # the partnership address it was sent from
+
+
+@dataclass(frozen=True)
+class ChildOnRecord:
+    reference: str
+    policy_key: str
+    status: CaseStatus
+    opened_at: datetime
+    child_name: str
+    child_dob: str  # ISO date as stored, '' when the form gave none
+
+
+@dataclass(frozen=True)
+class MailErased:
+    inbound: int  # raw messages emptied
+    outbox: int  # sent (or queued) messages emptied
