@@ -74,7 +74,7 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
         migrate(url, settings.source)
     else:
         require_current_schema(url, settings.source)
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout=settings.database.busy_timeout_seconds)
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],

@@ -6,7 +6,9 @@ mailbox may let go of it. Acting on a stored message (opening a case, applying c
 queueing replies) is a second transaction that also marks it processed, so a crash anywhere
 leaves it either fully done or still pending in the store: never half done, never twice.
 An error while acting quarantines that one message and tells the business managers; the
-messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
+messages behind it carry on (Mailman's shunt queue, ``core/runner.py``). A passing error (the
+database busy or disconnected) is not the message's fault: the message stays pending and the
+error goes up, so the pass stops and the caller backs off before the next pass retries it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.domain.case import Case
+from mailbot.domain.errors import TransientError
 from mailbot.domain.notices import Notice, Template
 from mailbot.intake.classify import classify
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
@@ -83,12 +86,34 @@ def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
             uow.inbound.mark(record.id, handled.status, handled.case_reference, handled.note)
             uow.commit()
     except Exception as error:  # the one-message boundary: quarantine it, never block the rest
+        if is_transient(error):
+            log.warning("message %s left pending, to be retried: %s", message.message_id or record.id,
+                        error)
+            if isinstance(error, TransientError):
+                raise
+            raise TransientError(f"database unavailable or busy: {error}") from error
         log.exception("message %s quarantined", message.message_id or record.id)
         _quarantine(services, mailbox, record, message, error, now)
         return Handled(QUARANTINED, note=str(error))
     log.info("message %s from mailbox %s: %s%s", message.message_id or "-", mailbox.name,
              handled.status, f" (case {handled.case_reference})" if handled.case_reference else "")
     return handled
+
+
+# The database driver's own names for "busy or gone", should one arrive untranslated (the
+# adapters translate what they can into TransientError; this layer imports no driver).
+_TRANSIENT_NAMES = {"OperationalError", "InterfaceError"}
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """A database busy or disconnected, however it surfaced: retried, never quarantined."""
+    while error is not None:
+        if isinstance(error, TransientError) or type(error).__name__ in _TRANSIENT_NAMES:
+            return True
+        if getattr(error, "connection_invalidated", False) or "database is locked" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _store(services: Services, raw: RawMessage, message: InboundMessage) -> InboundRecord | None:

@@ -15,7 +15,7 @@ from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.intake import receive_message, store_messages
+from mailbot.services.intake import act_on_pending, receive_message, store_messages
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import send_queued
@@ -120,6 +120,33 @@ def test_a_failure_while_acting_quarantines_the_message_and_tells_the_managers(w
     email = composer.renderer.render(alert, case=None, policy=context.policy,
                                      partnership_name="Bury", recipient=manager)
     assert "Why\nRuntimeError: template broke" in email.text, "the managers are told why"
+
+
+@pytest.mark.parametrize("passing", [
+    TransientError("database unavailable or busy: database is locked"),
+    RuntimeError("(sqlite3.OperationalError) database is locked"),
+])
+def test_a_passing_database_error_leaves_the_referral_pending_and_the_next_pass_opens_it(world, passing):
+    """Issue 14: one "database is locked" while acting on a referral quarantined it for good."""
+    services, context, db, composer = world
+    original, failures = composer.compose, [passing]
+
+    def busy_once(notice, **kwargs):
+        if failures:
+            raise failures.pop()
+        return original(notice, **kwargs)
+
+    composer.compose = busy_once
+    raw = RawMessage("bury", 1, "1", REFERRAL.replace("\n", "\r\n").encode())
+    store_messages(services, [raw])
+    with pytest.raises(TransientError):  # the pass stops, so its caller backs off
+        act_on_pending(services, context, lambda: MONDAY)
+    assert [r.status for r in db.inbound.values()] == ["received"]
+    assert not db.cases and not queued(db, "quarantine_alert")
+    assert act_on_pending(services, context, lambda: MONDAY) == 1  # the next pass
+    assert list(db.cases) == ["BSCP-2026-0001"]
+    assert [r.status for r in db.inbound.values()] == ["processed"]
+    assert len(queued(db, "acknowledgement")) == 1 and not queued(db, "quarantine_alert")
 
 
 def test_a_business_manager_escalates_by_reply_and_gets_a_confirmation(world):
