@@ -35,6 +35,8 @@ class Template:
     QUARANTINE_ALERT = "quarantine_alert"
     MAILBOX_FAILURE = "mailbox_failure"
     MAILBOX_RECOVERED = "mailbox_recovered"
+    JOB_FAILURE = "job_failure"
+    JOB_RECOVERED = "job_recovered"
     FOR_ATTENTION = "for_attention"
     SECURITY_ALERT = "security_alert"
     WEEKLY_DIGEST = "weekly_digest"

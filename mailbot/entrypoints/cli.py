@@ -14,7 +14,7 @@ from pathlib import Path
 from mailbot import __version__
 from mailbot.config import Settings, load_settings
 from mailbot.domain.errors import ConfigError, MailbotError, PolicyError
-from mailbot.entrypoints import admin, demo_commands, logs, partnership_cli, reports
+from mailbot.entrypoints import admin, demo_commands, logs, partnership_cli, reports, upkeep_cli
 from mailbot.entrypoints.clock import CommandClock
 
 log = logging.getLogger("mailbot")
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     demo_commands.add_commands(sub, _demo_options())
     admin.add_commands(sub, common)
+    upkeep_cli.add_commands(sub, common)
     cases = sub.add_parser("cases", parents=[common],
                            help="list cases, show or export one, or find those about a child")
     cases.add_argument("action", nargs="?", choices=["show", *partnership_cli.CASE_ACTIONS])
@@ -152,9 +153,11 @@ def _poll(args, now) -> int:
 def _chase(args, now) -> int:
     from mailbot.entrypoints.passes import send_all
     from mailbot.services.deadlines import run_deadline_pass
+    from mailbot.services.health import record_deadline_pass
 
     app = _app(args, migrate=True)
     run_deadline_pass(app.services, now())
+    record_deadline_pass(app.services, now())
     send_all(app, now)
     return 0
 

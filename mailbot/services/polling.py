@@ -18,6 +18,7 @@ from mailbot.domain.errors import MailbotError
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
+from mailbot.services.health import record_poll
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import Mailbox
@@ -69,6 +70,7 @@ def poll_mailbox(services: Services, context: MailboxContext, open_mailbox: Call
         report_mailbox_health(services, context, now(), problem=str(error))
         return result
     report_mailbox_health(services, context, now(), problem="")
+    record_poll(services, context.name, now())
     return result
 
 

@@ -67,6 +67,33 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class StoredMessage:
+    """A stored message as an operator sees it in a list (never its text)."""
+
+    id: int
+    mailbox: str
+    message_id: str
+    status: str
+    received_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class OutgoingEntry:
+    """An outgoing row as an operator sees it in a list."""
+
+    id: int
+    status: str
+    template: str
+    recipient: str
+    case_reference: str
+    envelope_from: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+
+
+@dataclass(frozen=True)
 class SentMessage:
     """What we know of a Message-ID we issued: which case and to whom."""
 
@@ -139,6 +166,20 @@ class StateStore(Protocol):
     def set(self, key: str, value: str) -> None: ...
 
 
+class Upkeep(Protocol):
+    """What an operator lists and puts right: quarantined messages, outgoing mail, counts."""
+
+    def stored(self, status: str, limit: int = 1000) -> list[StoredMessage]: ...
+    def stored_one(self, record_id: int) -> StoredMessage | None: ...
+    def reopen(self, record_id: int) -> bool: ...  # quarantined -> received, in this transaction
+    def inbound_counts(self, mailbox: str) -> dict[str, int]: ...  # received, quarantined
+    def outgoing(self, statuses: tuple[str, ...] = ("queued", "failed"),
+                 limit: int = 1000) -> list[OutgoingEntry]: ...
+    def outgoing_one(self, row_id: int) -> OutgoingEntry | None: ...
+    def outgoing_counts(self, envelope_from: str) -> dict[str, int]: ...  # queued, failed
+    def retry(self, row_id: int) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -146,6 +187,7 @@ class UnitOfWork(Protocol):
     state: StateStore
     commands: CommandLog
     known: KnownAddresses
+    upkeep: Upkeep
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...
