@@ -5,7 +5,8 @@ that remembers this is in the database (``mailbox-health:`` and ``job-health:`` 
 restarted worker does not report it again. When the report itself cannot be stored (the
 database is the trouble), the failure is remembered here and reported, with its recovery,
 as soon as the database answers again: the business managers are told of every outage,
-once. Health is read from the database only when it may have changed, not on every pass.
+once. The database's own trouble is one fault, reported once as "database", however many
+watchers and jobs meet it. Health is read from the database only when it may have changed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from mailbot.domain.errors import MailbotError
+from mailbot.domain.errors import MailbotError, TransientError, is_database_trouble
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.health import record_poll, report_job_health
 from mailbot.services.polling import report_mailbox_health
+from mailbot.services.ports import Mailer, OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +44,17 @@ class Supervision:
 
     # --- mailboxes ------------------------------------------------------------------------
 
-    def mailbox_failed(self, context: MailboxContext, problem: str) -> None:
-        key = "mailbox:" + context.name
+    def mailbox_failed(self, context: MailboxContext, error: BaseException) -> None:
+        if is_database_trouble(error):
+            return self.database_failed(error)
+        key, problem = "mailbox:" + context.name, describe(error)
         if self._healthy.get(key) is False:
             return
         self._store(key, problem, lambda when: report_mailbox_health(self.services, context, when,
                                                                       problem=problem))
 
     def mailbox_works(self, context: MailboxContext) -> None:
+        self.database_works()
         key = "mailbox:" + context.name
         if self._healthy.get(key) is not True:
             self._recovered(key, lambda when, problem: report_mailbox_health(
@@ -67,15 +72,32 @@ class Supervision:
         try:
             run()
         except Exception as error:  # noqa: BLE001 - the job's supervision boundary
+            if is_database_trouble(error):
+                log.error("job %s failed; it runs again at its next turn: %s", job, describe(error))
+                return self.database_failed(error)
             log.exception("job %s failed; it runs again at its next turn", job)
             if self._healthy.get(key) is not False:
                 problem = describe(error)
                 self._store(key, problem, lambda when: report_job_health(self.services, job, when,
                                                                           problem))
             return
+        self.database_works()
         if self._healthy.get(key) is not True:
             self._recovered(key, lambda when, problem: report_job_health(self.services, job, when,
                                                                           problem))
+
+    # --- the database ---------------------------------------------------------------------
+
+    def database_failed(self, error: BaseException) -> None:
+        if self._healthy.get("job:database") is not False:
+            problem = describe(error)
+            self._store("job:database", problem,
+                        lambda when: report_job_health(self.services, "database", when, problem))
+
+    def database_works(self) -> None:
+        if self._healthy.get("job:database") is not True:
+            self._recovered("job:database", lambda when, problem: report_job_health(
+                self.services, "database", when, problem))
 
     # --- shared ---------------------------------------------------------------------------
 
@@ -109,3 +131,29 @@ class Supervision:
             log.warning("could not record the worker's health (will try again): %s", describe(error))
             return False
         return True
+
+
+class WatchedMailer:
+    """The worker's mailer, counting what one send pass delivered and what failed, so that a
+    pass in which no mail at all could go (the outbox folder unwritable, the SMTP server
+    gone) is the send job failing, reported once, not only rows quietly waiting to retry."""
+
+    def __init__(self, inner: Mailer):
+        self.inner = inner
+        self.delivered = 0
+        self.failures: list[str] = []
+
+    def send(self, email: OutgoingEmail) -> None:
+        try:
+            self.inner.send(email)
+        except Exception as error:
+            self.failures.append(describe(error))
+            raise
+        self.delivered += 1
+
+    def watch_pass(self, send_pass: Callable[[], object]) -> None:
+        self.delivered, self.failures = 0, []
+        send_pass()
+        if self.failures and not self.delivered:
+            raise TransientError(f"no mail could be sent ({len(self.failures)} tried): "
+                                 f"{self.failures[-1]}")

@@ -23,7 +23,7 @@ from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
-from mailbot.entrypoints.supervision import Supervision, describe
+from mailbot.entrypoints.supervision import Supervision, WatchedMailer
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.health import record_deadline_pass
 from mailbot.services.polling import drain_mailbox
@@ -41,6 +41,7 @@ class Worker:
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
         self.health = Supervision(app.services, now)
+        self.mailer = app.mailer = WatchedMailer(app.mailer)
         self.backoff: dict[str, float] = {}  # each watcher's next wait after a failure
 
     def send(self) -> None:
@@ -50,7 +51,7 @@ class Worker:
 
     def _send_now(self) -> None:
         with self.send_lock:
-            send_all(self.app, self.now)
+            self.mailer.watch_pass(lambda: send_all(self.app, self.now))
 
     def chase(self) -> None:
         run_deadline_pass(self.app.services, self.now())
@@ -81,7 +82,7 @@ class Worker:
                     log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
                 else:
                     log.exception("mailbox %s: unexpected error, retrying in %.0fs", name, backoff)
-                self.health.mailbox_failed(context, describe(error))
+                self.health.mailbox_failed(context, error)
                 self.stopping.wait(backoff)
                 self.backoff[name] = min(backoff * 2, MAX_BACKOFF_SECONDS)
 

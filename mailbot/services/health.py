@@ -100,7 +100,7 @@ def read_status(services: Services, now: datetime, chase_every: timedelta) -> St
     with services.uow_factory() as uow:
         mailboxes = [_mailbox_health(uow, context) for context in services.mailboxes.values()]
         ran = _when(uow.state.get(DEADLINE_PASS_RAN))
-        jobs = {job: problem for job in ("deadline-pass", "send", "weekly-digest", "retention")
+        jobs = {job: problem for job in ("database", "deadline-pass", "send", "weekly-digest", "retention")
                 if (problem := uow.state.get(JOB_HEALTH + job))}
     late = ran is None or now - ran > 2 * chase_every
     return Status(mailboxes, ran, late, jobs)

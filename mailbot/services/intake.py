@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.domain.case import Case
-from mailbot.domain.errors import TransientError
+from mailbot.domain.errors import DatabaseTrouble, TransientError, is_database_trouble
 from mailbot.domain.notices import Notice, Template
 from mailbot.intake.classify import classify
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
@@ -91,7 +91,7 @@ def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
                         error)
             if isinstance(error, TransientError):
                 raise
-            raise TransientError(f"database unavailable or busy: {error}") from error
+            raise DatabaseTrouble(f"database unavailable or busy: {error}") from error
         log.exception("message %s quarantined", message.message_id or record.id)
         _quarantine(services, mailbox, record, message, error, now)
         return Handled(QUARANTINED, note=str(error))
@@ -137,20 +137,9 @@ def release_quarantined(services: Services, record_id: int, now: datetime) -> Ha
     return handled
 
 
-# The database driver's own names for "busy or gone", should one arrive untranslated (the
-# adapters translate what they can into TransientError; this layer imports no driver).
-_TRANSIENT_NAMES = {"OperationalError", "InterfaceError"}
-
-
-def is_transient(error: BaseException | None) -> bool:
-    """A database busy or disconnected, however it surfaced: retried, never quarantined."""
-    while error is not None:
-        if isinstance(error, TransientError) or type(error).__name__ in _TRANSIENT_NAMES:
-            return True
-        if getattr(error, "connection_invalidated", False) or "database is locked" in str(error):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
+def is_transient(error: BaseException) -> bool:
+    """Passing trouble, however it surfaced: retried, never quarantined."""
+    return isinstance(error, TransientError) or is_database_trouble(error)
 
 
 def _store(services: Services, raw: RawMessage, message: InboundMessage) -> InboundRecord | None:
