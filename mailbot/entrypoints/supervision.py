@@ -66,11 +66,13 @@ class Supervision:
 
     # --- jobs -----------------------------------------------------------------------------
 
-    def run_job(self, job: str, run: Callable[[], None]) -> None:
-        """Runs one job; never raises. Its next turn on the schedule is its retry."""
+    def run_job(self, job: str, run: Callable[[], object]) -> None:
+        """Runs one job; never raises. Its next turn on the schedule is its retry. A job that
+        returns False learnt nothing of its health (a send pass with nothing to send): a
+        failing job is not taken to have recovered by it."""
         key = "job:" + job
         try:
-            run()
+            outcome = run()
         except Exception as error:  # noqa: BLE001 - the job's supervision boundary
             if is_database_trouble(error):
                 log.error("job %s failed; it runs again at its next turn: %s", job, describe(error))
@@ -82,7 +84,7 @@ class Supervision:
                                                                           problem))
             return
         self.database_works()
-        if self._healthy.get(key) is not True:
+        if outcome is not False and self._healthy.get(key) is not True:
             self._recovered(key, lambda when, problem: report_job_health(self.services, job, when,
                                                                           problem))
 
@@ -107,8 +109,9 @@ class Supervision:
             with self._lock:
                 self._healthy[key] = False
                 self._unreported.pop(key, None)
-        else:
+        else:  # not stored: failing, as far as anyone else knows nothing yet
             with self._lock:
+                self._healthy.pop(key, None)
                 self._unreported.setdefault(key, (problem, when))
 
     def _recovered(self, key: str, report: Callable[[datetime, str], None]) -> None:
@@ -151,9 +154,11 @@ class WatchedMailer:
             raise
         self.delivered += 1
 
-    def watch_pass(self, send_pass: Callable[[], object]) -> None:
+    def watch_pass(self, send_pass: Callable[[], object]) -> bool:
+        """Runs a send pass; False when it tried nothing, so says nothing of the mailer."""
         self.delivered, self.failures = 0, []
         send_pass()
         if self.failures and not self.delivered:
             raise TransientError(f"no mail could be sent ({len(self.failures)} tried): "
                                  f"{self.failures[-1]}")
+        return bool(self.delivered)

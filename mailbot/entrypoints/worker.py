@@ -49,16 +49,16 @@ class Worker:
         caller's (a watcher that just drained its mailbox carries on watching it)."""
         self.health.run_job("send", self._send_now)
 
-    def _send_now(self) -> None:
+    def _send_now(self) -> bool:
         with self.send_lock:
-            self.mailer.watch_pass(lambda: send_all(self.app, self.now))
+            return self.mailer.watch_pass(lambda: send_all(self.app, self.now))
 
     def chase(self) -> None:
         run_deadline_pass(self.app.services, self.now())
         record_deadline_pass(self.app.services, self.now())
         self.send()
 
-    def guarded(self, job: str, run: Callable[[], None]) -> Callable[[], None]:
+    def guarded(self, job: str, run: Callable[[], object]) -> Callable[[], None]:
         """A scheduled job that never raises: its errors are logged and reported once, and
         its interval is its back-off."""
         return lambda: self.health.run_job(job, run)
