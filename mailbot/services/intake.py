@@ -217,6 +217,23 @@ def _bounce(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
 
 def _quarantine(services: Services, mailbox: MailboxContext, record: InboundRecord,
                 message: InboundMessage, error: Exception, now: datetime) -> None:
+    try:
+        _quarantine_and_alert(services, mailbox, record, message, error, now)
+    except Exception as alert_error:
+        if is_transient(alert_error):
+            raise  # still pending: the next pass tries again, after the back-off
+        # The alert itself cannot be made (the same broken template, say): the message is
+        # set aside all the same, so it never blocks the messages behind it; `mailbot status`
+        # and `mailbot quarantine list` show it.
+        log.exception("message %s quarantined without an alert", record.id)
+        with services.uow_factory() as uow:
+            uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}"
+                             f" (the business managers could not be told: {alert_error})")
+            uow.commit()
+
+
+def _quarantine_and_alert(services: Services, mailbox: MailboxContext, record: InboundRecord,
+                          message: InboundMessage, error: Exception, now: datetime) -> None:
     with services.uow_factory() as uow:
         uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}")
         notice = Notice(Template.QUARANTINE_ALERT, mailbox.partnership.business_managers,

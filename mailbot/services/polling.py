@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.domain.errors import MailbotError
+from mailbot.domain.errors import MailbotError, is_database_trouble
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
@@ -65,6 +65,8 @@ def poll_mailbox(services: Services, context: MailboxContext, open_mailbox: Call
         finally:
             mailbox.close()
     except MailbotError as error:
+        if is_database_trouble(error):
+            raise  # the database's trouble, not the mailbox's: the command says so
         result.failed = True
         log.error("mailbox %s failed: %s", context.name, error)
         report_mailbox_health(services, context, now(), problem=str(error))

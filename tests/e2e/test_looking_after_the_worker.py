@@ -70,6 +70,8 @@ def test_a_quarantined_referral_is_listed_shown_and_released_into_exactly_one_ca
     assert healthy.returncode == 0, healthy.stdout
     assert "quarantined:     0" in healthy.stdout and "last good poll:  2026-12-01 10:00" in healthy.stdout
     assert "deadline pass last ran: 2026-12-01 10:00" in healthy.stdout
+    late = _run(config, "status", now="2026-12-01T11:01")  # [worker] chase_every_minutes = 15
+    assert late.returncode == 1 and "not run for more than 0:30:00" in late.stdout, late.stdout
     for output in (listed.stdout, released.stdout, status.stdout, healthy.stdout):
         assert SAMPLE["child_name"] not in output  # only `show` prints the message
 

@@ -309,3 +309,29 @@ def test_messages_stored_by_a_pass_that_died_are_acted_on_by_the_next(world):
     assert drain_mailbox(services, context, mailbox, lambda: MONDAY) == 1
     assert list(db.cases) == ["BSCP-2026-0001"]
     assert store_messages(services, batch) == 0, "a replay is recognised"
+
+
+def test_a_message_whose_quarantine_alert_cannot_be_made_is_set_aside_all_the_same(world):
+    """Never a message that blocks the ones behind it, pass after pass."""
+    services, context, db, composer = world
+
+    def broken(notice, **kwargs):
+        raise RuntimeError("every template broke")
+
+    composer.compose = broken
+    store_messages(services, [RawMessage("bury", 1, "1", REFERRAL.replace("\n", "\r\n").encode())])
+    assert act_on_pending(services, context, lambda: MONDAY) == 1
+    [record] = db.inbound.values()
+    assert record.status == "quarantined" and not db.cases
+
+
+def test_a_job_failure_is_reported_once_and_its_recovery_once(world):
+    from mailbot.services.health import report_job_health
+
+    services, context, db, _ = world
+    for _ in range(3):
+        report_job_health(services, "deadline-pass", MONDAY, "database unavailable")
+    assert [i.recipient for i in queued(db, "job_failure")] == [BM]
+    for _ in range(2):
+        report_job_health(services, "deadline-pass", MONDAY, "")
+    assert [i.recipient for i in queued(db, "job_recovered")] == [BM]
