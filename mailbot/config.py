@@ -30,6 +30,8 @@ class _Strict(BaseModel):
 
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///var/mailbot.sqlite3"
+    # How long a SQLite write waits for another process's lock before the pass backs off.
+    busy_timeout_seconds: float = Field(default=30, gt=0)
 
 
 class OAuthSettings(_Strict):

@@ -40,6 +40,8 @@ TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
                                 "received_at": ""},
     Template.MAILBOX_FAILURE: {"mailbox": "", "error": "", "since": ""},
     Template.MAILBOX_RECOVERED: {"mailbox": "", "since": ""},
+    Template.JOB_FAILURE: {"job": "", "error": ""},
+    Template.JOB_RECOVERED: {"job": "", "error": ""},
 }
 
 def person_view(person: Person) -> dict[str, str]:

@@ -23,9 +23,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-from mailbot.adapters.sqlalchemy_store.engine import make_engine, sqlite_file
+from mailbot.adapters.sqlalchemy_store.engine import BUSY_TIMEOUT_SECONDS, make_engine, sqlite_file
 from mailbot.domain.errors import PermanentError
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
@@ -49,8 +49,19 @@ class DatabaseUnavailable(PermanentError):
     def __init__(self, source: str, url: str | URL, reason: str):
         self.reason = " ".join(reason.split())  # psycopg's reasons run over several lines
         super().__init__(f"{source}: database.url: cannot use the database {shown(url)}: {self.reason}."
-                         " Check that the server is running and that the URL's host, port, user,"
-                         " password and database name are right.")
+                         f" {_what_to_do(self.reason)}")
+
+
+def _what_to_do(reason: str) -> str:
+    if "locked" in reason:
+        return ("Another process holds the database's write lock (a backup, a copy, another"
+                " mailbot?); wait for it to finish and try again.")
+    if "not a database" in reason or "malformed" in reason or "corrupt" in reason:
+        return ("The file is damaged or is not a mailbot database: stop the worker and restore the"
+                " file from a backup (made with `mailbot backup`), or point database.url at the"
+                " right file.")
+    return ("Check that the server is running and that the URL's host, port, user, password and"
+            " database name are right.")
 
 
 class SchemaOutOfDate(PermanentError):
@@ -87,13 +98,13 @@ def reaching(url: str | URL, source: str = "config") -> Iterator[None]:
     one ``DatabaseUnavailable`` line instead of a driver traceback."""
     try:
         yield
-    except (OperationalError, InterfaceError) as error:
+    except (OperationalError, InterfaceError, DatabaseError) as error:
         raise DatabaseUnavailable(source, url, str(error.orig or error)) from error
 
 
-def migrate(url: str | URL, source: str = "config") -> None:
+def migrate(url: str | URL, source: str = "config", busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
     """Upgrades the database at ``url`` to the newest schema; a no-op when it is there."""
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout=busy_timeout)
     try:
         with reaching(url, source), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
@@ -103,12 +114,13 @@ def migrate(url: str | URL, source: str = "config") -> None:
         engine.dispose()
 
 
-def schema_status(url: str | URL, source: str = "config") -> SchemaStatus:
+def schema_status(url: str | URL, source: str = "config",
+                  busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SchemaStatus:
     """Where the schema stands, without writing anything (not even a new SQLite file)."""
     path = sqlite_file(url)
     if path is not None and not path.exists():
         return SchemaStatus(None, head_revision(), exists=False)
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout=busy_timeout)
     try:
         with reaching(url, source), engine.connect() as connection:
             return SchemaStatus(current_revision(connection), head_revision())
@@ -116,9 +128,10 @@ def schema_status(url: str | URL, source: str = "config") -> SchemaStatus:
         engine.dispose()
 
 
-def require_current_schema(url: str | URL, source: str = "config") -> None:
+def require_current_schema(url: str | URL, source: str = "config",
+                           busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
     """For the commands that never migrate: stop, saying so, when an upgrade is due."""
-    status = schema_status(url, source)
+    status = schema_status(url, source, busy_timeout)
     if status.upgrade_due:
         raise SchemaOutOfDate(f"{source}: database.url: {shown(url)}: {status.describe()}")
 

@@ -57,10 +57,10 @@ class App:
 def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
     url = database_url(settings)
     if migrate_database:
-        migrate(url, settings.source)
+        migrate(url, settings.source, settings.database.busy_timeout_seconds)
     else:
-        require_current_schema(url, settings.source)
-    engine = make_engine(url)
+        require_current_schema(url, settings.source, settings.database.busy_timeout_seconds)
+    engine = make_engine(url, busy_timeout=settings.database.busy_timeout_seconds)
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     _refuse_shared_prefixes(settings, contexts)

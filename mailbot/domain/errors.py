@@ -13,6 +13,10 @@ class TransientError(MailbotError):
     """Worth retrying later: a dropped connection, a 4xx SMTP answer, a locked row."""
 
 
+class DatabaseTrouble(TransientError):
+    """The database is busy, locked or unreachable: nothing is wrong with the work itself."""
+
+
 class PermanentError(MailbotError):
     """Retrying will not help: a 5xx SMTP answer, a refused login, a malformed message."""
 
@@ -75,3 +79,21 @@ class AuthenticationFailed(PermanentError):
     def __init__(self, reason: str, fix: str = ""):
         self.reason, self.fix = reason, fix
         super().__init__(f"{reason}. {fix}" if fix else reason)
+
+
+# The database driver's own names for "busy or gone", should one arrive untranslated (the
+# adapters translate what they can into DatabaseTrouble; the domain imports no driver).
+_DATABASE_TROUBLE_NAMES = {"OperationalError", "InterfaceError"}
+
+
+def is_database_trouble(error: BaseException | None) -> bool:
+    """The database busy, locked or disconnected, however it surfaced (walks the causes)."""
+    for _ in range(20):  # a cause chain is short; this bounds a pathological one
+        if error is None:
+            return False
+        if isinstance(error, DatabaseTrouble) or type(error).__name__ in _DATABASE_TROUBLE_NAMES:
+            return True
+        if getattr(error, "connection_invalidated", False) or "database is locked" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -37,6 +37,8 @@ class Template(StrEnum):
     QUARANTINE_ALERT = "quarantine_alert"
     MAILBOX_FAILURE = "mailbox_failure"
     MAILBOX_RECOVERED = "mailbox_recovered"
+    JOB_FAILURE = "job_failure"
+    JOB_RECOVERED = "job_recovered"
     FOR_ATTENTION = "for_attention"
     SECURITY_ALERT = "security_alert"
     WEEKLY_DIGEST = "weekly_digest"
@@ -45,7 +47,8 @@ class Template(StrEnum):
 # Mail to the business managers about the system itself: a bounce of one of these is recorded,
 # never alerted about, or a full mailbox would start a loop of alerts about alerts.
 ALERT_TEMPLATES = (Template.BOUNCE_ALERT, Template.QUARANTINE_ALERT, Template.MAILBOX_FAILURE,
-                   Template.MAILBOX_RECOVERED, Template.FOR_ATTENTION, Template.SECURITY_ALERT)
+                   Template.MAILBOX_RECOVERED, Template.FOR_ATTENTION, Template.SECURITY_ALERT,
+                   Template.JOB_FAILURE, Template.JOB_RECOVERED)
 
 # Answers to a person's own message: what the loop guard counts.
 ANSWER_TEMPLATES = (Template.COMMAND_CONFIRMATION, Template.COMMAND_REFUSAL,

@@ -35,12 +35,13 @@ def _db(args, now) -> int:
     from mailbot.adapters.migrate import migrate, schema_status, shown
 
     settings, url = _database(args)
-    before = schema_status(url, settings.source)
+    wait = settings.database.busy_timeout_seconds
+    before = schema_status(url, settings.source, wait)
     if args.action == "check":
         print(f"{shown(url)}: {before.describe()}")
         return 1 if before.upgrade_due else 0
-    migrate(url, settings.source)
-    after = schema_status(url, settings.source)
+    migrate(url, settings.source, wait)
+    after = schema_status(url, settings.source, wait)
     if before.upgrade_due:
         print(f"{shown(url)}: upgraded from {before.current or 'nothing'} to {after.current}")
     else:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mailbot import __version__
 from mailbot.config import Settings, load_settings
-from mailbot.domain.errors import ConfigError, MailbotError, PolicyError
-from mailbot.entrypoints import admin, demo_commands, logs, partnership_cli, reports
+from mailbot.domain.errors import ConfigError, DatabaseTrouble, MailbotError, PolicyError
+from mailbot.entrypoints import admin, demo_commands, logs, partnership_cli, reports, upkeep_cli
 from mailbot.entrypoints.clock import CommandClock
 
 log = logging.getLogger("mailbot")
@@ -32,11 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, PolicyError) as error:
         print(f"mailbot: configuration error: {error}", file=sys.stderr)
         return 2
+    except DatabaseTrouble as error:  # after start: the database went busy or away mid-command
+        source = config_path(args) or "the embedded default"
+        print(f"mailbot: {_one_line(error)}. The database (database.url in {source}) is busy or"
+              " unreachable: nothing was lost; try again shortly.", file=sys.stderr)
+        return 1
     except MailbotError as error:
         print(f"mailbot: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
+    except Exception as error:  # noqa: BLE001 - never a raw traceback; -v logs it in full
+        log.debug("unexpected error", exc_info=True)
+        print(f"mailbot: unexpected error: {type(error).__name__}: {_one_line(error)}"
+              " (run again with -v for the details)", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:500]
 
 
 def _common_options(suppress: bool) -> argparse.ArgumentParser:
@@ -81,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     demo_commands.add_commands(sub, _demo_options())
     admin.add_commands(sub, common)
+    upkeep_cli.add_commands(sub, common)
     cases = sub.add_parser("cases", parents=[common],
                            help="list cases, show or export one, or find those about a child")
     cases.add_argument("action", nargs="?", choices=["show", *partnership_cli.CASE_ACTIONS])
@@ -165,9 +180,11 @@ def _poll(args, now) -> int:
 def _chase(args, now) -> int:
     from mailbot.entrypoints.passes import send_all
     from mailbot.services.deadlines import run_deadline_pass
+    from mailbot.services.health import record_deadline_pass
 
     app = _app(args, migrate=True)
     run_deadline_pass(app.services, now())
+    record_deadline_pass(app.services, now())
     send_all(app, now)
     return 0
 

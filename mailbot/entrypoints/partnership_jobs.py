@@ -34,6 +34,7 @@ class _Worker(Protocol):
     scheduler: BaseScheduler
 
     def send(self) -> None: ...
+    def guarded(self, job: str, run: Callable[[], None]) -> Callable[[], None]: ...
 
 
 def digest_schedules(app: App) -> dict[str, DigestSchedule]:
@@ -59,8 +60,9 @@ def add_partnership_jobs(worker: _Worker) -> None:
     def retention() -> None:
         anonymise_expired(app.services, retention_periods(app), now())
 
-    worker.scheduler.add_job(digest, "interval", minutes=DIGEST_CHECK_MINUTES, id="weekly-digest",
-                             max_instances=1, coalesce=True, next_run_time=started)
-    worker.scheduler.add_job(retention, "interval", hours=RETENTION_EVERY_HOURS, id="retention",
-                             max_instances=1, coalesce=True,
-                             next_run_time=started + RETENTION_FIRST_AFTER)
+    worker.scheduler.add_job(worker.guarded("weekly-digest", digest), "interval",
+                             minutes=DIGEST_CHECK_MINUTES, id="weekly-digest", max_instances=1,
+                             coalesce=True, next_run_time=started)
+    worker.scheduler.add_job(worker.guarded("retention", retention), "interval",
+                             hours=RETENTION_EVERY_HOURS, id="retention", max_instances=1,
+                             coalesce=True, next_run_time=started + RETENTION_FIRST_AFTER)

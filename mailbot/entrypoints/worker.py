@@ -3,8 +3,10 @@
 Each mailbox has its own watcher thread that drains the mailbox, sends what that queued
 (so an acknowledgement leaves within seconds), then waits in IMAP IDLE (or sleeps, for
 Maildir) until something arrives. APScheduler runs the deadline pass and the send job on
-intervals, one instance of each at a time. One failing mailbox is retried with backoff
-and reported once; the others carry on. SIGTERM and SIGINT stop everything cleanly.
+intervals, one instance of each at a time. Nothing ends a watcher or a job but a stop: any
+error in one (expected or not) is logged, reported to the business managers once (and its
+recovery once), and retried after a back-off, while the others carry on
+(``supervision.py``). SIGTERM and SIGINT stop everything cleanly.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
+from mailbot.entrypoints.supervision import Supervision, WatchedMailer
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.polling import drain_mailbox, report_mailbox_health
+from mailbot.services.health import record_deadline_pass
+from mailbot.services.polling import drain_mailbox
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +40,35 @@ class Worker:
         self.stopping = threading.Event()
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
+        self.health = Supervision(app.services, now)
+        self.mailer = app.mailer = WatchedMailer(app.mailer)
+        self.backoff: dict[str, float] = {}  # each watcher's next wait after a failure
 
     def send(self) -> None:
+        """Sends what is queued; a failure is the send job's, reported as such, never the
+        caller's (a watcher that just drained its mailbox carries on watching it)."""
+        self.health.run_job("send", self._send_now)
+
+    def _send_now(self) -> bool:
         with self.send_lock:
-            send_all(self.app, self.now)
+            return self.mailer.watch_pass(lambda: send_all(self.app, self.now))
 
     def chase(self) -> None:
         run_deadline_pass(self.app.services, self.now())
+        record_deadline_pass(self.app.services, self.now())
         self.send()
 
+    def guarded(self, job: str, run: Callable[[], object]) -> Callable[[], None]:
+        """A scheduled job that never raises: its errors are logged and reported once, and
+        its interval is its back-off."""
+        return lambda: self.health.run_job(job, run)
+
     def watch(self, name: str) -> None:
-        """Drain, send, wait; reconnect with backoff after any mailbox failure."""
+        """Drain, send, wait; after any failure at all, report it once, back off and start
+        again: nothing but a stop ends a watcher."""
         context = self.app.services.mailboxes[name]
         settings = self.app.mailbox_settings[name]
-        backoff = 1.0
+        self.backoff[name] = 1.0
         while not self.stopping.is_set():
             try:
                 mailbox = self.app.open_mailbox(name)
@@ -57,25 +76,28 @@ class Worker:
                     self._watch_open(name, context, mailbox, settings.poll_seconds)
                 finally:
                     mailbox.close()
-            except MailbotError as error:
-                log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
-                report_mailbox_health(self.app.services, context, self.now(), problem=str(error))
+            except Exception as error:  # noqa: BLE001 - the watcher's supervision boundary
+                backoff = self.backoff[name]
+                if isinstance(error, MailbotError):
+                    log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
+                else:
+                    log.exception("mailbox %s: unexpected error, retrying in %.0fs", name, backoff)
+                self.health.mailbox_failed(context, error)
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                self.backoff[name] = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
-        healthy_reported = False
         while not self.stopping.is_set():
             if drain_mailbox(self.app.services, context, mailbox, self.now):
                 self.send()
-            if not healthy_reported:
-                report_mailbox_health(self.app.services, context, self.now(), problem="")
-                healthy_reported = True
+            self.health.mailbox_works(context)
+            self.backoff[name] = 1.0
             mailbox.wait_for_new(min(poll_seconds, WAIT_SLICE_SECONDS))
 
     def start(self) -> list[threading.Thread]:
         worker = self.app.settings.worker
-        self.scheduler.add_job(self.chase, "interval", minutes=worker.chase_every_minutes,
+        self.scheduler.add_job(self.guarded("deadline-pass", self.chase), "interval",
+                               minutes=worker.chase_every_minutes,
                                id="deadline-pass", max_instances=1, coalesce=True,
                                next_run_time=datetime.now(self.scheduler.timezone))
         self.scheduler.add_job(self.send, "interval", seconds=worker.send_every_seconds,

@@ -6,7 +6,9 @@ mailbox may let go of it. Acting on a stored message (opening a case, applying c
 queueing replies) is a second transaction that also marks it processed, so a crash anywhere
 leaves it either fully done or still pending in the store: never half done, never twice.
 An error while acting quarantines that one message and tells the business managers; the
-messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
+messages behind it carry on (Mailman's shunt queue, ``core/runner.py``). A passing error (the
+database busy or disconnected) is not the message's fault: the message stays pending and the
+error goes up, so the pass stops and the caller backs off before the next pass retries it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailbot.domain.case import Case
+from mailbot.domain.errors import DatabaseTrouble, TransientError, is_database_trouble
 from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
 from mailbot.intake.classify import Classification, classify, may_carry_referral
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
@@ -73,12 +76,60 @@ def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
             uow.inbound.mark(record.id, handled.status, handled.case_reference, handled.note)
             uow.commit()
     except Exception as error:  # the one-message boundary: quarantine it, never block the rest
+        if is_transient(error):
+            log.warning("message %s left pending, to be retried: %s", message.message_id or record.id,
+                        error)
+            if isinstance(error, TransientError):
+                raise
+            raise DatabaseTrouble(f"database unavailable or busy: {error}") from error
         log.exception("message %s quarantined", message.message_id or record.id)
         _quarantine(services, mailbox, record, message, error, now)
         return Handled(QUARANTINED, note=str(error))
     log.info("message %s from mailbox %s: %s%s", message.message_id or "-", mailbox.name,
              handled.status, f" (case {handled.case_reference})" if handled.case_reference else "")
     return handled
+
+
+def release_quarantined(services: Services, record_id: int, now: datetime) -> Handled:
+    """Runs a quarantined message through intake once more (Mailman's unshunt): back to
+    received and acted on in one transaction, so it is acted on exactly once even with a
+    worker running. Raises LookupError when there is no such quarantined message; when it
+    fails again it stays quarantined with the new reason (the operator is told, not the
+    business managers again) and the error goes up."""
+    with services.uow_factory() as uow:
+        stored = uow.upkeep.stored_one(record_id)
+        if stored is None or stored.status != QUARANTINED:
+            raise LookupError(f"no quarantined message {record_id}"
+                              + (f" (it is {stored.status})" if stored else ""))
+        data = uow.inbound.raw(record_id)
+    mailbox = services.mailboxes.get(stored.mailbox)
+    if mailbox is None:
+        raise LookupError(f"message {record_id} came to mailbox {stored.mailbox!r}, which is no"
+                          " longer in the config")
+    message = parse_message(data)
+    try:
+        with services.uow_factory() as uow:
+            if not uow.upkeep.reopen(record_id):
+                raise LookupError(f"message {record_id} was released by someone else just now")
+            handled = _act(services, uow, mailbox, message, now)
+            uow.inbound.mark(record_id, handled.status, handled.case_reference, handled.note)
+            uow.commit()
+    except LookupError:
+        raise
+    except Exception as error:
+        if not is_transient(error):
+            with services.uow_factory() as uow:
+                uow.inbound.mark(record_id, QUARANTINED, None, f"{type(error).__name__}: {error}")
+                uow.commit()
+        raise
+    log.info("message %s released from quarantine: %s%s", record_id, handled.status,
+             f" (case {handled.case_reference})" if handled.case_reference else "")
+    return handled
+
+
+def is_transient(error: BaseException) -> bool:
+    """Passing trouble, however it surfaced: retried, never quarantined."""
+    return isinstance(error, TransientError) or is_database_trouble(error)
 
 
 def _act(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
@@ -177,6 +228,23 @@ def _bounce_alerts(mailbox: MailboxContext, sent: SentMessage, notices: list[Not
 
 def _quarantine(services: Services, mailbox: MailboxContext, record: InboundRecord,
                 message: InboundMessage, error: Exception, now: datetime) -> None:
+    try:
+        _quarantine_and_alert(services, mailbox, record, message, error, now)
+    except Exception as alert_error:
+        if is_transient(alert_error):
+            raise  # still pending: the next pass tries again, after the back-off
+        # The alert itself cannot be made (the same broken template, say): the message is
+        # set aside all the same, so it never blocks the messages behind it; `mailbot status`
+        # and `mailbot quarantine list` show it.
+        log.exception("message %s quarantined without an alert", record.id)
+        with services.uow_factory() as uow:
+            uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}"
+                             f" (the business managers could not be told: {alert_error})")
+            uow.commit()
+
+
+def _quarantine_and_alert(services: Services, mailbox: MailboxContext, record: InboundRecord,
+                          message: InboundMessage, error: Exception, now: datetime) -> None:
     with services.uow_factory() as uow:
         uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}")
         notice = Notice(Template.QUARANTINE_ALERT, mailbox.partnership.business_managers,

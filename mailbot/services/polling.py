@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailbot.domain.errors import MailbotError
+from mailbot.domain.errors import MailbotError, is_database_trouble
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
+from mailbot.services.health import record_poll
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import Mailbox
@@ -64,11 +65,14 @@ def poll_mailbox(services: Services, context: MailboxContext, open_mailbox: Call
         finally:
             mailbox.close()
     except MailbotError as error:
+        if is_database_trouble(error):
+            raise  # the database's trouble, not the mailbox's: the command says so
         result.failed = True
         log.error("mailbox %s failed: %s", context.name, error)
         report_mailbox_health(services, context, now(), problem=str(error))
         return result
     report_mailbox_health(services, context, now(), problem="")
+    record_poll(services, context.name, now())
     return result
 
 

@@ -27,7 +27,9 @@ from mailbot.services.stored import (
     MailErased,
     OutboxItem,
     OutboxRow,
+    OutgoingEntry,
     SentMessage,
+    StoredMessage,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +224,20 @@ class CaseRecords(Protocol):
     def erase_mail(self, reference: str, note: str) -> MailErased: ...
 
 
+class Upkeep(Protocol):
+    """What an operator lists and puts right: quarantined messages, outgoing mail, counts."""
+
+    def stored(self, status: str, limit: int = 1000) -> list[StoredMessage]: ...
+    def stored_one(self, record_id: int) -> StoredMessage | None: ...
+    def reopen(self, record_id: int) -> bool: ...  # quarantined -> received, in this transaction
+    def inbound_counts(self, mailbox: str) -> dict[str, int]: ...  # received, quarantined
+    def outgoing(self, statuses: tuple[str, ...] = ("queued", "failed"),
+                 limit: int = 1000) -> list[OutgoingEntry]: ...
+    def outgoing_one(self, row_id: int) -> OutgoingEntry | None: ...
+    def outgoing_counts(self, envelope_from: str) -> dict[str, int]: ...  # queued, failed
+    def retry(self, row_id: int) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -229,6 +245,7 @@ class UnitOfWork(Protocol):
     state: StateStore
     commands: CommandLog
     known: KnownAddresses
+    upkeep: Upkeep
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...

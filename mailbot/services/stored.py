@@ -74,6 +74,33 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class StoredMessage:
+    """A stored message as an operator sees it in a list (never its text)."""
+
+    id: int
+    mailbox: str
+    message_id: str
+    status: str
+    received_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class OutgoingEntry:
+    """An outgoing row as an operator sees it in a list."""
+
+    id: int
+    status: str
+    template: str
+    recipient: str
+    case_reference: str
+    envelope_from: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+
+
+@dataclass(frozen=True)
 class SentMessage:
     """What we know of a Message-ID we issued: which case and to whom."""
 

@@ -107,3 +107,49 @@ def test_the_configured_timezone_rules_deadlines_and_the_now_option(tmp_path):
     shown = mailbot("--config", str(london), "cases", "show", "BSCP-2026-0001", cwd=tmp_path).stdout
     assert "Deadline: 2026-12-08 08:00" in shown, shown
     assert "2026-12-01 01:00  CaseOpened" in shown, shown
+
+
+# --- issue 14: a corrupt or locked database is one line, never a traceback -----------------
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("command", [["cases"], ["status"], ["poll"], ["run"]])
+def test_a_corrupt_database_file_is_named_with_what_to_do_not_a_traceback(tmp_path, command):
+    config = maildir_config(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mailbot.sqlite3").write_bytes(b"this is not SQLite at all\n" * 400)
+    result = mailbot("--config", str(config), *command, cwd=tmp_path, timeout=60)
+    assert result.returncode == 1, result.stderr
+    message = _one_line(result)
+    assert f"{config}: database.url:" in message and "mailbot.sqlite3" in message, message
+    assert "not a database" in message and "restore the file from a backup" in message, message
+
+
+def test_a_database_another_process_holds_locked_is_named_with_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    config = maildir_config(tmp_path)
+    database = 'url = "sqlite:///data/mailbot.sqlite3"'
+    config.write_text(config.read_text().replace(database, database + "\nbusy_timeout_seconds = 0.5"))
+    assert mailbot("--config", str(config), "db", "upgrade", cwd=tmp_path).returncode == 0
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "data" / "mailbot.sqlite3")],
+                              stdout=subprocess.PIPE, text=True)  # a second process, as a backup would
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for command in (["cases"], ["status"], ["poll"], ["quarantine", "release", "1"]):
+            result = mailbot("--config", str(config), *command, cwd=tmp_path, timeout=60)
+            assert result.returncode == 1, (command, result)
+            message = _one_line(result)
+            assert "database.url" in message and "locked" in message, (command, result)
+            assert "try again" in message, message
+    finally:
+        holder.kill()
+        holder.wait()

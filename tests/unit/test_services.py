@@ -15,7 +15,7 @@ from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.intake import store_messages
+from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import AUTHENTICATION_RETRY, BACKOFF_BASE, send_queued
@@ -121,6 +121,33 @@ def test_a_failure_while_acting_quarantines_the_message_and_tells_the_managers(w
     email = composer.renderer.render(alert, case=None, policy=context.policy,
                                      partnership_name="Bury", recipient=manager)
     assert "Why\nRuntimeError: template broke" in email.text, "the managers are told why"
+
+
+@pytest.mark.parametrize("passing", [
+    TransientError("database unavailable or busy: database is locked"),
+    RuntimeError("(sqlite3.OperationalError) database is locked"),
+])
+def test_a_passing_database_error_leaves_the_referral_pending_and_the_next_pass_opens_it(world, passing):
+    """Issue 14: one "database is locked" while acting on a referral quarantined it for good."""
+    services, context, db, composer = world
+    original, failures = composer.compose, [passing]
+
+    def busy_once(notice, **kwargs):
+        if failures:
+            raise failures.pop()
+        return original(notice, **kwargs)
+
+    composer.compose = busy_once
+    raw = RawMessage("bury", 1, "1", REFERRAL.replace("\n", "\r\n").encode())
+    store_messages(services, [raw])
+    with pytest.raises(TransientError):  # the pass stops, so its caller backs off
+        act_on_pending(services, context, lambda: MONDAY)
+    assert [r.status for r in db.inbound.values()] == ["received"]
+    assert not db.cases and not queued(db, "quarantine_alert")
+    assert act_on_pending(services, context, lambda: MONDAY) == 1  # the next pass
+    assert list(db.cases) == ["BSCP-2026-0001"]
+    assert [r.status for r in db.inbound.values()] == ["processed"]
+    assert len(queued(db, "acknowledgement")) == 1 and not queued(db, "quarantine_alert")
 
 
 def test_a_business_manager_escalates_by_reply_and_gets_a_confirmation(world):
@@ -292,3 +319,29 @@ def test_a_referral_whose_date_of_birth_has_a_two_digit_year_opens_a_case_with_a
     written = REFERRAL.replace("Date of birth: 14/03/2015", "Date of birth: 01/02/69")
     handled = deliver(services, context, written, "1")
     assert db.cases[handled.case_reference].referral.child_dob == date(1969, 2, 1)
+
+
+def test_a_message_whose_quarantine_alert_cannot_be_made_is_set_aside_all_the_same(world):
+    """Never a message that blocks the ones behind it, pass after pass."""
+    services, context, db, composer = world
+
+    def broken(notice, **kwargs):
+        raise RuntimeError("every template broke")
+
+    composer.compose = broken
+    store_messages(services, [RawMessage("bury", 1, "1", REFERRAL.replace("\n", "\r\n").encode())])
+    assert act_on_pending(services, context, lambda: MONDAY) == 1
+    [record] = db.inbound.values()
+    assert record.status == "quarantined" and not db.cases
+
+
+def test_a_job_failure_is_reported_once_and_its_recovery_once(world):
+    from mailbot.services.health import report_job_health
+
+    services, context, db, _ = world
+    for _ in range(3):
+        report_job_health(services, "deadline-pass", MONDAY, "database unavailable")
+    assert [i.recipient for i in queued(db, "job_failure")] == [BM]
+    for _ in range(2):
+        report_job_health(services, "deadline-pass", MONDAY, "")
+    assert [i.recipient for i in queued(db, "job_recovered")] == [BM]

@@ -27,12 +27,13 @@ BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10
 
 
-def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+def make_engine(url: str | URL, *, echo: bool = False,
+                busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
     """An engine for ``url``; ``postgresql://`` is taken to mean psycopg 3."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, echo)
+        return _sqlite_engine(parsed, echo, busy_timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -65,17 +66,18 @@ def create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _sqlite_engine(url: URL, echo: bool) -> Engine:
+def _sqlite_engine(url: URL, echo: bool, busy_timeout: float) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         create_private(path)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
-    event.listen(engine, "connect", _configure_sqlite_connection)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
+    event.listen(engine, "connect",
+                 lambda connection, record: _configure_sqlite_connection(connection, busy_timeout))
     event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:
+def _configure_sqlite_connection(dbapi_connection: Any, busy_timeout: float) -> None:
     # The sqlite3 module's own transaction handling starts transactions late and as
     # DEFERRED; switch it off so _begin_immediate decides how each transaction begins.
     dbapi_connection.isolation_level = None
@@ -83,7 +85,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     finally:
         cursor.close()
 

@@ -1,8 +1,8 @@
 """Helpers the repositories share: dialect upserts and translating database errors.
 
 A locked database, a dropped connection or a serialisation failure is worth retrying, so it
-becomes ``TransientError``; a broken constraint or a refused value is a bug or bad data,
-so ``PermanentError``.
+becomes ``DatabaseTrouble`` (a ``TransientError``); a broken constraint or a refused value
+is a bug or bad data, so ``PermanentError``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
-from mailbot.domain.errors import PermanentError, TransientError
+from mailbot.domain.errors import DatabaseTrouble, PermanentError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,10 +39,10 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
         except IntegrityError as error:
             raise PermanentError(f"database constraint refused the change: {error.orig}") from error
         except OperationalError as error:
-            raise TransientError(f"database unavailable or busy: {error.orig}") from error
+            raise DatabaseTrouble(f"database unavailable or busy: {error.orig}") from error
         except DBAPIError as error:
             if error.connection_invalidated:
-                raise TransientError(f"database connection lost: {error.orig}") from error
+                raise DatabaseTrouble(f"database connection lost: {error.orig}") from error
             raise
         except StatementError as error:
             # A value our own column types refused (a naive datetime) before any SQL ran.

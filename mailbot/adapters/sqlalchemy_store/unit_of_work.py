@@ -20,6 +20,7 @@ from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
 from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.adapters.sqlalchemy_store.upkeep import SqlUpkeep
 from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
     commands: SqlCommandLog
     known: SqlKnownAddresses
     records: SqlCaseRecords
+    upkeep: SqlUpkeep
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now,
@@ -86,6 +88,7 @@ class SqlAlchemyUnitOfWork:
         self.commands = SqlCommandLog(session)
         self.known = SqlKnownAddresses(session)
         self.records = SqlCaseRecords(session)
+        self.upkeep = SqlUpkeep(session)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,164 @@
+"""The worker's supervision: what happens when a watcher or a job fails.
+
+Each failure is reported to the business managers once, and its recovery once; the state
+that remembers this is in the database (``mailbox-health:`` and ``job-health:`` keys), so a
+restarted worker does not report it again. When the report itself cannot be stored (the
+database is the trouble), the failure is remembered here and reported, with its recovery,
+as soon as the database answers again: the business managers are told of every outage,
+once. The database's own trouble is one fault, reported once as "database", however many
+watchers and jobs meet it. Health is read from the database only when it may have changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from mailbot.domain.errors import MailbotError, TransientError, is_database_trouble
+from mailbot.services.context import MailboxContext, Services
+from mailbot.services.health import record_poll, report_job_health
+from mailbot.services.polling import report_mailbox_health
+from mailbot.services.ports import Mailer, OutgoingEmail
+
+log = logging.getLogger(__name__)
+
+POLL_RECORD_SECONDS = 60.0  # how often a working mailbox's "last good poll" is written
+
+
+def describe(error: BaseException) -> str:
+    """One line for a person: our own errors say what went wrong; others need their type."""
+    text = " ".join(str(error).split())
+    return text if isinstance(error, MailbotError) and text else f"{type(error).__name__}: {text}"
+
+
+class Supervision:
+    def __init__(self, services: Services, now: Callable[[], datetime]):
+        self.services, self.now = services, now
+        self._lock = threading.Lock()
+        self._healthy: dict[str, bool] = {}  # what was last stored, by state key
+        self._unreported: dict[str, tuple[str, datetime]] = {}  # key -> (problem, since)
+        self._poll_recorded: dict[str, float] = {}
+
+    # --- mailboxes ------------------------------------------------------------------------
+
+    def mailbox_failed(self, context: MailboxContext, error: BaseException) -> None:
+        if is_database_trouble(error):
+            return self.database_failed(error)
+        key, problem = "mailbox:" + context.name, describe(error)
+        if self._healthy.get(key) is False:
+            return
+        self._store(key, problem, lambda when: report_mailbox_health(self.services, context, when,
+                                                                      problem=problem))
+
+    def mailbox_works(self, context: MailboxContext) -> None:
+        self.database_works()
+        key = "mailbox:" + context.name
+        if self._healthy.get(key) is not True:
+            self._recovered(key, lambda when, problem: report_mailbox_health(
+                self.services, context, when, problem=problem))
+        last = self._poll_recorded.get(context.name, 0.0)
+        if time.monotonic() - last >= POLL_RECORD_SECONDS:
+            self._quietly(lambda: record_poll(self.services, context.name, self.now()))
+            self._poll_recorded[context.name] = time.monotonic()
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def run_job(self, job: str, run: Callable[[], object]) -> None:
+        """Runs one job; never raises. Its next turn on the schedule is its retry. A job that
+        returns False learnt nothing of its health (a send pass with nothing to send): a
+        failing job is not taken to have recovered by it."""
+        key = "job:" + job
+        try:
+            outcome = run()
+        except Exception as error:  # noqa: BLE001 - the job's supervision boundary
+            if is_database_trouble(error):
+                log.error("job %s failed; it runs again at its next turn: %s", job, describe(error))
+                return self.database_failed(error)
+            log.exception("job %s failed; it runs again at its next turn", job)
+            if self._healthy.get(key) is not False:
+                problem = describe(error)
+                self._store(key, problem, lambda when: report_job_health(self.services, job, when,
+                                                                          problem))
+            return
+        self.database_works()
+        if outcome is not False and self._healthy.get(key) is not True:
+            self._recovered(key, lambda when, problem: report_job_health(self.services, job, when,
+                                                                          problem))
+
+    # --- the database ---------------------------------------------------------------------
+
+    def database_failed(self, error: BaseException) -> None:
+        if self._healthy.get("job:database") is not False:
+            problem = describe(error)
+            self._store("job:database", problem,
+                        lambda when: report_job_health(self.services, "database", when, problem))
+
+    def database_works(self) -> None:
+        if self._healthy.get("job:database") is not True:
+            self._recovered("job:database", lambda when, problem: report_job_health(
+                self.services, "database", when, problem))
+
+    # --- shared ---------------------------------------------------------------------------
+
+    def _store(self, key: str, problem: str, report: Callable[[datetime], None]) -> None:
+        when = self.now()
+        if self._quietly(lambda: report(when)):
+            with self._lock:
+                self._healthy[key] = False
+                self._unreported.pop(key, None)
+        else:  # not stored: failing, as far as anyone else knows nothing yet
+            with self._lock:
+                self._healthy.pop(key, None)
+                self._unreported.setdefault(key, (problem, when))
+
+    def _recovered(self, key: str, report: Callable[[datetime, str], None]) -> None:
+        with self._lock:
+            missed = self._unreported.get(key)
+        if missed is not None:  # the failure could not be stored then: tell it now, then this
+            problem, since = missed
+            if not self._quietly(lambda: report(since, problem)):
+                return
+        if self._quietly(lambda: report(self.now(), "")):
+            with self._lock:
+                self._healthy[key] = True
+                self._unreported.pop(key, None)
+
+    @staticmethod
+    def _quietly(action: Callable[[], None]) -> bool:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - a report must never take the worker down
+            log.warning("could not record the worker's health (will try again): %s", describe(error))
+            return False
+        return True
+
+
+class WatchedMailer:
+    """The worker's mailer, counting what one send pass delivered and what failed, so that a
+    pass in which no mail at all could go (the outbox folder unwritable, the SMTP server
+    gone) is the send job failing, reported once, not only rows quietly waiting to retry."""
+
+    def __init__(self, inner: Mailer):
+        self.inner = inner
+        self.delivered = 0
+        self.failures: list[str] = []
+
+    def send(self, email: OutgoingEmail) -> None:
+        try:
+            self.inner.send(email)
+        except Exception as error:
+            self.failures.append(describe(error))
+            raise
+        self.delivered += 1
+
+    def watch_pass(self, send_pass: Callable[[], object]) -> bool:
+        """Runs a send pass; False when it tried nothing, so says nothing of the mailer."""
+        self.delivered, self.failures = 0, []
+        send_pass()
+        if self.failures and not self.delivered:
+            raise TransientError(f"no mail could be sent ({len(self.failures)} tried): "
+                                 f"{self.failures[-1]}")
+        return bool(self.delivered)
