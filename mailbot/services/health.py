@@ -17,6 +17,7 @@ from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import queue_notices
+from mailbot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def read_status(services: Services, now: datetime, chase_every: timedelta) -> St
     return Status(mailboxes, ran, late, jobs)
 
 
-def _mailbox_health(uow, context: MailboxContext) -> MailboxHealth:
+def _mailbox_health(uow: UnitOfWork, context: MailboxContext) -> MailboxHealth:
     inbound = uow.upkeep.inbound_counts(context.name)
     outgoing = uow.upkeep.outgoing_counts(context.address)
     return MailboxHealth(context.name, _when(uow.state.get(LAST_POLL + context.name)),

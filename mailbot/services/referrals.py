@@ -23,7 +23,7 @@ from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person, Referral
 from mailbot.intake.classify import answerable
 from mailbot.intake.email_form import read_email_form
-from mailbot.intake.form_validation import validate
+from mailbot.intake.form_validation import ValidationResult, validate
 from mailbot.intake.headers import mailable
 from mailbot.intake.message import Attachment as MimeAttachment
 from mailbot.intake.message import InboundMessage
@@ -83,7 +83,8 @@ def handle_automatic_mail(services: Services, uow: UnitOfWork, mailbox: MailboxC
     return reference, f"a referral in automatic mail ({why})"
 
 
-def _validate(mailbox: MailboxContext, reading: FormReading, sender_email: str, now: datetime):
+def _validate(mailbox: MailboxContext, reading: FormReading, sender_email: str,
+              now: datetime) -> ValidationResult:
     # A referral opening at a stage that asks for more (Hackney's actions to date and
     # rationale) must carry it.
     policy = mailbox.policy
@@ -110,31 +111,33 @@ def _open_case(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
     return reference
 
 
-_ADDRESS_FIELDS = (("referrer_email", "Referrer's email"),
-                   ("safeguarding_lead_email", "Safeguarding lead's email"),
-                   ("other_agency_contact_email", "Other agency contact's email"))
-
-
 def _mailable_only(referral: Referral, fallback: str) -> tuple[Referral, list[str]]:
     """The referral without the addresses no mailer would take (``tom..reid@...``), and a
     warning for each: one mistyped contact must not hold up the whole referral, and the
     business managers and the referrer are told so it can be put right (ASSIGN)."""
-    changes: dict[str, str] = {}
-    warnings = []
-    for key, label in _ADDRESS_FIELDS:
-        address = getattr(referral, key)
-        if address and not mailable(address):
-            changes[key] = fallback if key == "referrer_email" else ""
-            warnings.append(f"{label} '{address}' is not an address mail can be sent to, so it"
-                            " was left off the case; please send the right one.")
-    return (replace(referral, **changes) if changes else referral), warnings
+    warnings: list[str] = []
+
+    def kept(address: str, label: str, instead: str = "") -> str:
+        if not address or mailable(address):
+            return address
+        warnings.append(f"{label} '{address}' is not an address mail can be sent to, so it"
+                        " was left off the case; please send the right one.")
+        return instead
+
+    referral = replace(
+        referral,
+        referrer_email=kept(referral.referrer_email, "Referrer's email", fallback),
+        safeguarding_lead_email=kept(referral.safeguarding_lead_email, "Safeguarding lead's email"),
+        other_agency_contact_email=kept(referral.other_agency_contact_email,
+                                        "Other agency contact's email"))
+    return referral, warnings
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:24]
 
 
-def _about_a_child(reading) -> bool:
+def _about_a_child(reading: FormReading) -> bool:
     """A reading that is a referral's, not a signature or an auto-reply's stray "Name:" line."""
     found = set(reading.fields) | set(reading.errors)
     return bool(found & {"child_name", "summary"}) and len(found) >= 2
