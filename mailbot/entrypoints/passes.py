@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailbot.bootstrap import App
 from mailbot.services.polling import poll_mailbox
@@ -21,5 +21,8 @@ def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
 
 
 def send_all(app: App, now: Callable[[], datetime]) -> int:
+    # A claim lasts as long as a worker's lease: mail a dead worker had claimed moves on
+    # to another worker as soon as its mailboxes do.
     return send_queued(app.services, app.mailer, now(),
-                       redirect_all_to=app.settings.outgoing.redirect_all_to)
+                       redirect_all_to=app.settings.outgoing.redirect_all_to,
+                       claim_for=timedelta(seconds=app.settings.worker.lease_seconds), clock=now)

@@ -5,6 +5,10 @@ Each mailbox has its own watcher thread that drains the mailbox, sends what that
 Maildir) until something arrives. APScheduler runs the deadline pass and the send job on
 intervals, one instance of each at a time. One failing mailbox is retried with backoff
 and reported once; the others carry on. SIGTERM and SIGINT stop everything cleanly.
+
+Several workers may share one PostgreSQL database: each watches only the mailboxes whose
+lease it holds, and runs the deadline pass only while it holds that lease (``LeaseKeeper``);
+every worker sends, and the outbox's claims give each message to one of them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
+from mailbot.entrypoints.lease_keeper import LeaseKeeper
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
 from mailbot.services.deadlines import run_deadline_pass
@@ -35,15 +40,30 @@ class Worker:
         self.app, self.now = app, now
         self.stopping = threading.Event()
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
+        self.chase_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
+        self.leases = LeaseKeeper(app.services, list(app.services.mailboxes),
+                                  app.settings.worker.lease_seconds, self.stopping)
+        self.leases.on_deadline_pass = self._chase_now  # taken over: chase without waiting
 
     def send(self) -> None:
         with self.send_lock:
             send_all(self.app, self.now)
 
     def chase(self) -> None:
-        run_deadline_pass(self.app.services, self.now())
+        if not self.leases.holds_deadline_pass():
+            return  # another worker holds the deadline pass
+        if not self.chase_lock.acquire(blocking=False):
+            return  # the scheduled pass and a takeover's pass met: one is enough
+        try:
+            run_deadline_pass(self.app.services, self.now())
+        finally:
+            self.chase_lock.release()
         self.send()
+
+    def _chase_now(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.add_job(self.chase, id="deadline-pass-now", replace_existing=True)
 
     def watch(self, name: str) -> None:
         """Drain, send, wait; reconnect with backoff after any mailbox failure."""
@@ -51,6 +71,8 @@ class Worker:
         settings = self.app.mailbox_settings[name]
         backoff = 1.0
         while not self.stopping.is_set():
+            if not self.leases.wait_for_mailbox(name, WAIT_SLICE_SECONDS):
+                continue  # another worker watches it; this one takes over if that one dies
             try:
                 mailbox = self.app.open_mailbox(name)
                 try:
@@ -65,7 +87,7 @@ class Worker:
 
     def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
         healthy_reported = False
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self.leases.holds_mailbox(name):
             if drain_mailbox(self.app.services, context, mailbox, self.now):
                 self.send()
             if not healthy_reported:
@@ -78,6 +100,7 @@ class Worker:
         self.scheduler.add_job(self.chase, "interval", minutes=worker.chase_every_minutes,
                                id="deadline-pass", max_instances=1, coalesce=True,
                                next_run_time=datetime.now(self.scheduler.timezone))
+        self.leases.start()
         self.scheduler.add_job(self.send, "interval", seconds=worker.send_every_seconds,
                                id="send", max_instances=1, coalesce=True)
         add_partnership_jobs(self)  # the weekly digest and daily retention
@@ -111,5 +134,6 @@ def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False)
     worker.scheduler.shutdown(wait=True)
     for thread in threads:
         thread.join(timeout=WAIT_SLICE_SECONDS * 2)
+    worker.leases.let_go()
     log.info("worker stopped")
     return 0

@@ -5,6 +5,8 @@ lost; a whole batch from the mailbox is stored in one (``store_messages``), afte
 mailbox may let go of it. Acting on a stored message (opening a case, applying commands,
 queueing replies) is a second transaction that also marks it processed, so a crash anywhere
 leaves it either fully done or still pending in the store: never half done, never twice.
+That second transaction first claims the message (``InboundLog.claim``), so pollers and
+workers sharing one database never act on one message twice.
 An error while acting quarantines that one message and tells the business managers; the
 messages behind it carry on (Mailman's shunt queue, ``core/runner.py``).
 """
@@ -29,6 +31,7 @@ from mailbot.services.unit_of_work import InboundRecord, UnitOfWork
 log = logging.getLogger(__name__)
 
 RECEIVED, PROCESSED, IGNORED, QUARANTINED = "received", "processed", "ignored", "quarantined"
+TAKEN = "taken"  # not a stored status: another worker acted on the message, or is acting on it
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,14 @@ def act_on_pending(services: Services, mailbox: MailboxContext, now: Callable[[]
     while True:
         with services.uow_factory() as uow:
             records = uow.inbound.pending(mailbox.name, batch)
+        acted = 0
         for record in records:
             with services.uow_factory() as uow:  # one message in memory at a time
                 data = uow.inbound.raw(record.id)
-            _act_on(services, mailbox, record, parse_message(data), now())
-        done += len(records)
-        if len(records) < batch:
+            acted += _act_on(services, mailbox, record, parse_message(data), now()).status != TAKEN
+        done += acted
+        # A full batch all taken by other workers is theirs to finish: reading it again would spin.
+        if len(records) < batch or not acted:
             return done
 
 
@@ -79,6 +84,8 @@ def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
             message: InboundMessage, now: datetime) -> Handled:
     try:
         with services.uow_factory() as uow:
+            if not uow.inbound.claim(record.id):  # another poller or worker acted, or is acting
+                return Handled(TAKEN, note="acted on by another worker")
             handled = _act(services, uow, mailbox, message, now)
             uow.inbound.mark(record.id, handled.status, handled.case_reference, handled.note)
             uow.commit()

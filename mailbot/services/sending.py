@@ -12,7 +12,7 @@ managers of the partnership that sent them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -31,21 +31,24 @@ BACKOFF_MAX = timedelta(hours=2)
 # A refused login is ours to fix, not the message's: its mail waits this long between tries.
 AUTHENTICATION_RETRY = timedelta(minutes=5)
 # Rows a send pass has claimed are left alone by other workers' passes this long; if the
-# pass dies before marking them, they are due again after this. A pass claims rows a few
-# at a time, so a claim never has to outlast many slow deliveries.
+# pass dies before marking them, they are due again after this (the worker passes its
+# [worker] lease_seconds, so a dead worker's mail moves on as soon as its mailboxes do). A
+# pass claims rows a few at a time, and renews the claim on a batch that is slow to go.
 CLAIM_FOR = timedelta(minutes=10)
 CLAIM_BATCH = 25
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
-                redirect_all_to: str = "", limit: int = 500) -> int:
-    """Sends every due outbox row; returns how many were delivered."""
+                redirect_all_to: str = "", limit: int = 500, claim_for: timedelta = CLAIM_FOR,
+                clock: Callable[[], datetime] | None = None) -> int:
+    """Sends every due outbox row; returns how many were delivered. ``clock`` (the worker's)
+    dates each batch's claim as it is made, so a long pass never claims in the past."""
     with services.uow_factory() as uow:
         rows = uow.outbox.due(now, limit)
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in _claimed(services, rows, now):
+    for row in _claimed(services, rows, clock or (lambda: now), claim_for):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -87,15 +90,31 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     return 1
 
 
-def _claimed(services: Services, rows: list[OutboxRow], now: datetime) -> Iterator[OutboxRow]:
+def _claimed(services: Services, rows: list[OutboxRow], clock: Callable[[], datetime],
+             claim_for: timedelta) -> Iterator[OutboxRow]:
     """The rows this pass claims, a batch at a time: two workers read the same due rows, and
-    only the pass that claims a row sends it (one commit per batch, not per message)."""
+    only the pass that claims a row sends it (one commit per batch, not per message). A batch
+    still sending when half its claim has passed renews the claim on what is left."""
     for start in range(0, len(rows), CLAIM_BATCH):
         batch = rows[start:start + CLAIM_BATCH]
+        claimed_at = clock()
+        until = claimed_at + claim_for
         with services.uow_factory() as uow:
-            mine = uow.outbox.claim([row.id for row in batch], now, now + CLAIM_FOR)
+            mine = uow.outbox.claim([row.id for row in batch], claimed_at, until)
             uow.commit()
-        yield from (row for row in batch if row.id in mine)
+        left = [row for row in batch if row.id in mine]
+        while left:
+            if clock() - claimed_at > claim_for / 2:
+                claimed_at = clock()
+                with services.uow_factory() as uow:
+                    held = uow.outbox.extend_claim([row.id for row in left], until,
+                                                   claimed_at + claim_for)
+                    uow.commit()
+                until = claimed_at + claim_for
+                left = [row for row in left if row.id in held]
+                if not left:
+                    break
+            yield left.pop(0)
 
 
 def _keep_for_later(services: Services, waiting: list[OutboxRow],

@@ -77,6 +77,16 @@ class SentMessage:
     sender: str = ""  # the partnership address it was sent from
 
 
+@dataclass(frozen=True)
+class Lease:
+    """One worker's hold on a mailbox or a job (``worker:ID``: that the worker is alive)."""
+
+    name: str
+    holder: str
+    expires_at: datetime
+    since: datetime
+
+
 class CaseRepository(Protocol):
     def add(self, case: Case) -> None: ...
     def save(self, case: Case) -> None: ...  # writes a loaded case's changes and its new events
@@ -93,6 +103,8 @@ class InboundLog(Protocol):
     def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int: ...
     def find(self, mailbox: str, uidvalidity: int, uid: str, data: bytes) -> InboundRecord | None: ...
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]: ...  # oldest first
+    # Takes a pending message for this transaction; False: done already, or another worker has it.
+    def claim(self, record_id: int) -> bool: ...
     def mark(self, record_id: int, status: str, case_reference: str | None = None,
              error: str = "") -> None: ...
     def raw(self, record_id: int) -> bytes: ...
@@ -104,6 +116,9 @@ class Outbox(Protocol):
     # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
     # another worker's pass claiming the same rows at once gets none of them.
     def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
+    # Moves the claim on rows this pass still holds (claimed until ``held_until``) on to ``until``.
+    def extend_claim(self, row_ids: Sequence[int], held_until: datetime,
+                     until: datetime) -> set[int]: ...
     def mark_sent(self, row_id: int, now: datetime) -> None: ...
     def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
                     retry_at: datetime | None) -> None: ...
@@ -139,6 +154,15 @@ class StateStore(Protocol):
     def set(self, key: str, value: str) -> None: ...
 
 
+class Leases(Protocol):
+    """Which worker works each mailbox and job, until when (any number of workers, one DB)."""
+
+    # True: ``name`` is now ``holder``'s until ``until``; False: another's lease on it runs.
+    def take(self, name: str, holder: str, now: datetime, until: datetime) -> bool: ...
+    def release(self, names: Sequence[str], holder: str) -> None: ...
+    def running(self, prefix: str, now: datetime) -> list[Lease]: ...
+
+
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -146,6 +170,7 @@ class UnitOfWork(Protocol):
     state: StateStore
     commands: CommandLog
     known: KnownAddresses
+    leases: Leases
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...

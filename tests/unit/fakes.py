@@ -120,6 +120,9 @@ class _Inbound:
         return [r for r in self.work["inbound"].values()
                 if r.mailbox == mailbox and r.status == "received"][:limit]
 
+    def claim(self, record_id) -> bool:
+        return self.work["inbound"][record_id].status == "received"
+
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]
         self.work["inbound"][record_id] = replace(record, status=status,
@@ -163,6 +166,9 @@ class _Outbox:
 
     def claim(self, row_ids, now, until) -> set[int]:
         return {i for i in row_ids if self.work["outbox"][i].status == "queued"}
+
+    def extend_claim(self, row_ids, held_until, until) -> set[int]:
+        return self.claim(row_ids, held_until, until)
 
     def mark_sent(self, row_id, now):
         self.work["outbox"][row_id] = replace(self.work["outbox"][row_id], status="sent")

@@ -66,16 +66,39 @@ class SqlOutbox:
     @translated
     def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
         """Takes due rows for one send pass by moving their next attempt on to ``until``;
-        returns the ids it took. Two workers' passes may read the same due rows: the UPDATE
-        re-checks each row under its lock, so each row goes to exactly one of them."""
+        returns the ids it took. Two workers' passes may read the same due rows: each row goes
+        to exactly one of them. On PostgreSQL the rows are locked with SKIP LOCKED, so a pass
+        passes by the rows another is claiming instead of queueing behind its lock (and two
+        passes locking rows in different orders cannot deadlock); SQLite's BEGIN IMMEDIATE
+        already serialises the passes, and the UPDATE re-checks each row."""
         table = OutboxMessageRow.__table__
+        postgres = self._session.get_bind().dialect.name == "postgresql"
         claimed: set[int] = set()
         for start in range(0, len(row_ids), _LOOKUP_CHUNK):
+            chunk = list(row_ids[start:start + _LOOKUP_CHUNK])
+            due = (table.c.status == QUEUED, table.c.next_attempt_at <= now)
+            if postgres:
+                free = select(table.c.id).where(table.c.id.in_(chunk), *due).with_for_update(
+                    skip_locked=True)
+                statement = update(table).where(table.c.id.in_(free))
+            else:
+                statement = update(table).where(table.c.id.in_(chunk), *due)
             claimed.update(self._session.scalars(
-                update(table).where(table.c.id.in_(list(row_ids[start:start + _LOOKUP_CHUNK])),
-                                    table.c.status == QUEUED, table.c.next_attempt_at <= now)
-                .values(next_attempt_at=until).returning(table.c.id)))
+                statement.values(next_attempt_at=until).returning(table.c.id)))
         return claimed
+
+    @translated
+    def extend_claim(self, row_ids: Sequence[int], held_until: datetime,
+                     until: datetime) -> set[int]:
+        """Moves this pass's claim on rows it still holds (claimed until ``held_until`` and not
+        sent yet) on to ``until``, before a slow batch outlasts it; returns the ids still held."""
+        if not row_ids:
+            return set()
+        table = OutboxMessageRow.__table__
+        return set(self._session.scalars(
+            update(table).where(table.c.id.in_(list(row_ids)), table.c.status == QUEUED,
+                                table.c.next_attempt_at == held_until)
+            .values(next_attempt_at=until).returning(table.c.id)))
 
     @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
 from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
+from mailbot.adapters.sqlalchemy_store.leases import SqlLeases
 from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
 from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
@@ -56,6 +57,7 @@ class SqlAlchemyUnitOfWork:
     state: SqlStateStore
     commands: SqlCommandLog
     known: SqlKnownAddresses
+    leases: SqlLeases
     records: SqlCaseRecords
 
     def __init__(self, session_factory: Callable[[], Session],
@@ -73,6 +75,7 @@ class SqlAlchemyUnitOfWork:
         self.state = SqlStateStore(session)
         self.commands = SqlCommandLog(session)
         self.known = SqlKnownAddresses(session)
+        self.leases = SqlLeases(session)
         self.records = SqlCaseRecords(session)
         return self
 
