@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from mailbot.bootstrap import App
+from mailbot.entrypoints.lease_keeper import real_now
 from mailbot.services.polling import poll_mailbox
 from mailbot.services.sending import send_queued
 
@@ -25,4 +26,5 @@ def send_all(app: App, now: Callable[[], datetime]) -> int:
     # to another worker as soon as its mailboxes do.
     return send_queued(app.services, app.mailer, now(),
                        redirect_all_to=app.settings.outgoing.redirect_all_to,
-                       claim_for=timedelta(seconds=app.settings.worker.lease_seconds), clock=now)
+                       claim_for=timedelta(seconds=app.settings.worker.lease_seconds),
+                       clock=real_now)

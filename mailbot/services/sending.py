@@ -41,14 +41,16 @@ CLAIM_BATCH = 25
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
                 redirect_all_to: str = "", limit: int = 500, claim_for: timedelta = CLAIM_FOR,
                 clock: Callable[[], datetime] | None = None) -> int:
-    """Sends every due outbox row; returns how many were delivered. ``clock`` (the worker's)
-    dates each batch's claim as it is made, so a long pass never claims in the past."""
+    """Sends every outbox row due at ``now``; returns how many were delivered. ``clock`` (the
+    worker's real clock, default ``now``) times the claims, each batch's as it is made, so a
+    long pass never claims in the past and a dead pass's claims run out even under --now."""
+    clock = clock or (lambda: now)
     with services.uow_factory() as uow:
-        rows = uow.outbox.due(now, limit)
+        rows = uow.outbox.due(now, limit, claims_at=clock())
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in _claimed(services, rows, clock or (lambda: now), claim_for):
+    for row in _claimed(services, rows, now, clock, claim_for):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -90,8 +92,8 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     return 1
 
 
-def _claimed(services: Services, rows: list[OutboxRow], clock: Callable[[], datetime],
-             claim_for: timedelta) -> Iterator[OutboxRow]:
+def _claimed(services: Services, rows: list[OutboxRow], now: datetime,
+             clock: Callable[[], datetime], claim_for: timedelta) -> Iterator[OutboxRow]:
     """The rows this pass claims, a batch at a time: two workers read the same due rows, and
     only the pass that claims a row sends it (one commit per batch, not per message). A batch
     still sending when half its claim has passed renews the claim on what is left."""
@@ -100,7 +102,7 @@ def _claimed(services: Services, rows: list[OutboxRow], clock: Callable[[], date
         claimed_at = clock()
         until = claimed_at + claim_for
         with services.uow_factory() as uow:
-            mine = uow.outbox.claim([row.id for row in batch], claimed_at, until)
+            mine = uow.outbox.claim([row.id for row in batch], now, until, claims_at=claimed_at)
             uow.commit()
         left = [row for row in batch if row.id in mine]
         while left:

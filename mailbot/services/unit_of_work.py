@@ -112,10 +112,12 @@ class InboundLog(Protocol):
 
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
-    # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
-    # another worker's pass claiming the same rows at once gets none of them.
-    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
+    # Due at ``now`` and held by no send pass at ``claims_at`` (the real clock; default ``now``).
+    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None) -> list[OutboxRow]: ...
+    # The ids of the rows due at ``now`` this send pass takes until ``until`` (a claim timed by
+    # ``claims_at``, the real clock); another worker's pass claiming them at once gets none.
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime,
+              claims_at: datetime | None = None) -> set[int]: ...
     # Moves the claim on rows this pass still holds (claimed until ``held_until``) on to ``until``.
     def extend_claim(self, row_ids: Sequence[int], held_until: datetime,
                      until: datetime) -> set[int]: ...

@@ -161,10 +161,10 @@ class _Outbox:
         wanted = {m.strip("<>") for m in message_ids}
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
-    def due(self, now, limit=100) -> list[OutboxRow]:
+    def due(self, now, limit=100, claims_at=None) -> list[OutboxRow]:
         return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
 
-    def claim(self, row_ids, now, until) -> set[int]:
+    def claim(self, row_ids, now, until, claims_at=None) -> set[int]:
         return {i for i in row_ids if self.work["outbox"][i].status == "queued"}
 
     def extend_claim(self, row_ids, held_until, until) -> set[int]:

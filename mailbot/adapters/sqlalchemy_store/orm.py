@@ -181,6 +181,8 @@ class OutboxMessageRow(Base):
     last_error: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Until when a send pass holds the row (the worker's real clock): one pass sends it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         UniqueConstraint("case_reference", "template", "stage", "key", "recipient"),

@@ -54,37 +54,43 @@ class SqlOutbox:
         return self._session.execute(statement).scalar_one_or_none() is not None
 
     @translated
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
-        """Queued rows whose next attempt has come, oldest first (index ix_outbox_due)."""
+    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None) -> list[OutboxRow]:
+        """Queued rows whose next attempt has come and that no send pass holds at
+        ``claims_at`` (default ``now``), oldest first (index ix_outbox_due)."""
         rows = self._session.scalars(
             select(OutboxMessageRow)
-            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now)
+            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now,
+                   _unclaimed(claims_at or now))
             .order_by(OutboxMessageRow.next_attempt_at, OutboxMessageRow.id)
             .limit(limit))
         return [_outbox_row(row) for row in rows]
 
     @translated
-    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
-        """Takes due rows for one send pass by moving their next attempt on to ``until``;
-        returns the ids it took. Two workers' passes may read the same due rows: each row goes
-        to exactly one of them. On PostgreSQL the rows are locked with SKIP LOCKED, so a pass
-        passes by the rows another is claiming instead of queueing behind its lock (and two
-        passes locking rows in different orders cannot deadlock); SQLite's BEGIN IMMEDIATE
-        already serialises the passes, and the UPDATE re-checks each row."""
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime,
+              claims_at: datetime | None = None) -> set[int]:
+        """Takes rows due at ``now`` for one send pass until ``until``; returns the ids it took.
+        A claim is timed by ``claims_at`` (default ``now``), the worker's real clock, apart from
+        when a row is due (``--now`` may pretend that), so a dead pass's claims always run out.
+        Two workers' passes may read the same due rows: each row goes to exactly one of them.
+        On PostgreSQL the rows are locked with SKIP LOCKED, so a pass passes by the rows another
+        is claiming instead of queueing behind its lock (and two passes locking rows in
+        different orders cannot deadlock); SQLite's BEGIN IMMEDIATE already serialises the
+        passes, and the UPDATE re-checks each row."""
         table = OutboxMessageRow.__table__
         postgres = self._session.get_bind().dialect.name == "postgresql"
+        free = (table.c.status == QUEUED, table.c.next_attempt_at <= now,
+                _unclaimed(claims_at or now, table.c.claimed_until))
         claimed: set[int] = set()
         for start in range(0, len(row_ids), _LOOKUP_CHUNK):
             chunk = list(row_ids[start:start + _LOOKUP_CHUNK])
-            due = (table.c.status == QUEUED, table.c.next_attempt_at <= now)
             if postgres:
-                free = select(table.c.id).where(table.c.id.in_(chunk), *due).with_for_update(
+                locked = select(table.c.id).where(table.c.id.in_(chunk), *free).with_for_update(
                     skip_locked=True)
-                statement = update(table).where(table.c.id.in_(free))
+                statement = update(table).where(table.c.id.in_(locked))
             else:
-                statement = update(table).where(table.c.id.in_(chunk), *due)
+                statement = update(table).where(table.c.id.in_(chunk), *free)
             claimed.update(self._session.scalars(
-                statement.values(next_attempt_at=until).returning(table.c.id)))
+                statement.values(claimed_until=until).returning(table.c.id)))
         return claimed
 
     @translated
@@ -97,12 +103,12 @@ class SqlOutbox:
         table = OutboxMessageRow.__table__
         return set(self._session.scalars(
             update(table).where(table.c.id.in_(list(row_ids)), table.c.status == QUEUED,
-                                table.c.next_attempt_at == held_until)
-            .values(next_attempt_at=until).returning(table.c.id)))
+                                table.c.claimed_until == held_until)
+            .values(claimed_until=until).returning(table.c.id)))
 
     @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:
-        self._change(row_id, status=SENT, sent_at=now,
+        self._change(row_id, status=SENT, sent_at=now, claimed_until=None,
                      attempts=OutboxMessageRow.attempts + 1)
 
     @translated
@@ -110,7 +116,7 @@ class SqlOutbox:
                     retry_at: datetime | None) -> None:
         """A permanent failure is final; a transient one stays queued until ``retry_at``."""
         self._change(row_id, status=FAILED if permanent else QUEUED,
-                     next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:],
+                     next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:], claimed_until=None,
                      attempts=OutboxMessageRow.attempts + 1)
 
     @translated
@@ -119,7 +125,7 @@ class SqlOutbox:
         if row_ids:
             self._session.execute(
                 update(OutboxMessageRow).where(OutboxMessageRow.id.in_(list(row_ids)))
-                .values(next_attempt_at=until, last_error=reason[-MAX_ERROR:]))
+                .values(next_attempt_at=until, last_error=reason[-MAX_ERROR:], claimed_until=None))
 
     def _change(self, row_id: int, **values: object) -> None:
         result = self._session.execute(
@@ -184,6 +190,10 @@ class SqlOutbox:
     def get(self, row_id: int) -> OutboxRow | None:
         row = self._session.get(OutboxMessageRow, row_id)
         return None if row is None else _outbox_row(row)
+
+
+def _unclaimed(at: datetime, column=OutboxMessageRow.claimed_until):
+    return or_(column.is_(None), column <= at)
 
 
 def _bare(message_id: str) -> str:
