@@ -85,6 +85,9 @@ class Mailer(Protocol):
     or PermanentError (5xx; RecipientsRefused when only some recipients were refused)."""
 
     def send(self, email: OutgoingEmail) -> None: ...
+    # Optional, for a mailer that can tell: was this Message-ID delivered already? Asked only
+    # of mail whose send pass died before marking it sent (services/sending.py).
+    # def delivered(self, message_id: str) -> bool: ...
 
 
 # An OAuth2 access token source (adapters.microsoft.tokens): returns a bearer token valid for

@@ -2,7 +2,8 @@
 
 Each row is claimed, then sent and marked, in transactions of its own, so two workers never
 send one row twice and a crash loses nothing: a row whose delivery was accepted but not yet
-marked stays queued and is sent once more when its claim runs out.
+marked stays queued and is sent once more when its claim runs out, unless the mailer can
+tell it was delivered (``delivered``: the directory mailer can, SMTP cannot).
 That window is one SMTP round trip wide, so such duplicates are rare; rows that had been
 attempted before are counted as possible duplicates when they succeed. Transient
 failures back off exponentially; permanent ones are marked and reported to the business
@@ -74,7 +75,8 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     if redirect_all_to:
         email = replace(email, recipients=(redirect_all_to,))
     try:
-        mailer.send(email)
+        if not _delivered_before(mailer, row):
+            mailer.send(email)
     except AuthenticationFailed:
         raise  # the sender's login, not this message: send_queued holds the sender's mail
     except TransientError as error:
@@ -90,6 +92,17 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
         services.count("resent_after_failure")
     log.info("sent %s to %s (Message-ID %s)", item.template, item.recipient, item.message_id)
     return 1
+
+
+def _delivered_before(mailer: Mailer, row: OutboxRow) -> bool:
+    """A row whose send pass died after delivering it, before marking it sent: a mailer that
+    can tell (the directory mailer finds the file) is not asked to deliver it twice."""
+    delivered = getattr(mailer, "delivered", None)
+    if not row.interrupted or delivered is None or not delivered(row.item.message_id):
+        return False
+    log.info("%s to %s (Message-ID %s) was delivered by a send pass that died before saying so;"
+             " not sent again", row.item.template, row.item.recipient, row.item.message_id)
+    return True
 
 
 def _claimed(services: Services, rows: list[OutboxRow], now: datetime,

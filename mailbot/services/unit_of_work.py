@@ -64,6 +64,7 @@ class OutboxRow:
     attempts: int
     status: str  # queued | sent | failed
     last_error: str = ""
+    interrupted: bool = False  # a send pass claimed it and died: it may have been delivered
 
 
 @dataclass(frozen=True)

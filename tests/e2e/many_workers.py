@@ -115,10 +115,10 @@ path = "maildir/{name}"
 
     # -- what came of it ---------------------------------------------------------------------
 
-    def sent(self) -> list[tuple[str, str, str]]:
+    def sent(self, folder: str | None = None) -> list[tuple[str, str, str]]:
         """(Message-ID, template, recipient) of every file the directory mailer wrote."""
         found = []
-        for path in sorted((self.workdir / self.outbox_name).glob("*.eml")):
+        for path in sorted((self.workdir / (folder or self.outbox_name)).glob("*.eml")):
             message = email.message_from_bytes(path.read_bytes(), policy=default)
             found.append((str(message["Message-ID"]).strip("<>"),
                           str(message["X-Mailbot-Template"]), str(message["To"])))

@@ -12,11 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from mailbot.adapters.directory_mailer import DirectoryMailer
 from mailbot.adapters.sqlalchemy_store.orm import CaseRow, InboundMessageRow, OutboxMessageRow
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.leases import DEADLINE_PASS, keep_share, let_go
-from mailbot.services.ports import RawMessage
+from mailbot.services.ports import OutgoingEmail, RawMessage
+from mailbot.services.sending import send_queued
 from tests.integration.test_smtp_outage import MONDAY, referral, services  # noqa: F401 (fixture)
 
 pytest_plugins = ["tests.integration.db_fixtures"]
@@ -150,3 +152,20 @@ def test_workers_share_the_mailboxes_and_the_survivor_takes_all_when_one_stops(s
     let_go(services, "b", list(round_("b", 70)))
     with services.uow_factory() as uow:
         assert uow.leases.running("", MONDAY + timedelta(seconds=71)) == [], "a clean stop"
+
+
+def test_mail_a_dead_send_pass_had_written_is_not_written_again(services, tmp_path):  # noqa: F811
+    store_messages(services, _raws(2))
+    act_on_pending(services, services.mailboxes["bury"], lambda: MONDAY)
+    mailer = DirectoryMailer(tmp_path / "outbox")
+    with services.uow_factory() as uow:  # a pass claims the mail, writes it, and is killed
+        rows = uow.outbox.due(MONDAY)
+        assert uow.outbox.claim([row.id for row in rows], MONDAY, MONDAY + timedelta(minutes=1))
+        uow.commit()
+    for row in rows[:-1]:
+        mailer.send(OutgoingEmail(row.item.message_id, row.item.envelope_from,
+                                  (row.item.recipient,), row.item.data))
+    # Its claims run out; the next pass sends only the message the dead one had not written.
+    assert send_queued(services, mailer, MONDAY + timedelta(minutes=2)) == len(rows)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(rows)
+    assert {row.status for row in _rows(services, OutboxMessageRow)} == {"sent"}

@@ -64,3 +64,14 @@ def test_an_unwritable_folder_is_a_transient_failure(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(TransientError):
         DirectoryMailer(blocker / "outbox").send(_email())
+
+
+def test_the_mailer_tells_which_message_ids_it_has_delivered(tmp_path):
+    """A send pass killed after writing a file, before the store marked it sent, is followed by
+    a resend: the directory mailer can tell it was delivered, so it is not written twice."""
+    mailer = DirectoryMailer(tmp_path / "outbox")
+    assert not mailer.delivered("<a@bury.example>")
+    mailer.send(_email("<a@bury.example>"))
+    mailer.send(_email("<x-a@bury.example>"))
+    assert mailer.delivered("<a@bury.example>") and mailer.delivered("x-a@bury.example")
+    assert not mailer.delivered("<b@bury.example>") and not mailer.delivered("<-a@bury.example>")

@@ -204,4 +204,5 @@ def _outbox_row(row: OutboxMessageRow) -> OutboxRow:
     item = OutboxItem(case_reference=row.case_reference or None, template=row.template,
                       stage=row.stage or None, key=row.key, recipient=row.recipient,
                       message_id=row.message_id, envelope_from=row.envelope_from, data=row.data)
-    return OutboxRow(row.id, item, row.attempts, row.status, row.last_error)
+    return OutboxRow(row.id, item, row.attempts, row.status, row.last_error,
+                     interrupted=row.claimed_until is not None)
