@@ -87,7 +87,7 @@ def run_drill(workdir: Path, database_url: str, *, referrals: int = 200, chasers
         time.sleep(max(0.0, delivered + rng.uniform(0.0, 8.0) - time.monotonic()))
         victim = rng.randrange(2)
         workers[victim].process.send_signal(signal.SIGKILL)
-        killed_at, killed_after = datetime.now(UTC), time.monotonic() - started
+        killed_at, killed_after = datetime.now(UTC), time.monotonic() - delivered
         workers[victim].process.wait(timeout=10)
         survivor = workers[1 - victim]
         finished_after = _wait_until_done(deployment, survivor, chasers + referrals, started, timeout)
