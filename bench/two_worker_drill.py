@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # not bench/: its mailbox.py would hide the standard library's
 
 from tests.e2e.drill import NEW_NUMBERS, run_drill  # noqa: E402
 from tests.integration.db_fixtures import postgres_schema_url  # noqa: E402

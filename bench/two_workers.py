@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # not bench/: its mailbox.py would hide the standard library's
 
 from tests.e2e.drill import CHASED, Worker, _wait_for_line  # noqa: E402
 from tests.e2e.many_workers import PARTNERSHIPS, Deployment, referral  # noqa: E402
