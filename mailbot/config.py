@@ -215,6 +215,9 @@ class MailboxSettings(_Strict):
 class WorkerSettings(_Strict):
     chase_every_minutes: float = Field(default=15, gt=0)
     send_every_seconds: float = Field(default=10, gt=0)
+    # Workers sharing one PostgreSQL database: a dead worker's mailboxes, deadline pass and
+    # claimed mail are taken over by another within this many seconds.
+    lease_seconds: float = Field(default=60, ge=1)
 
 
 class Settings(_Strict):

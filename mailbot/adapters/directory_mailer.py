@@ -54,6 +54,16 @@ class DirectoryMailer:
             if entry.name.startswith(TEMPORARY_PREFIX) and entry.stat().st_mtime < limit:
                 Path(entry.path).unlink(missing_ok=True)
 
+    def delivered(self, message_id: str) -> bool:
+        """Whether a file for this Message-ID is here already (asked only of mail whose send
+        pass died before it could mark it sent, so the folder is read only after a crash)."""
+        wanted = "-" + file_name(message_id, datetime.datetime.now(datetime.UTC)).split("-", 1)[1]
+        try:
+            return any(entry.name.endswith(wanted) and "-" not in entry.name[:-len(wanted)]
+                       for entry in os.scandir(self.path))
+        except FileNotFoundError:
+            return False
+
     def _write(self, email: OutgoingEmail) -> None:
         final = self.path / file_name(email.message_id, datetime.datetime.now(datetime.UTC))
         temporary = self.path / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"

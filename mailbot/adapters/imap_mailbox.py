@@ -267,13 +267,20 @@ class ImapMailbox:
             self._move_or_recreate(client, uids)
 
     def _move_or_recreate(self, client: IMAPClient, uids: list[int]) -> None:
-        try:
-            self._move(client, uids)  # one command for the whole batch
-        except COMMAND_ERRORS as error:
-            if "TRYCREATE" not in str(error).upper():
-                raise
-            ensure_folder(client, self._processed_name)  # someone deleted it
-            self._move(client, uids)
+        for attempt in range(1, _MOVE_ATTEMPTS + 1):
+            try:
+                self._move(client, uids)  # one command for the whole batch
+                return
+            except COMMAND_ERRORS as error:
+                answer = str(error).upper()
+                if "TRYCREATE" in answer:
+                    ensure_folder(client, self._processed_name)  # someone deleted it
+                elif "EXPUNGEISSUED" not in answer or attempt == _MOVE_ATTEMPTS:
+                    raise
+                else:
+                    # Another poller or worker on this mailbox moved some of them first; the
+                    # NOOP brings this session news of that, and the rest move next time.
+                    client.noop()
 
     def _move(self, client: IMAPClient, uids: list[int]) -> None:
         # A vanished UID is no error in either form, which makes marking idempotent. Runs of
@@ -323,6 +330,9 @@ class ImapMailbox:
                     return True
                 client.idle()
                 renew_at = time.monotonic() + self._idle_renew
+
+
+_MOVE_ATTEMPTS = 3
 
 
 def _mentions(responses: list[tuple], word: bytes) -> bool:

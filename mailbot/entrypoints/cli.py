@@ -151,13 +151,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _app(args, *, migrate: bool = False):
+def _app(args, *, migrate: bool = False, settings: Settings | None = None):
     """The app on the config's database. Only the commands that do the work (run, poll, chase,
     send, demo) migrate the schema at start; the others stop and say when an upgrade is due."""
     from mailbot.bootstrap import bootstrap
     from mailbot.entrypoints.startup import require_known_database, warn_unsafe_files
 
-    settings = settings_from(args)
+    settings = settings or settings_from(args)
     app = bootstrap(settings, migrate_database=migrate)
     if migrate:
         warn_unsafe_files(settings)
@@ -170,23 +170,25 @@ def _app(args, *, migrate: bool = False):
 
 def _poll(args, now) -> int:
     from mailbot.entrypoints.passes import mail_stuck, poll_all, send_all
+    from mailbot.entrypoints.single_worker import only_worker
 
-    app = _app(args, migrate=True)
-    failures = poll_all(app, now)
-    stuck = mail_stuck(send_all(app, now))
+    settings = settings_from(args)
+    with only_worker(settings.database.url, "poll"):  # SQLite: one worker at a time
+        app = _app(args, migrate=True, settings=settings)
+        failures = poll_all(app, now)
+        stuck = mail_stuck(send_all(app, now))
     return 1 if failures or stuck else 0
 
 
 def _chase(args, now) -> int:
-    from mailbot.entrypoints.passes import send_all
+    from mailbot.entrypoints.passes import mail_stuck, send_all
     from mailbot.services.deadlines import run_deadline_pass
     from mailbot.services.health import record_deadline_pass
 
     app = _app(args, migrate=True)
     run_deadline_pass(app.services, now())
     record_deadline_pass(app.services, now())
-    send_all(app, now)
-    return 0
+    return 1 if mail_stuck(send_all(app, now)) else 0
 
 
 def _send(args, now) -> int:
@@ -204,7 +206,12 @@ def _run(args, now) -> int:
                           "Copy config.example.toml to /etc/mailbot/config.toml (or ./config.toml),"
                           " edit it, and run `mailbot --config /etc/mailbot/config.toml run`; to run"
                           " the demo set-up instead, say so: `mailbot run --embedded-default`.")
-    return run_worker(_app(args, migrate=True), now, fixed_clock=args.now is not None)
+    from mailbot.entrypoints.single_worker import only_worker
+
+    settings = settings_from(args)
+    with only_worker(settings.database.url, "run"):  # SQLite: one worker at a time
+        return run_worker(_app(args, migrate=True, settings=settings), now,
+                          fixed_clock=args.now is not None)
 
 
 def _cases(args, now) -> int:

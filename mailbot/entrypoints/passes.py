@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
+from mailbot.entrypoints.lease_keeper import real_now
 from mailbot.services.polling import poll_mailbox
 from mailbot.services.ports import Mailer, OutgoingEmail
 from mailbot.services.sending import send_queued
@@ -44,11 +45,20 @@ class _CountingMailer:
             self._result.failed += 1
             raise
 
+    def delivered(self, message_id: str) -> bool:
+        """The inner mailer's answer, where it can tell (``sending._delivered_before``)."""
+        asked = getattr(self._mailer, "delivered", None)
+        return bool(asked is not None and asked(message_id))
+
 
 def send_all(app: App, now: Callable[[], datetime]) -> SendPass:
     result = SendPass()
+    # A claim lasts as long as a worker's lease: mail a dead worker had claimed moves on
+    # to another worker as soon as its mailboxes do.
     result.delivered = send_queued(app.services, _CountingMailer(app.mailer, result), now(),
-                                   redirect_all_to=app.settings.outgoing.redirect_all_to)
+                                   redirect_all_to=app.settings.outgoing.redirect_all_to,
+                                   claim_for=timedelta(seconds=app.settings.worker.lease_seconds),
+                                   clock=real_now)
     return result
 
 

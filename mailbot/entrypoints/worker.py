@@ -7,6 +7,10 @@ intervals, one instance of each at a time. Nothing ends a watcher or a job but a
 error in one (expected or not) is logged, reported to the business managers once (and its
 recovery once), and retried after a back-off, while the others carry on
 (``supervision.py``). SIGTERM and SIGINT stop everything cleanly.
+
+Several workers may share one PostgreSQL database: each watches only the mailboxes whose
+lease it holds, and runs the deadline pass only while it holds that lease (``LeaseKeeper``);
+every worker sends, and the outbox's claims give each message to one of them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
+from mailbot.entrypoints.lease_keeper import LeaseKeeper
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
 from mailbot.entrypoints.supervision import Supervision, WatchedMailer
@@ -39,10 +44,14 @@ class Worker:
         self.app, self.now = app, now
         self.stopping = threading.Event()
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
+        self.chase_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
         self.health = Supervision(app.services, now)
         self.mailer = app.mailer = WatchedMailer(app.mailer)
         self.backoff: dict[str, float] = {}  # each watcher's next wait after a failure
+        self.leases = LeaseKeeper(app.services, list(app.services.mailboxes),
+                                  app.settings.worker.lease_seconds, self.stopping)
+        self.leases.on_deadline_pass = self._chase_now  # taken over: chase without waiting
 
     def send(self) -> None:
         """Sends what is queued; a failure is the send job's, reported as such, never the
@@ -54,9 +63,21 @@ class Worker:
             return self.mailer.watch_pass(lambda: send_all(self.app, self.now))
 
     def chase(self) -> None:
-        run_deadline_pass(self.app.services, self.now())
-        record_deadline_pass(self.app.services, self.now())
+        if not self.leases.holds_deadline_pass():
+            return  # another worker holds the deadline pass
+        if not self.chase_lock.acquire(blocking=False):
+            return  # the scheduled pass and a takeover's pass met: one is enough
+        try:
+            run_deadline_pass(self.app.services, self.now())
+            record_deadline_pass(self.app.services, self.now())
+        finally:
+            self.chase_lock.release()
         self.send()
+
+    def _chase_now(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.add_job(self.guarded("deadline-pass", self.chase),
+                                   id="deadline-pass-now", replace_existing=True)
 
     def guarded(self, job: str, run: Callable[[], object]) -> Callable[[], None]:
         """A scheduled job that never raises: its errors are logged and reported once, and
@@ -70,6 +91,8 @@ class Worker:
         settings = self.app.mailbox_settings[name]
         self.backoff[name] = 1.0
         while not self.stopping.is_set():
+            if not self.leases.wait_for_mailbox(name, WAIT_SLICE_SECONDS):
+                continue  # another worker watches it; this one takes over if that one dies
             try:
                 mailbox = self.app.open_mailbox(name)
                 try:
@@ -87,7 +110,7 @@ class Worker:
                 self.backoff[name] = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self.leases.holds_mailbox(name):
             if drain_mailbox(self.app.services, context, mailbox, self.now):
                 self.send()
             self.health.mailbox_works(context)
@@ -100,6 +123,7 @@ class Worker:
                                minutes=worker.chase_every_minutes,
                                id="deadline-pass", max_instances=1, coalesce=True,
                                next_run_time=datetime.now(self.scheduler.timezone))
+        self.leases.start()
         self.scheduler.add_job(self.send, "interval", seconds=worker.send_every_seconds,
                                id="send", max_instances=1, coalesce=True)
         add_partnership_jobs(self)  # the weekly digest and daily retention
@@ -133,5 +157,6 @@ def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False)
     worker.scheduler.shutdown(wait=True)
     for thread in threads:
         thread.join(timeout=WAIT_SLICE_SECONDS * 2)
+    worker.leases.let_go()
     log.info("worker stopped")
     return 0

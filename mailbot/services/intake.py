@@ -5,6 +5,8 @@ lost; a whole batch from the mailbox is stored in one (``store_messages``), afte
 mailbox may let go of it. Acting on a stored message (opening a case, applying commands,
 queueing replies) is a second transaction that also marks it processed, so a crash anywhere
 leaves it either fully done or still pending in the store: never half done, never twice.
+That second transaction first claims the message (``InboundLog.claim``), so pollers and
+workers sharing one database never act on one message twice.
 An error while acting quarantines that one message and tells the business managers; the
 messages behind it carry on (Mailman's shunt queue, ``core/runner.py``). A passing error (the
 database busy or disconnected) is not the message's fault: the message stays pending and the
@@ -59,19 +61,25 @@ def act_on_pending(services: Services, mailbox: MailboxContext, now: Callable[[]
     while True:
         with services.uow_factory() as uow:
             records = uow.inbound.pending(mailbox.name, batch)
+        acted = 0
         for record in records:
             with services.uow_factory() as uow:  # one message in memory at a time
                 data = uow.inbound.raw(record.id)
-            _act_on(services, mailbox, record, parse_message(data), now())
-        done += len(records)
-        if len(records) < batch:
+            acted += _act_on(services, mailbox, record, parse_message(data), now()) is not None
+        done += acted
+        # A full batch all taken by other workers is theirs to finish: reading it again would spin.
+        if len(records) < batch or not acted:
             return done
 
 
 def _act_on(services: Services, mailbox: MailboxContext, record: InboundRecord,
-            message: InboundMessage, now: datetime) -> Handled:
+            message: InboundMessage, now: datetime) -> Handled | None:
+    """How the message was handled; None when another poller or worker acted on it, or is
+    acting on it now."""
     try:
         with services.uow_factory() as uow:
+            if not uow.inbound.claim(record.id):
+                return None
             handled = _act(services, uow, mailbox, message, now)
             uow.inbound.mark(record.id, handled.status, handled.case_reference, handled.note)
             uow.commit()

@@ -24,6 +24,7 @@ from mailbot.services.stored import (
     ChildOnRecord,
     InboundRecord,
     InboundStatus,
+    Lease,
     MailErased,
     OutboxItem,
     OutboxRow,
@@ -105,6 +106,9 @@ class Mailer(Protocol):
     or PermanentError (5xx; RecipientsRefused when only some recipients were refused)."""
 
     def send(self, email: OutgoingEmail) -> None: ...
+    # Optional, for a mailer that can tell: was this Message-ID delivered already? Asked only
+    # of mail whose send pass died before marking it sent (services/sending.py).
+    # def delivered(self, message_id: str) -> bool: ...
 
 
 # An OAuth2 access token source (adapters.microsoft.tokens): returns a bearer token valid for
@@ -164,6 +168,8 @@ class InboundLog(Protocol):
     def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int: ...
     def find(self, mailbox: str, uidvalidity: int, uid: str, data: bytes) -> InboundRecord | None: ...
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]: ...  # oldest first
+    # Takes a pending message for this transaction; False: done already, or another worker has it.
+    def claim(self, record_id: int) -> bool: ...
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None: ...
     def raw(self, record_id: int) -> bytes: ...
@@ -171,10 +177,16 @@ class InboundLog(Protocol):
 
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
-    # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
-    # another worker's pass claiming the same rows at once gets none of them.
-    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...
+    # Due at ``now`` and held by no send pass at ``claims_at`` (the real clock; default ``now``).
+    def due(self, now: datetime, limit: int = 100,
+            claims_at: datetime | None = None) -> list[OutboxRow]: ...
+    # The ids of the rows due at ``now`` this send pass takes until ``until`` (a claim timed by
+    # ``claims_at``, the real clock); another worker's pass claiming them at once gets none.
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime,
+              claims_at: datetime | None = None) -> set[int]: ...
+    # Moves the claim on rows this pass still holds (claimed until ``held_until``) on to ``until``.
+    def extend_claim(self, row_ids: Sequence[int], held_until: datetime,
+                     until: datetime) -> set[int]: ...
     def mark_sent(self, row_id: int, now: datetime) -> None: ...
     def mark_failed(self, row_id: int, now: datetime, error: str, *, permanent: bool,
                     retry_at: datetime | None) -> None: ...
@@ -238,6 +250,15 @@ class Upkeep(Protocol):
     def retry(self, row_id: int) -> bool: ...
 
 
+class Leases(Protocol):
+    """Which worker works each mailbox and job, until when (any number of workers, one DB)."""
+
+    # True: ``name`` is now ``holder``'s until ``until``; False: another's lease on it runs.
+    def take(self, name: str, holder: str, now: datetime, until: datetime) -> bool: ...
+    def release(self, names: Sequence[str], holder: str) -> None: ...
+    def running(self, prefix: str, now: datetime) -> list[Lease]: ...
+
+
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -246,6 +267,7 @@ class UnitOfWork(Protocol):
     commands: CommandLog
     known: KnownAddresses
     upkeep: Upkeep
+    leases: Leases
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
 
     def __enter__(self) -> UnitOfWork: ...

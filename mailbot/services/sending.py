@@ -2,7 +2,8 @@
 
 Each row is claimed, then sent and marked, in transactions of its own, so two workers never
 send one row twice and a crash loses nothing: a row whose delivery was accepted but not yet
-marked stays queued and is sent once more when its claim runs out.
+marked stays queued and is sent once more when its claim runs out, unless the mailer can
+tell it was delivered (``delivered``: the directory mailer can, SMTP cannot).
 That window is one SMTP round trip wide, so such duplicates are rare; rows that had been
 attempted before are counted as possible duplicates when they succeed. Transient
 failures back off exponentially; permanent ones are marked and reported to the business
@@ -12,7 +13,7 @@ managers of the partnership that sent them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -31,21 +32,26 @@ BACKOFF_MAX = timedelta(hours=2)
 # A refused login is ours to fix, not the message's: its mail waits this long between tries.
 AUTHENTICATION_RETRY = timedelta(minutes=5)
 # Rows a send pass has claimed are left alone by other workers' passes this long; if the
-# pass dies before marking them, they are due again after this. A pass claims rows a few
-# at a time, so a claim never has to outlast many slow deliveries.
+# pass dies before marking them, they are due again after this (the worker passes its
+# [worker] lease_seconds, so a dead worker's mail moves on as soon as its mailboxes do). A
+# pass claims rows a few at a time, and renews the claim on a batch that is slow to go.
 CLAIM_FOR = timedelta(minutes=10)
 CLAIM_BATCH = 25
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
-                redirect_all_to: str = "", limit: int = 500) -> int:
-    """Sends every due outbox row; returns how many were delivered."""
+                redirect_all_to: str = "", limit: int = 500, claim_for: timedelta = CLAIM_FOR,
+                clock: Callable[[], datetime] | None = None) -> int:
+    """Sends every outbox row due at ``now``; returns how many were delivered. ``clock`` (the
+    worker's real clock, default ``now``) times the claims, each batch's as it is made, so a
+    long pass never claims in the past and a dead pass's claims run out even under --now."""
+    clock = clock or (lambda: now)
     with services.uow_factory() as uow:
-        rows = uow.outbox.due(now, limit)
+        rows = uow.outbox.due(now, limit, claims_at=clock())
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in _claimed(services, rows, now):
+    for row in _claimed(services, rows, now, clock, claim_for):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -69,7 +75,8 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     if redirect_all_to:
         email = replace(email, recipients=(redirect_all_to,))
     try:
-        mailer.send(email)
+        if not _delivered_before(mailer, row):
+            mailer.send(email)
     except AuthenticationFailed:
         raise  # the sender's login, not this message: send_queued holds the sender's mail
     except TransientError as error:
@@ -87,15 +94,42 @@ def _send_one(services: Services, mailer: Mailer, row: OutboxRow, now: datetime,
     return 1
 
 
-def _claimed(services: Services, rows: list[OutboxRow], now: datetime) -> Iterator[OutboxRow]:
+def _delivered_before(mailer: Mailer, row: OutboxRow) -> bool:
+    """A row whose send pass died after delivering it, before marking it sent: a mailer that
+    can tell (the directory mailer finds the file) is not asked to deliver it twice."""
+    delivered = getattr(mailer, "delivered", None)
+    if not row.interrupted or delivered is None or not delivered(row.item.message_id):
+        return False
+    log.info("%s to %s (Message-ID %s) was delivered by a send pass that died before saying so;"
+             " not sent again", row.item.template, row.item.recipient, row.item.message_id)
+    return True
+
+
+def _claimed(services: Services, rows: list[OutboxRow], now: datetime,
+             clock: Callable[[], datetime], claim_for: timedelta) -> Iterator[OutboxRow]:
     """The rows this pass claims, a batch at a time: two workers read the same due rows, and
-    only the pass that claims a row sends it (one commit per batch, not per message)."""
+    only the pass that claims a row sends it (one commit per batch, not per message). A batch
+    still sending when half its claim has passed renews the claim on what is left."""
     for start in range(0, len(rows), CLAIM_BATCH):
         batch = rows[start:start + CLAIM_BATCH]
+        claimed_at = clock()
+        until = claimed_at + claim_for
         with services.uow_factory() as uow:
-            mine = uow.outbox.claim([row.id for row in batch], now, now + CLAIM_FOR)
+            mine = uow.outbox.claim([row.id for row in batch], now, until, claims_at=claimed_at)
             uow.commit()
-        yield from (row for row in batch if row.id in mine)
+        left = [row for row in batch if row.id in mine]
+        while left:
+            if clock() - claimed_at > claim_for / 2:
+                claimed_at = clock()
+                with services.uow_factory() as uow:
+                    held = uow.outbox.extend_claim([row.id for row in left], until,
+                                                   claimed_at + claim_for)
+                    uow.commit()
+                until = claimed_at + claim_for
+                left = [row for row in left if row.id in held]
+                if not left:
+                    break
+            yield left.pop(0)
 
 
 def _keep_for_later(services: Services, waiting: list[OutboxRow],

@@ -71,6 +71,7 @@ class OutboxRow:
     attempts: int
     status: OutboxStatus
     last_error: str = ""
+    interrupted: bool = False  # a send pass claimed it and died: it may have been delivered
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,13 @@ class ChildOnRecord:
 class MailErased:
     inbound: int  # raw messages emptied
     outbox: int  # sent (or queued) messages emptied
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One worker's hold on a mailbox or a job (``worker:ID``: that the worker is alive)."""
+
+    name: str
+    holder: str
+    expires_at: datetime
+    since: datetime

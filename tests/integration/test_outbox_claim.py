@@ -50,3 +50,17 @@ def test_two_passes_racing_for_a_row_get_it_once(uow_factory):
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(results) == [False, True]
+
+
+def test_a_claim_runs_out_by_the_real_clock_even_when_the_pass_pretends_the_time(uow_factory):
+    """`mailbot run --now` fixes when mail is due, not when a dead pass's claims run out."""
+    row_id = _queued(uow_factory)
+    real = NOW + timedelta(days=3)
+    with uow_factory() as uow:
+        assert uow.outbox.claim([row_id], NOW, real + timedelta(minutes=1), claims_at=real) == {row_id}
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outbox.due(NOW, claims_at=real + timedelta(seconds=30)) == []
+        assert [r.id for r in uow.outbox.due(NOW, claims_at=real + timedelta(minutes=2))] == [row_id]
+        assert uow.outbox.claim([row_id], NOW, real + timedelta(minutes=3),
+                                claims_at=real + timedelta(minutes=2)) == {row_id}

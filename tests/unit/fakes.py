@@ -142,6 +142,9 @@ class _Inbound:
         return [r for r in self.work["inbound"].values()
                 if r.mailbox == mailbox and r.status == InboundStatus.RECEIVED][:limit]
 
+    def claim(self, record_id) -> bool:
+        return self.work["inbound"][record_id].status == InboundStatus.RECEIVED
+
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]
         self.work["inbound"][record_id] = replace(record, status=InboundStatus(status),
@@ -189,15 +192,18 @@ class _Outbox:
         wanted = {m.strip("<>") for m in message_ids}
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
-    def due(self, now, limit=100) -> list[OutboxRow]:
+    def due(self, now, limit=100, claims_at=None) -> list[OutboxRow]:
         due = [r for r in self._rows(OutboxStatus.QUEUED) if self.times[r.id][0] <= now]
         return sorted(due, key=lambda r: (self.times[r.id][0], r.id))[:limit]
 
-    def claim(self, row_ids, now, until) -> set[int]:
+    def claim(self, row_ids, now, until, claims_at=None) -> set[int]:
         taken = {r.id for r in self.due(now, limit=len(self.work["outbox"])) if r.id in set(row_ids)}
         for row_id in taken:
             self.times[row_id][0] = until
         return taken
+
+    def extend_claim(self, row_ids, held_until, until) -> set[int]:
+        return self.claim(row_ids, held_until, until)
 
     def mark_sent(self, row_id, now):
         row = self._get(row_id)

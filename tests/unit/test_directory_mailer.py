@@ -80,3 +80,13 @@ def test_a_temporary_file_a_killed_pass_left_is_removed_by_the_next_pass(tmp_pat
     DirectoryMailer(tmp_path).send(_email("<next@bury.example>"))
     assert not stale.exists(), "no whole message is left under a temporary name"
     assert in_progress.exists(), "a write still under way is left alone"
+
+def test_the_mailer_tells_which_message_ids_it_has_delivered(tmp_path):
+    """A send pass killed after writing a file, before the store marked it sent, is followed by
+    a resend: the directory mailer can tell it was delivered, so it is not written twice."""
+    mailer = DirectoryMailer(tmp_path / "outbox")
+    assert not mailer.delivered("<a@bury.example>")
+    mailer.send(_email("<a@bury.example>"))
+    mailer.send(_email("<x-a@bury.example>"))
+    assert mailer.delivered("<a@bury.example>") and mailer.delivered("x-a@bury.example")
+    assert not mailer.delivered("<b@bury.example>") and not mailer.delivered("<-a@bury.example>")

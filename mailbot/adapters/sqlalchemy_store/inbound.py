@@ -5,6 +5,12 @@ at the same UIDVALIDITY and UID; either unique constraint makes ``record`` retur
 replay after a crash, a restart or a UIDVALIDITY change is recognised and not acted on twice.
 The insert and the check are one statement (ON CONFLICT DO NOTHING), so two workers racing
 over the same message cannot both win.
+
+Acting on a stored message starts with ``claim`` in the same transaction that marks it done:
+on PostgreSQL a row lock taken with SKIP LOCKED (a worker already acting on it is passed by,
+and one that died lets go with its connection); on SQLite the transaction holds the database's
+write lock from BEGIN IMMEDIATE, so re-reading the status is enough. Either way two pollers or
+workers never act on one message twice.
 """
 
 from __future__ import annotations
@@ -86,6 +92,16 @@ class SqlInboundLog:
             .where(InboundMessageRow.mailbox == mailbox, InboundMessageRow.status == RECEIVED)
             .order_by(InboundMessageRow.id).limit(limit))
         return [_record(row) for row in rows]
+
+    @translated
+    def claim(self, record_id: int) -> bool:
+        """Takes a stored message to act on, until this transaction ends: False when it was
+        acted on already or another worker's transaction is acting on it now."""
+        query = (select(InboundMessageRow.id)
+                 .where(InboundMessageRow.id == record_id, InboundMessageRow.status == RECEIVED))
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return self._session.scalar(query) is not None
 
     @translated
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,

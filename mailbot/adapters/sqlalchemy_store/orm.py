@@ -184,6 +184,8 @@ class OutboxMessageRow(Base):
     last_error: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Until when a send pass holds the row (the worker's real clock): one pass sends it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         UniqueConstraint("case_reference", "template", "stage", "key", "recipient"),
@@ -219,3 +221,14 @@ class StateRow(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    """Who works a mailbox or a job (or, for ``worker:...``, that a worker is alive), until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    since: Mapped[datetime] = mapped_column(UtcDateTime)  # when this holder took it

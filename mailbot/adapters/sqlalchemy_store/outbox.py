@@ -56,32 +56,61 @@ class SqlOutbox:
         return self._session.execute(statement).scalar_one_or_none() is not None
 
     @translated
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]:
-        """Queued rows whose next attempt has come, oldest first (index ix_outbox_due)."""
+    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None) -> list[OutboxRow]:
+        """Queued rows whose next attempt has come and that no send pass holds at
+        ``claims_at`` (default ``now``), oldest first (index ix_outbox_due)."""
         rows = self._session.scalars(
             select(OutboxMessageRow)
-            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now)
+            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now,
+                   _unclaimed(claims_at or now))
             .order_by(OutboxMessageRow.next_attempt_at, OutboxMessageRow.id)
             .limit(limit))
         return [_outbox_row(row) for row in rows]
 
     @translated
-    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]:
-        """Takes due rows for one send pass by moving their next attempt on to ``until``;
-        returns the ids it took. Two workers' passes may read the same due rows: the UPDATE
-        re-checks each row under its lock, so each row goes to exactly one of them."""
+    def claim(self, row_ids: Sequence[int], now: datetime, until: datetime,
+              claims_at: datetime | None = None) -> set[int]:
+        """Takes rows due at ``now`` for one send pass until ``until``; returns the ids it took.
+        A claim is timed by ``claims_at`` (default ``now``), the worker's real clock, apart from
+        when a row is due (``--now`` may pretend that), so a dead pass's claims always run out.
+        Two workers' passes may read the same due rows: each row goes to exactly one of them.
+        On PostgreSQL the rows are locked with SKIP LOCKED, so a pass passes by the rows another
+        is claiming instead of queueing behind its lock (and two passes locking rows in
+        different orders cannot deadlock); SQLite's BEGIN IMMEDIATE already serialises the
+        passes, and the UPDATE re-checks each row."""
         table = OutboxMessageRow.__table__
+        postgres = self._session.get_bind().dialect.name == "postgresql"
+        free = (table.c.status == QUEUED, table.c.next_attempt_at <= now,
+                _unclaimed(claims_at or now, table.c.claimed_until))
         claimed: set[int] = set()
         for start in range(0, len(row_ids), _LOOKUP_CHUNK):
+            chunk = list(row_ids[start:start + _LOOKUP_CHUNK])
+            if postgres:
+                locked = select(table.c.id).where(table.c.id.in_(chunk), *free).with_for_update(
+                    skip_locked=True)
+                statement = update(table).where(table.c.id.in_(locked))
+            else:
+                statement = update(table).where(table.c.id.in_(chunk), *free)
             claimed.update(self._session.scalars(
-                update(table).where(table.c.id.in_(list(row_ids[start:start + _LOOKUP_CHUNK])),
-                                    table.c.status == QUEUED, table.c.next_attempt_at <= now)
-                .values(next_attempt_at=until).returning(table.c.id)))
+                statement.values(claimed_until=until).returning(table.c.id)))
         return claimed
 
     @translated
+    def extend_claim(self, row_ids: Sequence[int], held_until: datetime,
+                     until: datetime) -> set[int]:
+        """Moves this pass's claim on rows it still holds (claimed until ``held_until`` and not
+        sent yet) on to ``until``, before a slow batch outlasts it; returns the ids still held."""
+        if not row_ids:
+            return set()
+        table = OutboxMessageRow.__table__
+        return set(self._session.scalars(
+            update(table).where(table.c.id.in_(list(row_ids)), table.c.status == QUEUED,
+                                table.c.claimed_until == held_until)
+            .values(claimed_until=until).returning(table.c.id)))
+
+    @translated
     def mark_sent(self, row_id: int, now: datetime) -> None:
-        self._change(row_id, status=SENT, sent_at=now,
+        self._change(row_id, status=SENT, sent_at=now, claimed_until=None,
                      attempts=OutboxMessageRow.attempts + 1)
 
     @translated
@@ -89,7 +118,7 @@ class SqlOutbox:
                     retry_at: datetime | None) -> None:
         """A permanent failure is final; a transient one stays queued until ``retry_at``."""
         self._change(row_id, status=FAILED if permanent else QUEUED,
-                     next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:],
+                     next_attempt_at=retry_at or now, last_error=error[-MAX_ERROR:], claimed_until=None,
                      attempts=OutboxMessageRow.attempts + 1)
 
     @translated
@@ -98,7 +127,7 @@ class SqlOutbox:
         if row_ids:
             self._session.execute(
                 update(OutboxMessageRow).where(OutboxMessageRow.id.in_(list(row_ids)))
-                .values(next_attempt_at=until, last_error=reason[-MAX_ERROR:]))
+                .values(next_attempt_at=until, last_error=reason[-MAX_ERROR:], claimed_until=None))
 
     def _change(self, row_id: int, **values: object) -> None:
         result = self._session.execute(
@@ -165,6 +194,10 @@ class SqlOutbox:
         return None if row is None else _outbox_row(row)
 
 
+def _unclaimed(at: datetime, column=OutboxMessageRow.claimed_until):
+    return or_(column.is_(None), column <= at)
+
+
 def _bare(message_id: str) -> str:
     return message_id.strip().strip("<>").strip()
 
@@ -173,4 +206,5 @@ def _outbox_row(row: OutboxMessageRow) -> OutboxRow:
     item = OutboxItem(case_reference=row.case_reference or None, template=row.template,
                       stage=row.stage or None, key=row.key, recipient=row.recipient,
                       message_id=row.message_id, envelope_from=row.envelope_from, data=row.data)
-    return OutboxRow(row.id, item, row.attempts, OutboxStatus(row.status), row.last_error)
+    return OutboxRow(row.id, item, row.attempts, OutboxStatus(row.status), row.last_error,
+                     interrupted=row.claimed_until is not None)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
 from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
+from mailbot.adapters.sqlalchemy_store.leases import SqlLeases
 from mailbot.adapters.sqlalchemy_store.orm import StateRow
 from mailbot.adapters.sqlalchemy_store.outbox import SqlOutbox
 from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
     state: SqlStateStore
     commands: SqlCommandLog
     known: SqlKnownAddresses
+    leases: SqlLeases
     records: SqlCaseRecords
     upkeep: SqlUpkeep
 
@@ -87,6 +89,7 @@ class SqlAlchemyUnitOfWork:
         self.state = SqlStateStore(session)
         self.commands = SqlCommandLog(session)
         self.known = SqlKnownAddresses(session)
+        self.leases = SqlLeases(session)
         self.records = SqlCaseRecords(session)
         self.upkeep = SqlUpkeep(session)
         return self

@@ -4,8 +4,8 @@ The inbound log held a message's bytes unique across every mailbox, so the secon
 partnership's copy was taken for a replay and never acted on (issue 14). The same bytes
 are now the same message only within one mailbox.
 
-Revision ID: 0007_intake
-Revises: 0004
+Revision ID: 0006_intake
+Revises: 0005_claims
 Create Date: 2026-12-04
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_intake"
-down_revision: str | None = "0004"
+revision: str = "0006_intake"
+down_revision: str | None = "0005_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
