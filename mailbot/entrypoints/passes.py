@@ -11,11 +11,12 @@ from mailbot.services.sending import send_queued
 
 
 def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
-    """Polls every mailbox; returns the names of those that failed (the others carry on)."""
+    """Polls every mailbox; returns the names of those that failed or were left with mail
+    waiting at the poll's limit (the others carry on)."""
     failed = []
     for name, context in app.services.mailboxes.items():
         result = poll_mailbox(app.services, context, lambda n=name: app.open_mailbox(n), now)
-        if result.failed:
+        if result.failed or result.cut_short:
             failed.append(name)
     return failed
 
