@@ -22,6 +22,7 @@ from mailbot.adapters.policy_files import calendar_for, load_policy, policy_path
 from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
+from mailbot.adapters.sqlalchemy_store.engine import PoolLimits
 from mailbot.config import MailboxSettings, OAuthSettings, Settings, resolve_path
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import ConfigError
@@ -74,7 +75,9 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
         migrate(url, settings.source)
     else:
         require_current_schema(url, settings.source)
-    engine = make_engine(url)
+    database = settings.database
+    engine = make_engine(url, pool=PoolLimits(database.pool_size, database.max_overflow,
+                                              database.pool_timeout_seconds))
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     renderer = JinjaRenderer([resolve_path(settings, settings.templates_dir)],

@@ -1,17 +1,24 @@
 """`mailbot run`: the long-running worker.
 
-Each mailbox has its own watcher thread that drains the mailbox, sends what that queued
-(so an acknowledgement leaves within seconds), then waits in IMAP IDLE (or sleeps, for
-Maildir) until something arrives. APScheduler runs the deadline pass and the send job on
-intervals, one instance of each at a time. One failing mailbox is retried with backoff
-and reported once; the others carry on. SIGTERM and SIGINT stop everything cleanly.
+Each mailbox has its own watcher thread that waits in IMAP IDLE (or polls, for Maildir and
+servers without IDLE) until something arrives, then takes a turn (``turns``): it acts on at
+most ``worker.slice_messages`` messages, sends what that queued (so an acknowledgement leaves
+within seconds), and queues again while mail is left, so a backlog in one mailbox is taken in
+slices between other mailboxes' mail. Besides push, every watcher looks for mail every
+``poll_seconds`` (jittered), which is all a mailbox gets when the server's push fails it
+(Dovecot past its inotify limit). Waits are jittered too, so 150 watchers do not wake in the
+same instant. APScheduler runs the deadline pass and the send job on intervals, one instance
+of each at a time. One failing mailbox is retried with jittered backoff and reported once; the
+others carry on. SIGTERM and SIGINT stop everything cleanly.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,8 +28,9 @@ from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
+from mailbot.entrypoints.turns import Turns, spread
 from mailbot.services.deadlines import run_deadline_pass
-from mailbot.services.polling import drain_mailbox, report_mailbox_health
+from mailbot.services.polling import report_mailbox_health, take_waiting
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,7 @@ class Worker:
         self.app, self.now = app, now
         self.stopping = threading.Event()
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
+        self.turns = Turns(app.settings.worker.acting_at_once)
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
 
     def send(self) -> None:
@@ -58,20 +67,35 @@ class Worker:
                 finally:
                     mailbox.close()
             except MailbotError as error:
-                log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
+                # Jittered, so mailboxes that failed together (a server restart) come back apart.
+                delay = random.uniform(0.5, 1.0) * backoff
+                log.error("mailbox %s failed, retrying in %.0fs: %s", name, delay, error)
                 report_mailbox_health(self.app.services, context, self.now(), problem=str(error))
-                self.stopping.wait(backoff)
+                self.stopping.wait(delay)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
         healthy_reported = False
+        slice_messages = self.app.settings.worker.slice_messages
+        look = True  # on (re)opening: mail may have come while nobody watched
+        next_look = 0.0
         while not self.stopping.is_set():
-            if drain_mailbox(self.app.services, context, mailbox, self.now):
-                self.send()
-            if not healthy_reported:
-                report_mailbox_health(self.app.services, context, self.now(), problem="")
-                healthy_reported = True
-            mailbox.wait_for_new(min(poll_seconds, WAIT_SLICE_SECONDS))
+            if look or time.monotonic() >= next_look:
+                with self.turns.turn():
+                    if self.stopping.is_set():
+                        return
+                    taken = take_waiting(self.app.services, context, mailbox, self.now,
+                                         batch=slice_messages, limit=slice_messages)
+                next_look = time.monotonic() + spread(poll_seconds)
+                if taken.handled:
+                    self.send()
+                if not healthy_reported:
+                    report_mailbox_health(self.app.services, context, self.now(), problem="")
+                    healthy_reported = True
+                if taken.more:
+                    continue  # mail left: queue for another turn behind the others waiting
+            wait = min(spread(WAIT_SLICE_SECONDS), next_look - time.monotonic())
+            look = mailbox.wait_for_new(max(wait, 0.01))
 
     def start(self) -> list[threading.Thread]:
         worker = self.app.settings.worker
