@@ -206,7 +206,8 @@ def build_mailbox(settings: Settings, mailbox: MailboxSettings, tokens: TokenPro
         return ImapMailbox(mailbox.name, mailbox.host, mailbox.port, mailbox.security,
                            mailbox.username or mailbox.address, password=password,
                            token_provider=provider, folder=mailbox.folder,
-                           processed_folder=mailbox.processed_folder)
+                           processed_folder=mailbox.processed_folder,
+                           poll_interval=mailbox.poll_seconds, use_idle=mailbox.idle)
     state_path = state_file(settings, mailbox, state_dir)
     common = {"folder": mailbox.folder, "processed_folder": mailbox.processed_folder,
               "state_path": state_path}

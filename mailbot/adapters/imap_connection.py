@@ -194,9 +194,14 @@ def ensure_folder(client: IMAPClient, name: str) -> None:
 
 
 class Backoff:
-    """Exponential reconnect delays: the first retry is immediate, then base, 2*base, ... cap.
+    """Exponential reconnect delays with full jitter: the first retry is immediate (a dropped
+    connection is usually just re-opened), then each comes at a random moment up to base,
+    2*base, 4*base, ... cap after the failure.
 
-    Jitter spreads the reconnects of several mailboxes on one server after it restarts.
+    When a server restarts, every mailbox on it loses its connection in the same instant; with
+    delays of a fixed length (or jittered by a fifth) they would all come back in waves, 150
+    logins at once. Drawn from the whole window, they arrive spread out (AWS Architecture
+    Blog, "Exponential Backoff And Jitter", 2015).
     """
 
     def __init__(self, base: float = 0.5, cap: float = 60.0):
@@ -206,8 +211,8 @@ class Backoff:
 
     def failed(self) -> None:
         self.failures += 1
-        delay = 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
-        self.retry_at = time.monotonic() + delay * random.uniform(0.8, 1.0)
+        window = 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
+        self.retry_at = time.monotonic() + random.uniform(0.0, window)
 
     def succeeded(self) -> None:
         self.failures, self.retry_at = 0, 0.0

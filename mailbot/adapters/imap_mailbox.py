@@ -6,12 +6,16 @@ or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\F
 neither is (and then \\Flagged messages are not fetched); during a backlog, moves run on a
 second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
 session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE, re-issued
-before the 29-minute limit of RFC 2177, or by polling. A dropped connection is re-opened with
-exponential backoff; failures surface as TransientError, refused logins as PermanentError.
+before the 29-minute limit of RFC 2177, or by polling every ``poll_interval``. An IDLE outlives
+the call that began it: the worker waits in short slices (so it can stop promptly), and each
+slice resumes the same IDLE without a command; the next fetch ends it. A dropped connection is
+re-opened with jittered exponential backoff; failures surface as TransientError, refused logins
+as PermanentError.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import ssl
@@ -46,6 +50,8 @@ IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minu
 # and imapclient's idle() files that EXISTS where idle_check() never sees it. One SEARCH a
 # second into each IDLE finds such mail, so it waits about a second, not a whole wait slice.
 IDLE_FIRST_LOOK_SECONDS = 1.0
+# An IDLE wait that ends this much before its time with nothing read was woken by a closed socket.
+EARLY_WAKE_SECONDS = 0.05
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
@@ -58,6 +64,7 @@ class ImapMailbox:
         folder: str = "INBOX", processed_folder: str = "mailbot/processed", timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None, *, poll_interval: float = 30.0,
         idle_renew: float = IDLE_RENEW_SECONDS, max_batch_bytes: int = MAX_BATCH_BYTES,
+        use_idle: bool = True,
     ):
         check_security(host, security, f"mailbox.{name}.security")
         if password is None and token_provider is None:
@@ -66,7 +73,10 @@ class ImapMailbox:
         self.name, self.folder, self.processed_folder = name, folder, processed_folder
         self._settings = ImapSettings(host, port, security, username, password, token_provider,
                                       timeout, ssl_context)
-        self._poll_interval, self._idle_renew = poll_interval, idle_renew
+        self._poll_interval, self._idle_renew, self._use_idle = poll_interval, idle_renew, use_idle
+        self._idling = False  # an IDLE is running on _client, begun by an earlier wait
+        self._renew_at = self._first_look_at = self._poll_at = 0.0
+        self._look_first = True  # look for mail before waiting (after a fetch that left some)
         self._max_batch_bytes = max_batch_bytes
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
@@ -99,13 +109,18 @@ class ImapMailbox:
         while True:
             try:
                 client = self._connected()
-                arrived = self._arrived(client)
-                self._backoff.succeeded()
-                if arrived:
-                    return True
-                if client.has_capability("IDLE"):
-                    return self._idle(client, deadline)
-                return self._poll(client, deadline)
+                if not self._idling:
+                    if self._look_first:
+                        arrived = self._arrived(client)
+                        self._backoff.succeeded()
+                        self._look_first = False
+                        self._poll_at = time.monotonic() + self._poll_interval
+                        if arrived:
+                            return True
+                    if not self._pushes(client):
+                        return self._poll(client, deadline)
+                    self._start_idle(client)
+                return self._idle(client, deadline)
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
                 if not _sleep_until(deadline, self._backoff.wait()):
@@ -117,6 +132,10 @@ class ImapMailbox:
         self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
+            if self._idling:
+                self._idling = False
+                with contextlib.suppress(*CONNECTION_ERRORS, *COMMAND_ERRORS):
+                    client.idle_done()
             log_out(client)
 
     # -- sessions ----------------------------------------------------------------------------
@@ -126,6 +145,7 @@ class ImapMailbox:
         for attempt in (1, 2):
             client = self._connected()
             try:
+                self._end_idle(client)
                 result = operation(client)
             except CONNECTION_ERRORS as error:
                 self._drop(error)
@@ -157,6 +177,7 @@ class ImapMailbox:
             self._backoff.failed()
             raise TransientError(f"mailbox {self.name}: cannot open {self.folder}") from error
         self._client = client
+        self._look_first = True  # mail may have come while nobody was connected
         return client
 
     def _prepare(self, client: IMAPClient) -> None:
@@ -181,6 +202,7 @@ class ImapMailbox:
         log.warning("mailbox %s: connection lost (%s: %s)", self.name,
                     type(error).__name__, error)
         client, self._client = self._client, None
+        self._idling = False
         if client is not None:
             shut(client)
         self._backoff.failed()
@@ -213,6 +235,7 @@ class ImapMailbox:
         found = [uid for uid in sorted(client.search(self._criteria())) if uid not in being_moved]
         uids = self._within_size(client, found[:limit])
         if not uids:
+            self._look_first = not self._pushes(client)
             return []
         if len(found) > len(uids) and self._mover is None and self._mode != "flag":
             # A backlog: move each stored batch on a second session while taking the next.
@@ -220,6 +243,9 @@ class ImapMailbox:
         # One FETCH for the whole batch: a round trip per message would dominate a backlog.
         fetched = client.fetch(uids, ["BODY.PEEK[]"])
         self._offered_up_to = max(self._offered_up_to, uids[-1])
+        # Mail left beyond this batch is found by the next wait at once; mail that lands from
+        # now on is announced when the IDLE starts (or found by the poll).
+        self._look_first = len(found) > len(uids) or not self._pushes(client)
         return [
             RawMessage(self.name, self._uidvalidity, str(uid), fetched[uid][b"BODY[]"])
             for uid in uids
@@ -292,35 +318,52 @@ class ImapMailbox:
         client.noop()
         return any(uid > self._offered_up_to for uid in client.search(criteria))
 
+    def _pushes(self, client: IMAPClient) -> bool:
+        return self._use_idle and client.has_capability("IDLE")
+
     def _poll(self, client: IMAPClient, deadline: float) -> bool:
-        while _sleep_until(deadline, self._poll_interval):
+        """Look every poll_interval, on a schedule kept across waits."""
+        while _sleep_until(deadline, self._poll_at - time.monotonic()):
+            self._poll_at = time.monotonic() + self._poll_interval
             if self._arrived(client):
                 return True
         return False
 
-    def _idle(self, client: IMAPClient, deadline: float) -> bool:
+    def _start_idle(self, client: IMAPClient) -> None:
+        forget_unread_responses(client)
         client.idle()
-        renew_at = time.monotonic() + self._idle_renew
-        first_look_at = time.monotonic() + IDLE_FIRST_LOOK_SECONDS
+        self._idling = True
+        now = time.monotonic()
+        self._renew_at, self._first_look_at = now + self._idle_renew, now + IDLE_FIRST_LOOK_SECONDS
+
+    def _end_idle(self, client: IMAPClient) -> None:
+        if self._idling:
+            self._idling = False
+            client.idle_done()  # what it reports is found again by the command that follows
+
+    def _idle(self, client: IMAPClient, deadline: float) -> bool:
+        """Wait in the running IDLE until ``deadline``; on time out it keeps running."""
         while True:
-            until = min(deadline, renew_at, first_look_at)
+            until = min(deadline, self._renew_at, self._first_look_at)
             responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
             if _mentions(responses, b"BYE"):
                 raise Disconnected("server said BYE during IDLE")
             if _mentions(responses, b"EXISTS"):
-                client.idle_done()
+                self._end_idle(client)
                 return True
             now = time.monotonic()
-            if now >= deadline:
-                return _mentions(client.idle_done()[1], b"EXISTS")
-            if now >= renew_at or now >= first_look_at or not responses:
+            early = not responses and now < until - EARLY_WAKE_SECONDS
+            if now >= deadline and not early:
+                return False  # still idling: the next wait resumes without a command
+            if now >= self._renew_at or now >= self._first_look_at or early:
                 # Renewal, the first look, or an early empty wake-up, which is how a closed
                 # socket shows itself: DONE, a SEARCH and IDLE again raise if it is gone.
-                first_look_at = math.inf
+                self._first_look_at = math.inf
+                self._idling = False
                 if _mentions(client.idle_done()[1], b"EXISTS") or self._arrived(client):
                     return True
-                client.idle()
-                renew_at = time.monotonic() + self._idle_renew
+                self._start_idle(client)
+                self._first_look_at = math.inf
 
 
 def _mentions(responses: list[tuple], word: bytes) -> bool:
