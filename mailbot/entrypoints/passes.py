@@ -21,6 +21,7 @@ def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
     return failed
 
 
-def send_all(app: App, now: Callable[[], datetime]) -> int:
+def send_all(app: App, now: Callable[[], datetime], sender: str | None = None) -> int:
+    """Sends the due mail (only that from the ``sender`` address when given)."""
     return send_queued(app.services, app.mailer, now(),
-                       redirect_all_to=app.settings.outgoing.redirect_all_to)
+                       redirect_all_to=app.settings.outgoing.redirect_all_to, sender=sender)

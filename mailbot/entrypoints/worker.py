@@ -46,9 +46,11 @@ class Worker:
         self.turns = Turns(app.settings.worker.acting_at_once)
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
 
-    def send(self) -> None:
+    def send(self, sender: str | None = None) -> None:
+        """Sends the due mail; a watcher sends only its own mailbox's, so a referral's
+        acknowledgement does not queue behind what another mailbox's backlog queued."""
         with self.send_lock:
-            send_all(self.app, self.now)
+            send_all(self.app, self.now, sender)
 
     def chase(self) -> None:
         run_deadline_pass(self.app.services, self.now())
@@ -88,7 +90,7 @@ class Worker:
                                          batch=slice_messages, limit=slice_messages)
                 next_look = time.monotonic() + spread(poll_seconds)
                 if taken.handled:
-                    self.send()
+                    self.send(context.address)
                 if not healthy_reported:
                     report_mailbox_health(self.app.services, context, self.now(), problem="")
                     healthy_reported = True

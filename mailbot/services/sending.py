@@ -38,10 +38,11 @@ CLAIM_BATCH = 25
 
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
-                redirect_all_to: str = "", limit: int = 500) -> int:
-    """Sends every due outbox row; returns how many were delivered."""
+                redirect_all_to: str = "", limit: int = 500, sender: str | None = None) -> int:
+    """Sends every due outbox row (only those from ``sender`` when given); returns how many
+    were delivered."""
     with services.uow_factory() as uow:
-        rows = uow.outbox.due(now, limit)
+        rows = uow.outbox.due(now, limit, sender)
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []

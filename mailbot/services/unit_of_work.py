@@ -100,7 +100,8 @@ class InboundLog(Protocol):
 
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxRow]: ...
+    # Oldest first; only the rows sent from ``sender`` (an envelope address) when given.
+    def due(self, now: datetime, limit: int = 100, sender: str | None = None) -> list[OutboxRow]: ...
     # The ids of the due rows this send pass takes (their next attempt moves on to ``until``);
     # another worker's pass claiming the same rows at once gets none of them.
     def claim(self, row_ids: Sequence[int], now: datetime, until: datetime) -> set[int]: ...

@@ -158,8 +158,9 @@ class _Outbox:
         wanted = {m.strip("<>") for m in message_ids}
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
-    def due(self, now, limit=100) -> list[OutboxRow]:
-        return [r for r in self.work["outbox"].values() if r.status == "queued"][:limit]
+    def due(self, now, limit=100, sender=None) -> list[OutboxRow]:
+        return [r for r in self.work["outbox"].values() if r.status == "queued"
+                and sender in (None, r.item.envelope_from)][:limit]
 
     def claim(self, row_ids, now, until) -> set[int]:
         return {i for i in row_ids if self.work["outbox"][i].status == "queued"}
