@@ -222,7 +222,7 @@ class WorkerSettings(_Strict):
     # before the next mailbox waiting has its turn: a backlog cannot hold up a referral
     # elsewhere for more than a few slices.
     acting_at_once: int = Field(default=2, ge=1, le=100)
-    slice_messages: int = Field(default=50, ge=1, le=10_000)
+    slice_messages: int = Field(default=20, ge=1, le=10_000)
 
 
 class Settings(_Strict):

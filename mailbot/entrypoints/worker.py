@@ -80,6 +80,7 @@ class Worker:
         healthy_reported = False
         slice_messages = self.app.settings.worker.slice_messages
         look = True  # on (re)opening: mail may have come while nobody watched
+        leftovers = True  # and a pass that died may have stored mail it did not act on
         next_look = 0.0
         while not self.stopping.is_set():
             if look or time.monotonic() >= next_look:
@@ -87,7 +88,9 @@ class Worker:
                     if self.stopping.is_set():
                         return
                     taken = take_waiting(self.app.services, context, mailbox, self.now,
-                                         batch=slice_messages, limit=slice_messages)
+                                         batch=slice_messages, limit=slice_messages,
+                                         leftovers=leftovers)
+                leftovers = False
                 next_look = time.monotonic() + spread(poll_seconds)
                 if taken.handled:
                     self.send(context.address)

@@ -57,15 +57,16 @@ def drain_mailbox(services: Services, context: MailboxContext, mailbox: Mailbox,
 
 def take_waiting(services: Services, context: MailboxContext, mailbox: Mailbox,
                  now: Callable[[], datetime], *, batch: int = BATCH,
-                 limit: int | None = None) -> Drained:
+                 limit: int | None = None, leftovers: bool = True) -> Drained:
     """Handles waiting messages of an open mailbox until none is left or about ``limit`` are
     handled. Mailbox trouble raises ``MailbotError`` (a message's own trouble is quarantined
-    inside).
+    inside). ``leftovers``: first act on what a pass that died stored but did not act on (a
+    worker asks once per opening of the mailbox, not on every periodic look).
 
     Only an empty fetch ends the drain: a batch may come back shorter than asked for because
     the adapter's byte budget cut it, not because the mailbox is empty.
     """
-    handled = act_on_pending(services, context, now, batch)  # left by a pass that died
+    handled = act_on_pending(services, context, now, batch) if leftovers else 0
     offered: set[tuple[int, str]] = set()
     while limit is None or handled < limit:
         size = batch if limit is None else max(1, min(batch, limit - handled))
