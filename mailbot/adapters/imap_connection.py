@@ -11,6 +11,7 @@ import imaplib
 import logging
 import random
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +47,35 @@ class ImapSettings:
     ssl_context: ssl.SSLContext | None
 
 
+# New sessions to one server from this process, at most this many a second: when a server
+# restarts, every mailbox on it reconnects, and 150 logins in the same instant are what makes
+# a restarted server fall over again. Paced, they take a few seconds.
+LOGINS_PER_SECOND = 25.0
+
+
+class LoginPace:
+    """Hands out moments to connect to each server, ``1 / per_second`` apart."""
+
+    def __init__(self, per_second: float):
+        self.gap = 1.0 / per_second
+        self._lock = threading.Lock()
+        self._next: dict[tuple[str, int], float] = {}
+
+    def wait_turn(self, server: tuple[str, int]) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next.get(server, 0.0))
+            self._next[server] = at + self.gap
+        if at > now:
+            time.sleep(at - now)
+
+
+_pace = LoginPace(LOGINS_PER_SECOND)
+
+
 def open_session(settings: ImapSettings) -> IMAPClient:
     """A logged-in client; raises PermanentError for refused logins, TransientError otherwise."""
+    _pace.wait_turn((settings.host, settings.port))
     # Loading the system's CA certificates takes tens of milliseconds: only when TLS is used.
     context = None
     if settings.security != "none":

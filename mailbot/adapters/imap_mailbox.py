@@ -244,7 +244,7 @@ class ImapMailbox:
         fetched = client.fetch(uids, ["BODY.PEEK[]"])
         self._offered_up_to = max(self._offered_up_to, uids[-1])
         # Mail left beyond this batch is found by the next wait at once; mail that lands from
-        # now on is announced when the IDLE starts (or found by the poll).
+        # now on is pushed during the IDLE or found by its first look (or by the poll).
         self._look_first = len(found) > len(uids) or not self._pushes(client)
         return [
             RawMessage(self.name, self._uidvalidity, str(uid), fetched[uid][b"BODY[]"])

@@ -1,11 +1,14 @@
 """The worker's turns are handed out first come, first served, never more at once than allowed;
-and wait lengths are spread, so watchers started together drift apart."""
+wait lengths are spread, so watchers started together drift apart; and logins to one server
+are paced, so a restarted server is not met by every mailbox in the same instant."""
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 
+from mailbot.adapters.imap_connection import LoginPace
 from mailbot.entrypoints.turns import Turns, spread
 
 
@@ -49,3 +52,13 @@ def test_waits_are_spread_around_their_length():
     waits = [spread(5.0, rng) for _ in range(1000)]
     assert 4.0 <= min(waits) < 4.3 and 5.7 < max(waits) <= 6.0
     assert len(set(waits)) == len(waits)  # not two in the same instant
+
+
+def test_logins_to_one_server_are_paced_and_other_servers_are_not_held_up():
+    pace = LoginPace(per_second=50)
+    started = time.monotonic()
+    for _ in range(6):
+        pace.wait_turn(("127.0.0.1", 143))
+    paced = time.monotonic() - started
+    pace.wait_turn(("127.0.0.1", 993))  # another server: no wait
+    assert paced >= 5 / 50 and time.monotonic() - started - paced < 0.02
