@@ -12,7 +12,7 @@ reference prefixes. Then, with the worker as a separate process:
 3. latency: APPEND -> acknowledgement at the SMTP server, for referrals (with their .docx
    form) dropped into random mailboxes, p50 / p95;
 4. the same while mailbox 0 takes a backlog of ``--backlog`` bare referrals (moved into its
-   INBOX in one command), and how long the backlog took;
+   INBOX in one command), and how long the backlog took (`--backlog 0` leaves this out);
 5. restart: Dovecot is stopped (its sessions killed) and started again; seconds until every
    mailbox is logged in again, and how the logins spread.
 
@@ -278,7 +278,8 @@ def run_size(size: int, args: argparse.Namespace) -> None:
     worker = None
     try:
         config, env = write_deployment(folder, dovecot, accounts, smtp.port)
-        stage_backlog(dovecot, accounts[0], args.backlog)
+        if args.backlog:
+            stage_backlog(dovecot, accounts[0], args.backlog)
         usernames = {account.username for account in accounts}
         log_file = open(folder / "worker.log", "wb")  # noqa: SIM115 - closed with the worker
         launched = time.monotonic()
@@ -304,42 +305,9 @@ def run_size(size: int, args: argparse.Namespace) -> None:
         quiet = [probes.one() for _ in range(args.probes)]
         print(f"APPEND -> acknowledgement, random mailboxes: {percentiles(quiet)}", flush=True)
 
-        before = arrivals.count
-        release_backlog(dovecot, accounts[0])
-        started = time.monotonic()
-        during = []
-        backlog_acks = lambda: sum(1 for n in range(args.backlog)  # noqa: E731
-                                   if f"referrer{n}@agency.test" in arrivals.first_seen)
-        while len(during) < args.probes or (backlog_acks() < args.backlog
-                                            and time.monotonic() - started < 900):
-            during.append(probes.one(avoid=0))
-            if len(during) >= 4 * args.probes and backlog_acks() >= args.backlog:
-                break
-        left = args.backlog - backlog_acks()
-        print(f"... during a backlog of {args.backlog} in mailbox 0: {percentiles(during)}"
-              f" (target p95 <= 5 s); {args.backlog - left} of the backlog acknowledged"
-              f" {time.monotonic() - started:.0f} s after it landed, {arrivals.count - before}"
-              f" emails sent meanwhile", flush=True)
-        while backlog_acks() < args.backlog and time.monotonic() - started < 900:
-            time.sleep(1)
-        print(f"backlog: all {args.backlog} acknowledged {time.monotonic() - started:.0f} s after"
-              f" it landed", flush=True)
-
-        dovecot.stop()
-        dovecot.start()
-        restarted = time.monotonic()
-        logins = {}
-        while len(logins) < size and time.monotonic() - restarted < 300:
-            for user in dovecot.logged_in() - logins.keys():
-                logins[user] = time.monotonic() - restarted
-            time.sleep(0.25)
-        spread = sorted(logins.values())
-        per_second = max((sum(1 for t in spread if s <= t < s + 1) for s in range(int(spread[-1]) + 1)),
-                         default=0) if spread else 0
-        print(f"after a Dovecot restart: {len(logins)} of {size} watched again within"
-              f" {spread[-1] if spread else float('nan'):.1f} s (target < 60 s); first back at"
-              f" {spread[0] if spread else float('nan'):.1f} s, at most {per_second} logins in one"
-              f" second", flush=True)
+        if args.backlog:
+            backlog_phase(dovecot, accounts, arrivals, probes, args)
+        restart_phase(dovecot, size)
         rss, threads, _ = process_figures(worker.pid)
         print(f"after all that: {rss:.0f} MB resident, {threads} threads", flush=True)
     except Exception:
@@ -358,6 +326,52 @@ def run_size(size: int, args: argparse.Namespace) -> None:
         smtp.stop()
         dovecot.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def backlog_phase(dovecot: DovecotServer, accounts: list[ImapAccount], arrivals: Arrivals,
+                  probes: Probes, args: argparse.Namespace) -> None:
+    """Referrals timed into other mailboxes while mailbox 0 takes its backlog."""
+    before = arrivals.count
+    release_backlog(dovecot, accounts[0])
+    started = time.monotonic()
+    during = []
+
+    def backlog_acks() -> int:
+        return sum(1 for n in range(args.backlog) if f"referrer{n}@agency.test" in arrivals.first_seen)
+
+    while len(during) < args.probes or (backlog_acks() < args.backlog
+                                        and time.monotonic() - started < 900):
+        during.append(probes.one(avoid=0))
+        if len(during) >= 4 * args.probes and backlog_acks() >= args.backlog:
+            break
+    left = args.backlog - backlog_acks()
+    print(f"... during a backlog of {args.backlog} in mailbox 0: {percentiles(during)}"
+          f" (target p95 <= 5 s); {args.backlog - left} of the backlog acknowledged"
+          f" {time.monotonic() - started:.0f} s after it landed, {arrivals.count - before}"
+          f" emails sent meanwhile", flush=True)
+    while backlog_acks() < args.backlog and time.monotonic() - started < 900:
+        time.sleep(1)
+    print(f"backlog: all {args.backlog} acknowledged {time.monotonic() - started:.0f} s after"
+          f" it landed", flush=True)
+
+
+def restart_phase(dovecot: ManyUsersDovecot, size: int) -> None:
+    """Dovecot stopped, its sessions ended, and started again: when is each mailbox back?"""
+    dovecot.stop()
+    dovecot.start()
+    restarted = time.monotonic()
+    logins = {}
+    while len(logins) < size and time.monotonic() - restarted < 300:
+        for user in dovecot.logged_in() - logins.keys():
+            logins[user] = time.monotonic() - restarted
+        time.sleep(0.25)
+    spread = sorted(logins.values())
+    per_second = max((sum(1 for t in spread if s <= t < s + 1) for s in range(int(spread[-1]) + 1)),
+                     default=0) if spread else 0
+    print(f"after a Dovecot restart: {len(logins)} of {size} watched again within"
+          f" {spread[-1] if spread else float('nan'):.1f} s (target < 60 s); first back at"
+          f" {spread[0] if spread else float('nan'):.1f} s, at most {per_second} logins in one"
+          f" second", flush=True)
 
 
 def main() -> None:
