@@ -16,6 +16,7 @@ as PermanentError.
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import logging
 import math
 import ssl
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from imapclient import DELETED, FLAGGED, IMAPClient
+from imapclient.imapclient import _parse_untagged_response as parse_untagged
 
 from mailbot.adapters.connection_security import check_security
 from mailbot.adapters.imap_connection import (
@@ -119,7 +121,8 @@ class ImapMailbox:
                             return True
                     if not self._pushes(client):
                         return self._poll(client, deadline)
-                    self._start_idle(client)
+                    if self._start_idle(client):
+                        return True
                 return self._idle(client, deadline)
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
@@ -329,12 +332,17 @@ class ImapMailbox:
                 return True
         return False
 
-    def _start_idle(self, client: IMAPClient) -> None:
+    def _start_idle(self, client: IMAPClient) -> bool:
+        """Begin an IDLE; True if it began by announcing mail (then it is ended again)."""
         forget_unread_responses(client)
         client.idle()
         self._idling = True
         now = time.monotonic()
         self._renew_at, self._first_look_at = now + self._idle_renew, now + IDLE_FIRST_LOOK_SECONDS
+        if _mentions(_already_read(client), b"EXISTS"):
+            self._end_idle(client)
+            return True
+        return False
 
     def _end_idle(self, client: IMAPClient) -> None:
         if self._idling:
@@ -362,8 +370,32 @@ class ImapMailbox:
                 self._idling = False
                 if _mentions(client.idle_done()[1], b"EXISTS") or self._arrived(client):
                     return True
-                self._start_idle(client)
+                if self._start_idle(client):
+                    return True
                 self._first_look_at = math.inf
+
+
+def _already_read(client: IMAPClient) -> list[tuple]:
+    """Responses that came in the same packet as "+ idling" and wait in imaplib's read buffer,
+    where idle_check, which polls the socket, would not see them until more data came: mail
+    that landed between a look and the IDLE after it would otherwise wait for the next look."""
+    sock = client.socket()
+    sock.setblocking(False)
+    lines = []
+    try:
+        while True:
+            try:
+                lines.append(parse_untagged(client._imap._get_line()))
+            except (TimeoutError, OSError):
+                break  # nothing buffered: the read would block
+            except imaplib.IMAP4.abort as error:
+                if "EOF" in str(error):
+                    break  # an empty non-blocking read looks like EOF to imaplib
+                raise
+    finally:
+        sock.setblocking(True)
+        client._set_read_timeout()
+    return lines
 
 
 def _mentions(responses: list[tuple], word: bytes) -> bool:
