@@ -32,6 +32,11 @@ class DatabaseSettings(_Strict):
     url: str = "sqlite:///var/mailbot.sqlite3"
     # How long a SQLite write waits for another process's lock before the pass backs off.
     busy_timeout_seconds: float = Field(default=30, gt=0)
+    # Connections one process holds: pool_size kept open, up to max_overflow more under load;
+    # a thread that finds none free waits pool_timeout_seconds, then its transaction fails.
+    pool_size: int = Field(default=5, ge=1, le=100)
+    max_overflow: int = Field(default=5, ge=0, le=100)
+    pool_timeout_seconds: float = Field(default=30, gt=0)
 
 
 class OAuthSettings(_Strict):
@@ -218,6 +223,11 @@ class WorkerSettings(_Strict):
     # Workers sharing one PostgreSQL database: a dead worker's mailboxes, deadline pass and
     # claimed mail are taken over by another within this many seconds.
     lease_seconds: float = Field(default=60, ge=1)
+    # Mailboxes acting on their mail at once, and how many messages each acts on per turn
+    # before the next mailbox waiting has its turn: a backlog cannot hold up a referral
+    # elsewhere for more than a few slices.
+    acting_at_once: int = Field(default=2, ge=1, le=100)
+    slice_messages: int = Field(default=20, ge=1, le=10_000)
 
 
 class Settings(_Strict):
@@ -248,6 +258,17 @@ class Settings(_Strict):
     def zone(self) -> ZoneInfo:
         """The zone deadlines, chasers, --now and every time shown to a person are in."""
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _acting_fits_the_pool(self) -> Settings:
+        # The send job and the deadline pass need a connection each beside the mailboxes acting.
+        connections = self.database.pool_size + self.database.max_overflow
+        if self.worker.acting_at_once + 2 > connections:
+            raise ValueError(f"worker.acting_at_once = {self.worker.acting_at_once} needs"
+                             f" {self.worker.acting_at_once + 2} database connections but"
+                             f" database.pool_size + max_overflow allow {connections}; raise"
+                             " pool_size or lower acting_at_once")
+        return self
 
     @model_validator(mode="after")
     def _mailbox_names_unique(self) -> Settings:

@@ -11,6 +11,7 @@ import imaplib
 import logging
 import random
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +47,35 @@ class ImapSettings:
     ssl_context: ssl.SSLContext | None
 
 
+# New sessions to one server from this process, at most this many a second: when a server
+# restarts, every mailbox on it reconnects, and 150 logins in the same instant are what makes
+# a restarted server fall over again. Paced, they take a few seconds.
+LOGINS_PER_SECOND = 25.0
+
+
+class LoginPace:
+    """Hands out moments to connect to each server, ``1 / per_second`` apart."""
+
+    def __init__(self, per_second: float):
+        self.gap = 1.0 / per_second
+        self._lock = threading.Lock()
+        self._next: dict[tuple[str, int], float] = {}
+
+    def wait_turn(self, server: tuple[str, int]) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next.get(server, 0.0))
+            self._next[server] = at + self.gap
+        if at > now:
+            time.sleep(at - now)
+
+
+_pace = LoginPace(LOGINS_PER_SECOND)
+
+
 def open_session(settings: ImapSettings) -> IMAPClient:
     """A logged-in client; raises PermanentError for refused logins, TransientError otherwise."""
+    _pace.wait_turn((settings.host, settings.port))
     # Loading the system's CA certificates takes tens of milliseconds: only when TLS is used.
     context = None
     if settings.security != "none":
@@ -194,9 +222,14 @@ def ensure_folder(client: IMAPClient, name: str) -> None:
 
 
 class Backoff:
-    """Exponential reconnect delays: the first retry is immediate, then base, 2*base, ... cap.
+    """Exponential reconnect delays with full jitter: the first retry is immediate (a dropped
+    connection is usually just re-opened), then each comes at a random moment up to base,
+    2*base, 4*base, ... cap after the failure.
 
-    Jitter spreads the reconnects of several mailboxes on one server after it restarts.
+    When a server restarts, every mailbox on it loses its connection in the same instant; with
+    delays of a fixed length (or jittered by a fifth) they would all come back in waves, 150
+    logins at once. Drawn from the whole window, they arrive spread out (AWS Architecture
+    Blog, "Exponential Backoff And Jitter", 2015).
     """
 
     def __init__(self, base: float = 0.5, cap: float = 60.0):
@@ -206,8 +239,8 @@ class Backoff:
 
     def failed(self) -> None:
         self.failures += 1
-        delay = 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
-        self.retry_at = time.monotonic() + delay * random.uniform(0.8, 1.0)
+        window = 0.0 if self.failures == 1 else min(self.cap, self.base * 2 ** (self.failures - 2))
+        self.retry_at = time.monotonic() + random.uniform(0.0, window)
 
     def succeeded(self) -> None:
         self.failures, self.retry_at = 0, 0.0

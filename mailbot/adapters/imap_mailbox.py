@@ -6,12 +6,17 @@ or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\F
 neither is (and then \\Flagged messages are not fetched); during a backlog, moves run on a
 second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
 session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE, re-issued
-before the 29-minute limit of RFC 2177, or by polling. A dropped connection is re-opened with
-exponential backoff; failures surface as TransientError, refused logins as PermanentError.
+before the 29-minute limit of RFC 2177, or by polling every ``poll_interval``. An IDLE outlives
+the call that began it: the worker waits in short slices (so it can stop promptly), and each
+slice resumes the same IDLE without a command; the next fetch ends it. A dropped connection is
+re-opened with jittered exponential backoff; failures surface as TransientError, refused logins
+as PermanentError.
 """
 
 from __future__ import annotations
 
+import contextlib
+import imaplib
 import logging
 import math
 import ssl
@@ -19,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from imapclient import DELETED, FLAGGED, IMAPClient
+from imapclient.imapclient import _parse_untagged_response as parse_untagged
 
 from mailbot.adapters.connection_security import check_security
 from mailbot.adapters.imap_connection import (
@@ -46,6 +52,8 @@ IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minu
 # and imapclient's idle() files that EXISTS where idle_check() never sees it. One SEARCH a
 # second into each IDLE finds such mail, so it waits about a second, not a whole wait slice.
 IDLE_FIRST_LOOK_SECONDS = 1.0
+# An IDLE wait that ends this much before its time with nothing read was woken by a closed socket.
+EARLY_WAKE_SECONDS = 0.05
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
@@ -69,6 +77,9 @@ class ImapMailbox:
                                       timeout, ssl_context)
         self._poll_interval, self._idle_renew = poll_interval, idle_renew
         self.use_idle = use_idle  # config's idle = false: poll even where the server offers IDLE
+        self._idling = False  # an IDLE is running on _client, begun by an earlier wait
+        self._renew_at = self._first_look_at = self._poll_at = 0.0
+        self._look_first = True  # look for mail before waiting (after a fetch that left some)
         self._max_batch_bytes = max_batch_bytes
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
@@ -101,13 +112,19 @@ class ImapMailbox:
         while True:
             try:
                 client = self._connected()
-                arrived = self._arrived(client)
-                self._backoff.succeeded()
-                if arrived:
-                    return True
-                if self.use_idle and client.has_capability("IDLE"):
-                    return self._idle(client, deadline)
-                return self._poll(client, deadline)
+                if not self._idling:
+                    if self._look_first:
+                        arrived = self._arrived(client)
+                        self._backoff.succeeded()
+                        self._look_first = False
+                        self._poll_at = time.monotonic() + self._poll_interval
+                        if arrived:
+                            return True
+                    if not self._pushes(client):
+                        return self._poll(client, deadline)
+                    if self._start_idle(client):
+                        return True
+                return self._idle(client, deadline)
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
                 if not _sleep_until(deadline, self._backoff.wait()):
@@ -119,6 +136,10 @@ class ImapMailbox:
         self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
+            if self._idling:
+                self._idling = False
+                with contextlib.suppress(*CONNECTION_ERRORS, *COMMAND_ERRORS):
+                    client.idle_done()
             log_out(client)
 
     # -- sessions ----------------------------------------------------------------------------
@@ -128,6 +149,7 @@ class ImapMailbox:
         for attempt in (1, 2):
             client = self._connected()
             try:
+                self._end_idle(client)
                 result = operation(client)
             except CONNECTION_ERRORS as error:
                 self._drop(error)
@@ -159,6 +181,7 @@ class ImapMailbox:
             self._backoff.failed()
             raise TransientError(f"mailbox {self.name}: cannot open {self.folder}") from error
         self._client = client
+        self._look_first = True  # mail may have come while nobody was connected
         return client
 
     def _prepare(self, client: IMAPClient) -> None:
@@ -183,6 +206,7 @@ class ImapMailbox:
         log.warning("mailbox %s: connection lost (%s: %s)", self.name,
                     type(error).__name__, error)
         client, self._client = self._client, None
+        self._idling = False
         if client is not None:
             shut(client)
         self._backoff.failed()
@@ -215,6 +239,7 @@ class ImapMailbox:
         found = [uid for uid in sorted(client.search(self._criteria())) if uid not in being_moved]
         uids = self._within_size(client, found[:limit])
         if not uids:
+            self._look_first = not self._pushes(client)
             return []
         if len(found) > len(uids) and self._mover is None and self._mode != "flag":
             # A backlog: move each stored batch on a second session while taking the next.
@@ -222,6 +247,9 @@ class ImapMailbox:
         # One FETCH for the whole batch: a round trip per message would dominate a backlog.
         fetched = client.fetch(uids, ["BODY.PEEK[]"])
         self._offered_up_to = max(self._offered_up_to, uids[-1])
+        # Mail left beyond this batch is found by the next wait at once; mail that lands from
+        # now on is pushed during the IDLE or found by its first look (or by the poll).
+        self._look_first = len(found) > len(uids) or not self._pushes(client)
         return [
             RawMessage(self.name, self._uidvalidity, str(uid), fetched[uid][b"BODY[]"])
             for uid in uids
@@ -301,35 +329,81 @@ class ImapMailbox:
         client.noop()
         return any(uid > self._offered_up_to for uid in client.search(criteria))
 
+    def _pushes(self, client: IMAPClient) -> bool:
+        return self.use_idle and client.has_capability("IDLE")
+
     def _poll(self, client: IMAPClient, deadline: float) -> bool:
-        while _sleep_until(deadline, self._poll_interval):
+        """Look every poll_interval, on a schedule kept across waits."""
+        while _sleep_until(deadline, self._poll_at - time.monotonic()):
+            self._poll_at = time.monotonic() + self._poll_interval
             if self._arrived(client):
                 return True
         return False
 
-    def _idle(self, client: IMAPClient, deadline: float) -> bool:
+    def _start_idle(self, client: IMAPClient) -> bool:
+        """Begin an IDLE; True if it began by announcing mail (then it is ended again)."""
+        forget_unread_responses(client)
         client.idle()
-        renew_at = time.monotonic() + self._idle_renew
-        first_look_at = time.monotonic() + IDLE_FIRST_LOOK_SECONDS
+        self._idling = True
+        now = time.monotonic()
+        self._renew_at, self._first_look_at = now + self._idle_renew, now + IDLE_FIRST_LOOK_SECONDS
+        if _mentions(_already_read(client), b"EXISTS"):
+            self._end_idle(client)
+            return True
+        return False
+
+    def _end_idle(self, client: IMAPClient) -> None:
+        if self._idling:
+            self._idling = False
+            client.idle_done()  # what it reports is found again by the command that follows
+
+    def _idle(self, client: IMAPClient, deadline: float) -> bool:
+        """Wait in the running IDLE until ``deadline``; on time out it keeps running."""
         while True:
-            until = min(deadline, renew_at, first_look_at)
+            until = min(deadline, self._renew_at, self._first_look_at)
             responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
             if _mentions(responses, b"BYE"):
                 raise Disconnected("server said BYE during IDLE")
             if _mentions(responses, b"EXISTS"):
-                client.idle_done()
+                self._end_idle(client)
                 return True
             now = time.monotonic()
-            if now >= deadline:
-                return _mentions(client.idle_done()[1], b"EXISTS")
-            if now >= renew_at or now >= first_look_at or not responses:
+            early = not responses and now < until - EARLY_WAKE_SECONDS
+            if now >= deadline and not early:
+                return False  # still idling: the next wait resumes without a command
+            if now >= self._renew_at or now >= self._first_look_at or early:
                 # Renewal, the first look, or an early empty wake-up, which is how a closed
                 # socket shows itself: DONE, a SEARCH and IDLE again raise if it is gone.
-                first_look_at = math.inf
+                self._first_look_at = math.inf
+                self._idling = False
                 if _mentions(client.idle_done()[1], b"EXISTS") or self._arrived(client):
                     return True
-                client.idle()
-                renew_at = time.monotonic() + self._idle_renew
+                if self._start_idle(client):
+                    return True
+                self._first_look_at = math.inf
+
+
+def _already_read(client: IMAPClient) -> list[tuple]:
+    """Responses that came in the same packet as "+ idling" and wait in imaplib's read buffer,
+    where idle_check, which polls the socket, would not see them until more data came: mail
+    that landed between a look and the IDLE after it would otherwise wait for the next look."""
+    sock = client.socket()
+    sock.setblocking(False)
+    lines = []
+    try:
+        while True:
+            try:
+                lines.append(parse_untagged(client._imap._get_line()))
+            except (TimeoutError, OSError):
+                break  # nothing buffered: the read would block
+            except imaplib.IMAP4.abort as error:
+                if "EOF" in str(error):
+                    break  # an empty non-blocking read looks like EOF to imaplib
+                raise
+    finally:
+        sock.setblocking(True)
+        client._set_read_timeout()
+    return lines
 
 
 _MOVE_ATTEMPTS = 3

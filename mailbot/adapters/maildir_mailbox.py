@@ -25,19 +25,21 @@ _UIDVALIDITY_FILE = "mailbot-uidvalidity"
 # A key is the unique part of a Maildir file name; anything with a path in it is not one.
 _SAFE_KEY = re.compile(r"[^/\\\x00]+")
 _DELIVERY_TIME = re.compile(r"(\d+)(?:\.M(\d+))?")
+MAX_BATCH_BYTES = 32 * 1024 * 1024  # as the IMAP adapter's: a batch of large mail stays small
 
 
 class MaildirMailbox:
     """A local Maildir; ``processed_folder`` is a Maildir++ sub-folder of it."""
 
     def __init__(self, name: str, path: str | Path, processed_folder: str = "processed",
-                 *, poll_interval: float = 0.2):
+                 *, poll_interval: float = 0.2, max_batch_bytes: int = MAX_BATCH_BYTES):
         if not _SAFE_KEY.fullmatch(processed_folder) or processed_folder in (".", ".."):
             raise PermanentError(f"mailbox {name}: bad processed folder {processed_folder!r}")
         self.name = name
         self.path = Path(path)
         self.processed_path = self.path / f".{processed_folder}"
         self.poll_interval = poll_interval
+        self.max_batch_bytes = max_batch_bytes
         self._offered: set[str] = set()
 
     # -- the port ----------------------------------------------------------------------------
@@ -46,11 +48,16 @@ class MaildirMailbox:
         uidvalidity = self._prepare()
         found = self._waiting()
         batch = sorted(found, key=lambda key: _arrival_order(key, found[key]))[:limit]
-        messages = []
+        messages, size = [], 0
         for key in batch:
             data = _read(found[key])
-            if data is not None:
-                messages.append(RawMessage(self.name, uidvalidity, key, data))
+            if data is None:
+                continue
+            size += len(data)
+            if messages and size > self.max_batch_bytes:
+                break  # always at least one message, however large
+            messages.append(RawMessage(self.name, uidvalidity, key, data))
+        batch = [raw.uid for raw in messages]
         self._offered = set(batch)
         return messages
 

@@ -24,6 +24,7 @@ from mailbot.adapters.reference_marker import FileReferenceMarker
 from mailbot.adapters.routing_mailer import RoutingMailer
 from mailbot.adapters.smtp_mailer import SmtpMailer
 from mailbot.adapters.sqlalchemy_store import SqlAlchemyUnitOfWork, make_engine, make_session_factory
+from mailbot.adapters.sqlalchemy_store.engine import PoolLimits
 from mailbot.bootstrap.tokens import TokenProviders, secret, verify
 from mailbot.config import MailboxSettings, Settings, resolve_path
 from mailbot.domain.engine import CaseEngine
@@ -60,7 +61,10 @@ def bootstrap(settings: Settings, *, migrate_database: bool = True) -> App:
         migrate(url, settings.source, settings.database.busy_timeout_seconds)
     else:
         require_current_schema(url, settings.source, settings.database.busy_timeout_seconds)
-    engine = make_engine(url, busy_timeout=settings.database.busy_timeout_seconds)
+    database = settings.database
+    engine = make_engine(url, busy_timeout=database.busy_timeout_seconds,
+                         pool=PoolLimits(database.pool_size, database.max_overflow,
+                                         database.pool_timeout_seconds))
     session_factory = make_session_factory(engine)
     contexts = {m.name: _context(settings, m) for m in settings.mailbox}
     _refuse_shared_prefixes(settings, contexts)
@@ -210,7 +214,8 @@ def build_mailbox(settings: Settings, mailbox: MailboxSettings, tokens: TokenPro
         return ImapMailbox(mailbox.name, mailbox.host, mailbox.port, mailbox.security,
                            mailbox.username or mailbox.address, password=password,
                            token_provider=provider, folder=mailbox.folder,
-                           processed_folder=mailbox.processed_folder, use_idle=mailbox.idle)
+                           processed_folder=mailbox.processed_folder,
+                           poll_interval=mailbox.poll_seconds, use_idle=mailbox.idle)
     state_path = state_file(settings, mailbox, state_dir)
     common = {"folder": mailbox.folder, "processed_folder": mailbox.processed_folder,
               "state_path": state_path}

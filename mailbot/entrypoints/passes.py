@@ -16,11 +16,12 @@ from mailbot.services.sending import send_queued
 
 
 def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
-    """Polls every mailbox; returns the names of those that failed (the others carry on)."""
+    """Polls every mailbox; returns the names of those that failed or were left with mail
+    waiting at the poll's limit (the others carry on)."""
     failed = []
     for name, context in app.services.mailboxes.items():
         result = poll_mailbox(app.services, context, lambda n=name: app.open_mailbox(n), now)
-        if result.failed:
+        if result.failed or result.cut_short:
             failed.append(name)
     return failed
 
@@ -51,14 +52,15 @@ class _CountingMailer:
         return bool(asked is not None and asked(message_id))
 
 
-def send_all(app: App, now: Callable[[], datetime]) -> SendPass:
+def send_all(app: App, now: Callable[[], datetime], sender: str | None = None) -> SendPass:
+    """Sends the due mail (only that from the ``sender`` address when given)."""
     result = SendPass()
     # A claim lasts as long as a worker's lease: mail a dead worker had claimed moves on
     # to another worker as soon as its mailboxes do.
     result.delivered = send_queued(app.services, _CountingMailer(app.mailer, result), now(),
                                    redirect_all_to=app.settings.outgoing.redirect_all_to,
                                    claim_for=timedelta(seconds=app.settings.worker.lease_seconds),
-                                   clock=real_now)
+                                   clock=real_now, sender=sender)
     return result
 
 

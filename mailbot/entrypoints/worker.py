@@ -1,12 +1,17 @@
 """`mailbot run`: the long-running worker.
 
-Each mailbox has its own watcher thread that drains the mailbox, sends what that queued
-(so an acknowledgement leaves within seconds), then waits in IMAP IDLE (or sleeps, for
-Maildir) until something arrives. APScheduler runs the deadline pass and the send job on
-intervals, one instance of each at a time. Nothing ends a watcher or a job but a stop: any
-error in one (expected or not) is logged, reported to the business managers once (and its
-recovery once), and retried after a back-off, while the others carry on
-(``supervision.py``). SIGTERM and SIGINT stop everything cleanly.
+Each mailbox has its own watcher thread that waits in IMAP IDLE (or polls, for Maildir and
+servers without IDLE) until something arrives, then takes a turn (``turns``): it acts on at
+most ``worker.slice_messages`` messages, sends what that queued (so an acknowledgement leaves
+within seconds), and queues again while mail is left, so a backlog in one mailbox is taken in
+slices between other mailboxes' mail. Besides push, every watcher looks for mail every
+``poll_seconds`` (jittered), which is all a mailbox gets when the server's push fails it
+(Dovecot past its inotify limit). Waits are jittered too, so 150 watchers do not wake in the
+same instant. APScheduler runs the deadline pass and the send job on intervals, one instance
+of each at a time. Nothing ends a watcher or a job but a stop: any error in one (expected or
+not) is logged, reported to the business managers once (and its recovery once), and retried
+after a jittered back-off, while the others carry on (``supervision.py``). SIGTERM and SIGINT
+stop everything cleanly.
 
 Several workers may share one PostgreSQL database: each watches only the mailboxes whose
 lease it holds, and runs the deadline pass only while it holds that lease (``LeaseKeeper``);
@@ -16,8 +21,10 @@ every worker sends, and the outbox's claims give each message to one of them.
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -29,9 +36,10 @@ from mailbot.entrypoints.lease_keeper import LeaseKeeper
 from mailbot.entrypoints.partnership_jobs import add_partnership_jobs
 from mailbot.entrypoints.passes import send_all
 from mailbot.entrypoints.supervision import Supervision, WatchedMailer
+from mailbot.entrypoints.turns import Turns, spread
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.health import record_deadline_pass
-from mailbot.services.polling import drain_mailbox
+from mailbot.services.polling import take_waiting
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ class Worker:
         self.stopping = threading.Event()
         self.send_lock = threading.Lock()  # the send job and the watchers never send at once
         self.chase_lock = threading.Lock()
+        self.turns = Turns(app.settings.worker.acting_at_once)
         self.scheduler = BackgroundScheduler(timezone=app.settings.timezone)
         self.health = Supervision(app.services, now)
         self.mailer = app.mailer = WatchedMailer(app.mailer)
@@ -53,14 +62,16 @@ class Worker:
                                   app.settings.worker.lease_seconds, self.stopping)
         self.leases.on_deadline_pass = self._chase_now  # taken over: chase without waiting
 
-    def send(self) -> None:
-        """Sends what is queued; a failure is the send job's, reported as such, never the
-        caller's (a watcher that just drained its mailbox carries on watching it)."""
-        self.health.run_job("send", self._send_now)
+    def send(self, sender: str | None = None) -> None:
+        """Sends the due mail; a watcher sends only its own mailbox's, so a referral's
+        acknowledgement does not queue behind what another mailbox's backlog queued. A failure
+        is the send job's, reported as such, never the caller's (a watcher that just acted on
+        its mail carries on watching)."""
+        self.health.run_job("send", lambda: self._send_now(sender))
 
-    def _send_now(self) -> bool:
+    def _send_now(self, sender: str | None) -> bool:
         with self.send_lock:
-            return self.mailer.watch_pass(lambda: send_all(self.app, self.now))
+            return self.mailer.watch_pass(lambda: send_all(self.app, self.now, sender))
 
     def chase(self) -> None:
         if not self.leases.holds_deadline_pass():
@@ -100,22 +111,39 @@ class Worker:
                 finally:
                     mailbox.close()
             except Exception as error:  # noqa: BLE001 - the watcher's supervision boundary
-                backoff = self.backoff[name]
+                # Jittered, so mailboxes that failed together (a server restart) come back apart.
+                delay = random.uniform(0.5, 1.0) * self.backoff[name]
                 if isinstance(error, MailbotError):
-                    log.error("mailbox %s failed, retrying in %.0fs: %s", name, backoff, error)
+                    log.error("mailbox %s failed, retrying in %.0fs: %s", name, delay, error)
                 else:
-                    log.exception("mailbox %s: unexpected error, retrying in %.0fs", name, backoff)
+                    log.exception("mailbox %s: unexpected error, retrying in %.0fs", name, delay)
                 self.health.mailbox_failed(context, error)
-                self.stopping.wait(backoff)
-                self.backoff[name] = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                self.stopping.wait(delay)
+                self.backoff[name] = min(self.backoff[name] * 2, MAX_BACKOFF_SECONDS)
 
     def _watch_open(self, name, context, mailbox, poll_seconds: float) -> None:
+        slice_messages = self.app.settings.worker.slice_messages
+        look = True  # on (re)opening: mail may have come while nobody watched
+        leftovers = True  # and a pass that died may have stored mail it did not act on
+        next_look = 0.0
         while not self.stopping.is_set() and self.leases.holds_mailbox(name):
-            if drain_mailbox(self.app.services, context, mailbox, self.now):
-                self.send()
-            self.health.mailbox_works(context)
-            self.backoff[name] = 1.0
-            mailbox.wait_for_new(min(poll_seconds, WAIT_SLICE_SECONDS))
+            if look or time.monotonic() >= next_look:
+                with self.turns.turn():
+                    if self.stopping.is_set():
+                        return
+                    taken = take_waiting(self.app.services, context, mailbox, self.now,
+                                         batch=slice_messages, limit=slice_messages,
+                                         leftovers=leftovers)
+                leftovers = False
+                next_look = time.monotonic() + spread(poll_seconds)
+                if taken.handled:
+                    self.send(context.address)
+                self.health.mailbox_works(context)
+                self.backoff[name] = 1.0
+                if taken.more:
+                    continue  # mail left: queue for another turn behind the others waiting
+            wait = min(spread(WAIT_SLICE_SECONDS), next_look - time.monotonic())
+            look = mailbox.wait_for_new(max(wait, 0.01))
 
     def start(self) -> list[threading.Thread]:
         worker = self.app.settings.worker

@@ -178,8 +178,9 @@ class InboundLog(Protocol):
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
     # Due at ``now`` and held by no send pass at ``claims_at`` (the real clock; default ``now``).
-    def due(self, now: datetime, limit: int = 100,
-            claims_at: datetime | None = None) -> list[OutboxRow]: ...
+    # Only the rows sent from ``sender`` (an envelope address) when given.
+    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None,
+            sender: str | None = None) -> list[OutboxRow]: ...
     # The ids of the rows due at ``now`` this send pass takes until ``until`` (a claim timed by
     # ``claims_at``, the real clock); another worker's pass claiming them at once gets none.
     def claim(self, row_ids: Sequence[int], now: datetime, until: datetime,

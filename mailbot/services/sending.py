@@ -41,13 +41,14 @@ CLAIM_BATCH = 25
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
                 redirect_all_to: str = "", limit: int = 500, claim_for: timedelta = CLAIM_FOR,
-                clock: Callable[[], datetime] | None = None) -> int:
-    """Sends every outbox row due at ``now``; returns how many were delivered. ``clock`` (the
-    worker's real clock, default ``now``) times the claims, each batch's as it is made, so a
-    long pass never claims in the past and a dead pass's claims run out even under --now."""
+                clock: Callable[[], datetime] | None = None, sender: str | None = None) -> int:
+    """Sends every outbox row due at ``now`` (only those from ``sender`` when given); returns
+    how many were delivered. ``clock`` (the worker's real clock, default ``now``) times the
+    claims, each batch's as it is made, so a long pass never claims in the past and a dead
+    pass's claims run out even under --now."""
     clock = clock or (lambda: now)
     with services.uow_factory() as uow:
-        rows = uow.outbox.due(now, limit, claims_at=clock())
+        rows = uow.outbox.due(now, limit, claims_at=clock(), sender=sender)
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []

@@ -155,6 +155,17 @@ def test_a_transient_failure_is_retried_when_its_time_comes(store_factory):
     assert (again.attempts, again.status, again.last_error) == (1, "queued", "421 try later")
 
 
+def test_due_mail_can_be_taken_for_one_sender_only(store_factory):
+    """A watcher sends its own mailbox's mail, not another mailbox's backlog (issue 18)."""
+    enqueue(store_factory, item(envelope_from="bsp@bury.example", message_id="b1@bury.example"),
+            item(envelope_from="chscp@hackney.example", message_id="h1@hackney.example",
+                 case_reference="CHSCP-2026-0001"))
+    with store_factory() as uow:
+        assert [row.item.message_id for row in uow.outbox.due(NOW, sender="chscp@hackney.example")
+                ] == ["h1@hackney.example"]
+        assert len(uow.outbox.due(NOW)) == 2
+
+
 def test_a_permanent_failure_is_never_due_again(store_factory):
     enqueue(store_factory, item())
     with store_factory() as uow:

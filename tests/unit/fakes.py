@@ -192,8 +192,9 @@ class _Outbox:
         wanted = {m.strip("<>") for m in message_ids}
         return [r.item.data for r in self.work["outbox"].values() if r.item.message_id in wanted]
 
-    def due(self, now, limit=100, claims_at=None) -> list[OutboxRow]:
-        due = [r for r in self._rows(OutboxStatus.QUEUED) if self.times[r.id][0] <= now]
+    def due(self, now, limit=100, claims_at=None, sender=None) -> list[OutboxRow]:
+        due = [r for r in self._rows(OutboxStatus.QUEUED) if self.times[r.id][0] <= now
+               and sender in (None, r.item.envelope_from)]
         return sorted(due, key=lambda r: (self.times[r.id][0], r.id))[:limit]
 
     def claim(self, row_ids, now, until, claims_at=None) -> set[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,31 @@ BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10
 
 
-def make_engine(url: str | URL, *, echo: bool = False,
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections one process holds: ``size`` kept open, up to ``overflow`` more
+    under load, and how long a thread waits for one before its transaction fails."""
+
+    size: int = 5
+    overflow: int = 5
+    timeout: float = 30.0
+
+    def arguments(self) -> dict[str, Any]:
+        return {"pool_size": self.size, "max_overflow": self.overflow, "pool_timeout": self.timeout}
+
+
+def make_engine(url: str | URL, *, echo: bool = False, pool: PoolLimits | None = None,
                 busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
     """An engine for ``url``; ``postgresql://`` is taken to mean psycopg 3."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    limits = (pool or PoolLimits()).arguments()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, echo, busy_timeout)
+        return _sqlite_engine(parsed, echo, limits, busy_timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True,
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, **limits,
                              connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
     raise ConfigError("config", "database.url", f"unsupported database {backend!r}",
                       "Use sqlite:///path or postgresql+psycopg://user@host/dbname.")
@@ -66,11 +81,13 @@ def create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _sqlite_engine(url: URL, echo: bool, busy_timeout: float) -> Engine:
+def _sqlite_engine(url: URL, echo: bool, limits: dict[str, Any], busy_timeout: float) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         create_private(path)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
+    else:
+        limits = {}  # :memory: and file: URIs keep SQLAlchemy's one-connection-per-thread pool
+    engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout}, **limits)
     event.listen(engine, "connect",
                  lambda connection, record: _configure_sqlite_connection(connection, busy_timeout))
     event.listen(engine, "begin", _begin_immediate)

@@ -56,15 +56,18 @@ class SqlOutbox:
         return self._session.execute(statement).scalar_one_or_none() is not None
 
     @translated
-    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None) -> list[OutboxRow]:
+    def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None,
+            sender: str | None = None) -> list[OutboxRow]:
         """Queued rows whose next attempt has come and that no send pass holds at
-        ``claims_at`` (default ``now``), oldest first (index ix_outbox_due)."""
+        ``claims_at`` (default ``now``), oldest first (index ix_outbox_due); only those sent
+        from ``sender`` when given."""
+        statement = (select(OutboxMessageRow)
+                     .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now,
+                            _unclaimed(claims_at or now)))
+        if sender is not None:
+            statement = statement.where(OutboxMessageRow.envelope_from == sender)
         rows = self._session.scalars(
-            select(OutboxMessageRow)
-            .where(OutboxMessageRow.status == QUEUED, OutboxMessageRow.next_attempt_at <= now,
-                   _unclaimed(claims_at or now))
-            .order_by(OutboxMessageRow.next_attempt_at, OutboxMessageRow.id)
-            .limit(limit))
+            statement.order_by(OutboxMessageRow.next_attempt_at, OutboxMessageRow.id).limit(limit))
         return [_outbox_row(row) for row in rows]
 
     @translated

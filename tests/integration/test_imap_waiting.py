@@ -1,0 +1,114 @@
+"""Waiting for mail on IMAP with 150 mailboxes in mind (issue 19): an IDLE outlives the wait
+slice that began it, so a quiet mailbox costs no command between looks; and a mailbox whose
+server never pushes (Dovecot past its inotify limit) still has its mail acted on, found by the
+worker's periodic look."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from mailbot.bootstrap import bootstrap
+from mailbot.config import load_settings
+from mailbot.domain.working_days import LONDON
+from mailbot.entrypoints.demo import referral_email
+from mailbot.entrypoints.worker import Worker
+from tests.integration.mailbox_worlds import ImapWorld, message
+from tests.servers.no_push import NoPushRelay
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+
+
+def _commands(caplog) -> list[str]:
+    sent = re.compile(r"> b'\w+ (\w+)")
+    return [found.group(1) for record in caplog.records
+            if (found := sent.search(record.getMessage()))]
+
+
+@pytest.fixture
+def world(dovecot):
+    made = ImapWorld(dovecot)
+    yield made
+    made.close()
+
+
+def test_wait_slices_resume_one_idle_without_a_command_and_push_still_wakes(world, caplog):
+    adapter = world.open()
+    assert adapter.fetch_new() == []
+    with caplog.at_level(logging.DEBUG, logger="imapclient"):
+        for _ in range(6):  # past the first look a second into the IDLE
+            assert adapter.wait_for_new(0.3) is False
+        before = len(_commands(caplog))
+        for _ in range(5):
+            assert adapter.wait_for_new(0.2) is False
+        assert _commands(caplog)[before:] == [], "a quiet wait slice sent commands"
+        world.deliver(message(1))
+        assert adapter.wait_for_new(10) is True
+    assert [raw.data for raw in adapter.fetch_new()] == [message(1)]
+
+
+def test_a_mailbox_without_push_has_its_mail_acted_on_by_the_periodic_look(dovecot, tmp_path,
+                                                                             monkeypatch):
+    account = dovecot.add_user()
+    relay = NoPushRelay(dovecot.port)
+    relay.start()
+    monkeypatch.setenv("W18_MAILBOX_PASSWORD", account.password)
+    (tmp_path / "config.toml").write_text(f"""
+[database]
+url = "sqlite:///mailbot.sqlite3"
+[outgoing]
+kind = "directory"
+directory = "outbox"
+[[mailbox]]
+name = "bury"
+address = "bsp@bury.test"
+policy = "bury"
+kind = "imap"
+host = "127.0.0.1"
+port = {relay.port}
+security = "none"
+username = "{account.username}"
+password_env = "W18_MAILBOX_PASSWORD"
+poll_seconds = 2
+business_managers = ["manager@bury.test"]
+sender_trust = "none"
+""")
+    app = bootstrap(load_settings(Path(tmp_path / "config.toml")))
+    worker = Worker(app, lambda: NOW)
+    threads = worker.start()
+    try:
+        # SELECT's "* 0 EXISTS" is the first line swallowed: the watcher is in, and IDLE next.
+        _wait_for(lambda: relay.swallowed > 0, "the watcher to open the mailbox")
+        time.sleep(1.5)
+        dovecot.append(account, referral_email("bsp@bury.test", NOW))
+        _wait_for(lambda: _cases(app) == 1, "the referral to be acted on")
+    finally:
+        worker.stop()
+        worker.scheduler.shutdown(wait=True)
+        for thread in threads:
+            thread.join(timeout=30)
+        relay.stop()
+    assert relay.swallowed > 0, "the relay let push through: this test proves nothing"
+
+
+def _cases(app) -> int:
+    with app.services.uow_factory() as uow:
+        return len(uow.cases.summaries())
+
+
+def _wait_for(predicate, what: str, timeout: float = 60.0) -> None:
+    done = threading.Event()
+    timer = threading.Timer(timeout, done.set)
+    timer.start()
+    try:
+        while not predicate():
+            if done.wait(0.1):
+                pytest.fail(f"timed out waiting for {what}")
+    finally:
+        timer.cancel()
