@@ -36,24 +36,45 @@ _SKIPPED = {"del", "moveFrom", "pPr", "rPr", "sdtPr", "sdtEndPr", "tblPr", "trPr
             "bookmarkEnd", "proofErr", "permStart", "permEnd"}
 
 
-_LOCAL_NAMES: dict[str, str | None] = {}
+class _LocalNames(dict):
+    """Tag -> local name of a WordprocessingML element (None for anything else), worked out
+    once per tag: looking a child's name up is then one dictionary lookup, not a call, which
+    matters at a thousand elements a form (issue 18)."""
+
+    def __missing__(self, tag: object) -> str | None:
+        name = None
+        if isinstance(tag, str):
+            ns, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+            name = local if ns in _W else None
+        self[tag] = name
+        return name
+
+
+_NAMES = _LocalNames()
 
 
 def _local(el: etree._Element) -> str | None:
     """The local name of a WordprocessingML element, None for anything else."""
-    tag = el.tag
-    if not isinstance(tag, str):
-        return None
-    name = _LOCAL_NAMES.get(tag, "")
-    if name == "":
-        ns, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
-        name = _LOCAL_NAMES[tag] = local if ns in _W else None
-    return name
+    return _NAMES[el.tag]
+
+
+class _Qualified(dict):
+    """Local name -> its tag in each WordprocessingML namespace."""
+
+    def __missing__(self, name: str) -> tuple[str, ...]:
+        tags = self[name] = tuple(f"{{{ns}}}{name}" for ns in sorted(_W))
+        return tags
+
+
+_TAGS = _Qualified()
 
 
 def _attr(el: etree._Element | None, name: str) -> str | None:
     if el is None:
         return None
+    for tag in _TAGS[name]:
+        if (value := el.get(tag)) is not None:
+            return value
     for key, value in el.attrib.items():
         if key.rpartition("}")[2] == name:
             return value
@@ -61,7 +82,10 @@ def _attr(el: etree._Element | None, name: str) -> str | None:
 
 
 def _child(el: etree._Element, name: str) -> etree._Element | None:
-    return next((c for c in el if _local(c) == name), None)
+    for child in el:
+        if _NAMES[child.tag] == name:
+            return child
+    return None
 
 
 def _on(el: etree._Element | None) -> bool:
@@ -117,7 +141,7 @@ class Walker:
 
     def _blocks(self, container: etree._Element, out: list[str], placeholder: bool) -> None:
         for child in container:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "p":
                 text = self._paragraph(child)
                 out.append("" if placeholder else text)
@@ -138,7 +162,7 @@ class Walker:
         """``wanted`` children, looking through content controls and custom XML wrappers."""
         found: list[etree._Element] = []
         for child in parent:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == wanted:
                 found.append(child)
             elif name == "sdt":
@@ -213,7 +237,7 @@ class Walker:
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
         for child in parent:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "r":
                 self._run(child, out)
             elif name == "sdt":
@@ -247,7 +271,7 @@ class Walker:
 
     def _run_children(self, run: etree._Element, out: list[str], struck: bool) -> None:
         for child in run:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "fldChar":
                 self._field_char(child, out)
             elif struck or self._in_field_code():
