@@ -9,12 +9,15 @@ Transitional and ISO-strict namespaces are both understood.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from mailbot.intake.field_values import MARK_CLOSE, MARK_OPEN
 from mailbot.intake.reading import FormControl
+from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
 
 _W = {"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
       "http://purl.oclc.org/ooxml/wordprocessingml/main"}
@@ -126,11 +129,33 @@ class _Field:
 
 
 class Walker:
-    """One pass over a document part; ``walk`` returns what it found."""
+    """One pass over a document part; ``walk`` returns what it found. With ``budgets`` the
+    walk stops, refusing the document, as soon as it passes the cells, paragraphs or seconds
+    a form may cost."""
 
-    def __init__(self) -> None:
+    def __init__(self, budgets: Budgets | None = None) -> None:
         self.doc = Document()
         self._fields: list[_Field] = []
+        self._budgets = budgets
+        self._cells = self._paragraphs = 0
+        self._deadline = time.monotonic() + budgets.max_seconds if budgets else math.inf
+
+    def _count(self, cells: int = 0, paragraphs: int = 0) -> None:
+        self._cells += cells
+        self._paragraphs += paragraphs
+        budgets = self._budgets
+        if budgets is None:
+            return
+        if self._cells > budgets.max_cells:
+            raise refuse("too_many_cells", f"a Word document with more than {budgets.max_cells:,}"
+                         " table cells, far more than a Request for Resolution", OVER_BUDGET)
+        if self._paragraphs > budgets.max_paragraphs:
+            raise refuse("too_many_paragraphs", f"a Word document with more than"
+                         f" {budgets.max_paragraphs:,} paragraphs, far more than a Request for"
+                         " Resolution", OVER_BUDGET)
+        if self._paragraphs % 64 == 0 and time.monotonic() > self._deadline:
+            raise refuse("too_slow", "a Word document that takes far longer to read than a"
+                         " Request for Resolution", OVER_BUDGET)
 
     def walk(self, root: etree._Element) -> Document:
         body = next((c for c in root if _local(c) == "body"), root)
@@ -143,6 +168,7 @@ class Walker:
         for child in container:
             name = _NAMES[child.tag]
             if name == "p":
+                self._count(paragraphs=1)
                 text = self._paragraph(child)
                 out.append("" if placeholder else text)
             elif name == "tbl":
@@ -180,6 +206,7 @@ class Walker:
         before = _child(trpr, "gridBefore") if trpr is not None else None
         column = int(_attr(before, "val") or 0) if before is not None else 0
         for tc in self._children(tr, "tc"):
+            self._count(cells=1)
             tcpr = _child(tc, "tcPr")
             span = _child(tcpr, "gridSpan") if tcpr is not None else None
             vmerge = _child(tcpr, "vMerge") if tcpr is not None else None
@@ -359,5 +386,5 @@ def _legacy_control(data: etree._Element) -> dict[str, object]:
     return {"kind": "text", "name": name, "value": "", "options": ()}
 
 
-def walk_document(root: etree._Element) -> Document:
-    return Walker().walk(root)
+def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
+    return Walker(budgets).walk(root)
