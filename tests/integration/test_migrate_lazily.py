@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mailbot.adapters.migrate import _alembic_head, head_revision, migrate
+from mailbot.adapters.migrate import head_revision, migrate
 
 pytest_plugins = ["tests.integration.db_fixtures"]
 
@@ -20,6 +20,8 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "
 
 
 def test_the_newest_revision_read_from_the_scripts_is_alembics():
+    from mailbot.adapters.migrate import _alembic_head
+
     assert head_revision() == _alembic_head()
 
 
