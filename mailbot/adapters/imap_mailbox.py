@@ -46,7 +46,10 @@ IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minu
 # and imapclient's idle() files that EXISTS where idle_check() never sees it. One SEARCH a
 # second into each IDLE finds such mail, so it waits about a second, not a whole wait slice.
 IDLE_FIRST_LOOK_SECONDS = 1.0
-MAX_BATCH_BYTES = 32 * 1024 * 1024
+# Mail held in memory for one batch. At 32 MiB, a backlog of referrals each carrying a .docx
+# form took `mailbot poll` to 220 MB (issue 19); at 8 MiB the batch is still hundreds of bare
+# referrals or about 150 with forms, and the process stays well under 200 MB.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 class ImapMailbox:
