@@ -84,6 +84,16 @@ def _attr(el: etree._Element | None, name: str) -> str | None:
     return None
 
 
+def _kids(el: etree._Element | None) -> dict[str | None, etree._Element]:
+    """An element's children by local name (the first of each): one pass over a property
+    element answers every question asked of it."""
+    kids: dict[str | None, etree._Element] = {}
+    if el is not None:
+        for child in el:
+            kids.setdefault(_NAMES[child.tag], child)
+    return kids
+
+
 def _child(el: etree._Element, name: str) -> etree._Element | None:
     for child in el:
         if _NAMES[child.tag] == name:
@@ -221,15 +231,16 @@ class Walker:
 
     def _sdt(self, sdt: etree._Element, walk_content, out: list[str], sep: str) -> None:
         """A content control at any level: its content walked, its value recorded."""
-        props = _child(sdt, "sdtPr")
-        content = _child(sdt, "sdtContent")
-        placeholder = props is not None and _child(props, "showingPlcHdr") is not None
+        parts = _kids(sdt)
+        props, content = parts.get("sdtPr"), parts.get("sdtContent")
+        settings = _kids(props)
+        placeholder = "showingPlcHdr" in settings
         checkbox = props.find(f"{{{_W14}}}checkbox") if props is not None else None
         start = len(out)
         if checkbox is not None:
             checked = _on(checkbox.find(f"{{{_W14}}}checked"))
             out.append(CHECKED if checked else UNCHECKED)
-            self._record(sdt, checked)
+            self._record(sdt, checked, settings=(props, settings))
             return
         if content is not None:
             walk_content(content, placeholder)
@@ -237,19 +248,21 @@ class Walker:
         if not placeholder and text.strip().lower() in PLACEHOLDER_TEXTS:
             del out[start:]
             placeholder = True
-        self._record(sdt, "" if placeholder else text.strip(), placeholder)
+        self._record(sdt, "" if placeholder else text.strip(), placeholder, (props, settings))
 
-    def _record(self, sdt: etree._Element, value: str | bool, placeholder: bool = False) -> None:
-        props = _child(sdt, "sdtPr")
+    def _record(self, sdt: etree._Element, value: str | bool, placeholder: bool = False,
+                settings: tuple | None = None) -> None:
+        props, kids = settings if settings is not None else (_child(sdt, "sdtPr"), None)
         if props is None:
             return
-        kind, options = _sdt_kind(props)
+        kids = kids if kids is not None else _kids(props)
+        kind, options = _sdt_kind(props, kids)
         if kind == "docpart":
             return
         if kind == "date" and value and not placeholder:
-            value = _attr(_child(props, "date"), "fullDate") or value
-        tag = _attr(_child(props, "tag"), "val") or ""
-        alias = _attr(_child(props, "alias"), "val") or ""
+            value = _attr(kids.get("date"), "fullDate") or value
+        tag = _attr(kids.get("tag"), "val") or ""
+        alias = _attr(kids.get("alias"), "val") or ""
         self.doc.controls.append(FormControl("content control", kind, tag, value, alias,
                                              placeholder, options))
 
@@ -285,9 +298,9 @@ class Walker:
             out.append("".join(t.text or "" for t in el.iter() if str(t.tag).endswith("}t")))
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
-        rpr = _child(run, "rPr")
+        rpr = _kids(_child(run, "rPr"))
         # Struck-through words are how many people answer "Yes / No": they strike the wrong one.
-        struck = rpr is not None and (_on(_child(rpr, "strike")) or _on(_child(rpr, "dstrike")))
+        struck = _on(rpr.get("strike")) or _on(rpr.get("dstrike"))
         # So are highlighted ones: the highlighter in Word, character shading in LibreOffice.
         marked = not struck and _highlighted(rpr) and _child(run, "fldChar") is None
         start = len(out)
@@ -343,27 +356,27 @@ class Walker:
                                              options=tuple(control["options"])))
 
 
-def _highlighted(rpr: etree._Element | None) -> bool:
-    if rpr is None:
-        return False
-    highlight = _attr(_child(rpr, "highlight"), "val")
+def _highlighted(rpr: dict[str | None, etree._Element]) -> bool:
+    """``rpr``: the run properties' children by name (``_kids``)."""
+    highlight = _attr(rpr.get("highlight"), "val")
     if highlight and highlight.lower() != "none":
         return True
-    fill = (_attr(_child(rpr, "shd"), "fill") or "auto").lower()
+    fill = (_attr(rpr.get("shd"), "fill") or "auto").lower()
     return fill not in ("auto", "ffffff", "none")
 
 
-def _sdt_kind(props: etree._Element) -> tuple[str, tuple[str, ...]]:
+def _sdt_kind(props: etree._Element,
+              kids: dict[str | None, etree._Element]) -> tuple[str, tuple[str, ...]]:
     if props.find(f"{{{_W14}}}checkbox") is not None:
         return "checkbox", ()
     for name, kind in (("dropDownList", "dropdown"), ("comboBox", "combobox")):
-        if (lst := _child(props, name)) is not None:
+        if (lst := kids.get(name)) is not None:
             items = tuple(_attr(i, "displayText") or _attr(i, "value") or ""
                           for i in lst if _local(i) == "listItem")
             return kind, items
     for name, kind in (("date", "date"), ("text", "text"), ("picture", "picture"),
                        ("docPartObj", "docpart"), ("group", "group")):
-        if _child(props, name) is not None:
+        if name in kids:
             return kind, ()
     return "richtext", ()
 
