@@ -85,11 +85,14 @@ class SqlInboundLog:
     @translated
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]:
         """Messages of ``mailbox`` stored but not yet acted on, oldest first."""
-        rows = self._session.scalars(
-            select(InboundMessageRow)
-            .where(InboundMessageRow.mailbox == mailbox, InboundMessageRow.status == RECEIVED)
-            .order_by(InboundMessageRow.id).limit(limit))
-        return [_record(row) for row in rows]
+        # Without the raw column: a batch of referrals with forms held tens of MB of it
+        # while acting, which reads each message's bytes on its own (``raw``).
+        t = InboundMessageRow
+        rows = self._session.execute(
+            select(t.id, t.mailbox, t.uidvalidity, t.uid, t.message_id, t.sha256, t.status,
+                   t.case_reference)
+            .where(t.mailbox == mailbox, t.status == RECEIVED).order_by(t.id).limit(limit))
+        return [InboundRecord(*row) for row in rows]
 
     @translated
     def mark(self, record_id: int, status: str, case_reference: str | None = None,
