@@ -1,11 +1,15 @@
-"""Benchmark of the deadline pass's query: which open cases are due to be chased as of now.
+"""Benchmark of the deadline pass: its query, the whole pass, and `mailbot chase`.
 
 Fills SQLite and PostgreSQL with 10k, 100k and 1M open cases, 100 of them due, and prints the
 median time of ``due_for_chasing`` at each size, with the plan the database chose for that
 very statement (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE), which must use ix_cases_due, not a
-scan. Target: under 100 ms at 100k, flat as the total grows. Run from the project root:
+scan. At the ``--pass-at`` size (100k) it then times the whole pass over 100 real due cases
+(bench/deadline_pass.py: load, chase, queue the mail, commit) and the `mailbot chase`
+command as a process. Targets: the query flat as the total grows; the whole pass under
+100 ms at 100k (issue 19). Run from the project root:
 
     .venv/bin/python bench/deadlines.py [--sizes 10000,100000] [--databases sqlite,postgresql]
+                                        [--pass-at 100000] [--pass-runs 7] [--command-runs 3]
 
 Each database is filled once and grown from one size to the next. PostgreSQL gets a scratch
 database of its own next to ``test`` (dropped afterwards); SQLite a file in a temporary
@@ -27,9 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from sqlalchemy import Engine, create_engine, event  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from mailbot.adapters.migrate import migrate  # noqa: E402
@@ -39,6 +43,7 @@ from mailbot.adapters.sqlalchemy_store import (  # noqa: E402
     make_session_factory,
 )
 from mailbot.adapters.sqlalchemy_store.cases import due_for_chasing_query  # noqa: E402
+from mailbot.adapters.sqlalchemy_store.orm import CaseRow  # noqa: E402
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 DUE = 100
@@ -129,7 +134,7 @@ def query_plan(engine: Engine) -> str:
         return "; ".join(row[0].strip() for row in rows)
 
 
-def run(name: str, url: str, sizes: list[int], runs: int) -> None:
+def run(name: str, url: str, sizes: list[int], runs: int, args: argparse.Namespace) -> None:
     migrate(url)
     engine = make_engine(url)
     fill = fill_postgresql if name == "postgresql" else fill_sqlite
@@ -143,7 +148,28 @@ def run(name: str, url: str, sizes: list[int], runs: int) -> None:
             print(f"{name:<11} {size:>9,} cases  due {found:>3}  query median {median:7.2f} ms"
                   f"  max {worst:7.2f} ms   (filled in {fill_seconds:5.1f} s)", flush=True)
             print(f"{'':<11} plan: {query_plan(engine)}", flush=True)
+            if size == args.pass_at:
+                whole_pass(name, url, size, args)
     finally:
+        engine.dispose()
+
+
+def whole_pass(name: str, url: str, size: int, args: argparse.Namespace) -> None:
+    """The filler's own due cases are parked meanwhile (they hold no people to chase)."""
+    from deadline_pass import bench_pass
+
+    due_filler = [f"BENCH-2026-{n + 1:07d}" for n in range(DUE)]
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(CaseRow).where(CaseRow.reference.in_(due_filler))
+                               .values(next_chase_at=NOW + timedelta(days=400)))
+        bench_pass(name, url, size, NOW, DUE, args.pass_runs, args.command_runs, args.profile)
+    finally:
+        with engine.begin() as connection:
+            for n, reference in enumerate(due_filler):
+                connection.execute(update(CaseRow).where(CaseRow.reference == reference)
+                                   .values(next_chase_at=NOW - timedelta(minutes=n + 1)))
         engine.dispose()
 
 
@@ -162,6 +188,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--pass-at", type=int, default=100_000,
+                        help="the size at which the whole pass is timed (0: never)")
+    parser.add_argument("--pass-runs", type=int, default=7)
+    parser.add_argument("--command-runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile the last whole pass")
     parser.add_argument("--postgres-url",
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -169,11 +200,11 @@ def main() -> None:
     for name in args.databases.split(","):
         if name == "sqlite":
             with tempfile.TemporaryDirectory() as folder:
-                run(name, f"sqlite:///{folder}/bench.sqlite3", sizes, args.runs)
+                run(name, f"sqlite:///{folder}/bench.sqlite3", sizes, args.runs, args)
         else:
             url, admin, database = postgres_scratch(args.postgres_url)
             try:
-                run(name, url, sizes, args.runs)
+                run(name, url, sizes, args.runs, args)
             finally:
                 with admin.connect() as connection:
                     connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')

@@ -51,6 +51,31 @@ NOW = "2026-11-23T10:00"
 PASSWORD_ENV = "BENCH_PASSWORD"
 
 
+FORM_VALUES = {"date_of_notification": "02/03/2026", "referrer_role": "Social worker",
+               "referrer_agency": "Bury Children's Services", "other_agency": "Bury Primary School",
+               "summary": "The school has not shared attendance concerns.\n" * 10,
+               "earlier_stages_evidence": "Stage 1: email on 3/2/26.", "stage_reached": 1,
+               "desired_outcome": "Weekly attendance data."}
+
+
+def referral_with_form(number: int) -> bytes:
+    """A referral as most arrive: a short email carrying the filled Word form (about 40 KB)."""
+    from mailbot.intake.form_builder import fill_form
+
+    message = EmailMessage()
+    message["From"] = f"Referrer {number} <referrer{number}@agency.test>"
+    message["To"] = "bsp@bury.test"
+    message["Subject"] = "Request for Resolution"
+    message["Message-ID"] = make_msgid(domain="agency.test")
+    message.set_content("Please find the form attached.")
+    form = fill_form("bury", {**FORM_VALUES, "child_name": f"Child {number}",
+                              "referrer_name": f"Referrer {number}",
+                              "referrer_email": f"referrer{number}@agency.test"})
+    message.add_attachment(form, maintype="application", subtype="vnd.openxmlformats-"
+                           "officedocument.wordprocessingml.document", filename="form.docx")
+    return bytes(message)
+
+
 def referral(number: int) -> bytes:
     message = EmailMessage()
     message["From"] = f"Referrer {number} <referrer{number}@agency.test>"
@@ -227,9 +252,10 @@ def _intake_seconds(dovecot: DovecotServer, account: ImapAccount, count: int,
 
 # --- 3. memory -----------------------------------------------------------------------------------
 
-def memory(dovecot: DovecotServer, count: int) -> None:
+def memory(dovecot: DovecotServer, count: int, forms: bool = False) -> None:
     account = dovecot.add_user()
-    dovecot.append_many(account, (referral(n) for n in range(count)))
+    make = referral_with_form if forms else referral
+    dovecot.append_many(account, (make(n) for n in range(count)))
     # The wrapper reports the peak resident set of its child, the `mailbot poll` process.
     code = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode;"
             " print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
@@ -241,11 +267,69 @@ def memory(dovecot: DovecotServer, count: int) -> None:
                              cwd=folder, env=child_env(account), capture_output=True, text=True,
                              timeout=7200)
         seconds = time.monotonic() - started
+        handled = _acted(Path(folder) / "mailbot.sqlite3")
     returncode, peak_kib = (int(v) for v in out.stdout.strip().splitlines()[-1].split())
     if returncode != 0:
         raise RuntimeError(f"mailbot poll exited {returncode}: {out.stderr[-2000:]}")
-    print(f"peak memory of `mailbot poll` over a backlog of {count:,}: {peak_kib / 1024:.0f} MB"
-          f" ({seconds:.0f} s)  (target: < 200 MB, flat)", flush=True)
+    kind = "referrals with a .docx form" if forms else "bare referrals"
+    print(f"peak memory of `mailbot poll` over a backlog of {count:,} {kind}: {peak_kib / 1024:.0f}"
+          f" MB ({seconds:.0f} s, {handled:,} acted on)  (target: < 200 MB, flat)", flush=True)
+
+
+def _acted(database: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(database, timeout=30) as db:
+        return db.execute("SELECT count(*) FROM inbound_messages WHERE status != 'received'"
+                          ).fetchone()[0]
+
+
+# The wrapper starts `mailbot run`, waits until the bench says the backlog is done (a file
+# appears), stops it and reports the peak resident set of its child.
+RUN_WRAPPER = """
+import pathlib, resource, subprocess, sys, time
+done = pathlib.Path(sys.argv[1])
+worker = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while not done.exists() and worker.poll() is None:
+    time.sleep(0.2)
+worker.terminate()
+worker.wait(timeout=60)
+print(worker.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def memory_run(dovecot: DovecotServer, count: int, forms: bool) -> None:
+    """Peak memory of `mailbot run` while it takes a backlog of ``count`` waiting referrals and
+    acts on every one (counted in its SQLite store)."""
+    import sqlite3  # noqa: F401  (its errors, while the worker creates the file)
+
+    account = dovecot.add_user()
+    make = referral_with_form if forms else referral
+    dovecot.append_many(account, (make(n) for n in range(count)))
+    with tempfile.TemporaryDirectory(prefix="bench-memory-run-") as folder:
+        config = write_config(Path(folder), dovecot, account, None)
+        done = Path(folder) / "done"
+        started = time.monotonic()
+        wrapper = subprocess.Popen([sys.executable, "-c", RUN_WRAPPER, str(done),
+                                    *mailbot_command(config, "--now", NOW, "run")],
+                                   cwd=folder, env=child_env(account), stdout=subprocess.PIPE,
+                                   text=True)
+        database = Path(folder) / "mailbot.sqlite3"
+        while time.monotonic() - started < 7200 and wrapper.poll() is None:
+            time.sleep(1)
+            try:
+                acted = _acted(database)
+            except sqlite3.Error:
+                continue
+            if acted >= count:
+                break
+        seconds = time.monotonic() - started
+        done.touch()
+        out, _ = wrapper.communicate(timeout=120)
+    _, peak_kib = (int(v) for v in out.strip().splitlines()[-1].split())
+    kind = "referrals with a .docx form" if forms else "bare referrals"
+    print(f"peak memory of `mailbot run` taking a backlog of {count:,} {kind}: {peak_kib / 1024:.0f}"
+          f" MB ({seconds:.0f} s to act on all)  (target: < 200 MB)", flush=True)
 
 
 def main() -> None:
@@ -258,6 +342,9 @@ def main() -> None:
                         help="backlog sizes whose peak memory is measured ('' to skip)")
     parser.add_argument("--rounds", type=int, default=5, metavar="N",
                         help="backlogs timed, each against its own bare fetch (medians shown)")
+    parser.add_argument("--memory-forms", default="", metavar="N,N",
+                        help="backlog sizes of referrals carrying a .docx form whose peak memory"
+                             " is measured, for `mailbot poll` and `mailbot run` ('' to skip)")
     parser.add_argument("--profile", action="store_true",
                         help="print where the backlog's intake time goes (cProfile)")
     args = parser.parse_args()
@@ -272,6 +359,9 @@ def main() -> None:
             backlog(dovecot, args.backlog, args.rounds, args.profile)
         for size in filter(None, args.memory.split(",")):
             memory(dovecot, int(size))
+        for size in filter(None, args.memory_forms.split(",")):
+            memory(dovecot, int(size), forms=True)
+            memory_run(dovecot, int(size), forms=True)
     finally:
         dovecot.cleanup()
 

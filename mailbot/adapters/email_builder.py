@@ -14,13 +14,13 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address as HeaderAddress
-from email.headerregistry import HeaderRegistry
-from email.message import EmailMessage
-from email.policy import SMTP, default
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Literal
 
+from mailbot.adapters import mime_writer as mime
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import OWN_MESSAGE_ID_PREFIX
 from mailbot.domain.text import printable
@@ -35,25 +35,6 @@ _RESERVED = {
     "auto-submitted", "x-auto-response-suppress", LOOP_HEADER.lower(), "mime-version",
     "content-type", "content-transfer-encoding", "bcc",
 }
-
-
-class _CachingHeaderRegistry(HeaderRegistry):
-    """The standard registry makes a new header class with type() on every lookup, which
-    was a third of the cost of building a message; the classes hold no state, so one per
-    header name serves every message."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._classes: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        if key not in self._classes:
-            self._classes[key] = super().__getitem__(name)
-        return self._classes[key]
-
-
-_POLICY = default.clone(header_factory=_CachingHeaderRegistry())
 
 
 def make_message_id(domain: str) -> str:
@@ -86,33 +67,37 @@ def build_email(
         raise ValueError(f"Auto-Submitted must be auto-generated or auto-replied: {auto_submitted}")
     if date.tzinfo is None:
         raise ValueError("the Date of an outgoing message needs a time zone")
-    sender = _header_address(from_addr)
-    msg = EmailMessage(policy=_POLICY)
-    msg["From"] = sender
-    msg["To"] = [_header_address(item) for item in to]
+    sender_text, sender_address = _header_address(from_addr)
+    lines = [mime.address_header("From", [sender_text]),
+             mime.address_header("To", [_header_address(item)[0] for item in to])]
     if cc:
-        msg["Cc"] = [_header_address(item) for item in cc]
-    msg["Subject"] = single_line(subject)
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = _bracketed(message_id)
+        lines.append(mime.address_header("Cc", [_header_address(item)[0] for item in cc]))
+    lines += [mime.header("Subject", single_line(subject)), f"Date: {format_datetime(date)}\r\n",
+              mime.header("Message-ID", _bracketed(message_id))]
     if in_reply_to:
-        msg["In-Reply-To"] = _bracketed(in_reply_to)
+        lines.append(mime.header("In-Reply-To", _bracketed(in_reply_to)))
     if references:
-        msg["References"] = " ".join(_bracketed(item) for item in references)
-    msg["Auto-Submitted"] = auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[LOOP_HEADER] = sender.addr_spec.lower()
-    _add_extra(msg, extra_headers or {})
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    for content_id, filename, mime_type, data in inline_images:
-        _add_related(msg.get_payload()[-1], content_id, filename, mime_type, data)
-    for filename, mime_type, data in attachments:
-        _attach(msg, filename, mime_type, data)
-    return msg.as_bytes(policy=SMTP)
+        lines.append(mime.header("References", " ".join(_bracketed(item) for item in references)))
+    lines += [f"Auto-Submitted: {auto_submitted}\r\n", "X-Auto-Response-Suppress: All\r\n",
+              mime.header(LOOP_HEADER, sender_address.lower())]
+    lines += _extra(extra_headers or {})
+    html_part = mime.text_part(html, "html")
+    if inline_images:
+        html_part = mime.multipart("related", [html_part, *(
+            _inline(content_id, filename, mime_type, data)
+            for content_id, filename, mime_type, data in inline_images)])
+    body = mime.multipart("alternative", [mime.text_part(text, "plain"), html_part])
+    if attachments:
+        body = mime.multipart("mixed", [body, *(
+            _attachment(filename, mime_type, data) for filename, mime_type, data in attachments)])
+    content_headers, content = body
+    return "".join([*lines, "MIME-Version: 1.0\r\n", content_headers, "\r\n"]).encode(
+        "ascii") + content
 
 
-def _header_address(value: Address | str) -> HeaderAddress:
+def _header_address(value: Address | str) -> tuple[str, str]:
+    """The address as header text (``Name <address>``, encoded as needed) and the bare
+    address; PermanentError when it cannot be mailed."""
     if isinstance(value, Address):
         name, email = value.name, value.email
     else:
@@ -121,11 +106,22 @@ def _header_address(value: Address | str) -> HeaderAddress:
         match = _NAME_ADDR.match(single_line(value))
         name, email = (match.group(1), match.group(2)) if match else ("", single_line(value))
         name = name.strip().strip('"').strip()
+    return _formatted(single_line(printable(name)), single_line(email), single_line(str(value)))
+
+
+@lru_cache(maxsize=4096)
+def _formatted(name: str, email: str, shown: str) -> tuple[str, str]:
+    """Checked by the standard library's address parser (once per address: the same few
+    partnership and manager addresses are on most messages)."""
     try:
-        return HeaderAddress(display_name=single_line(printable(name)),
-                             addr_spec=single_line(email))
-    except (ValueError, IndexError, TypeError) as error:
-        raise PermanentError(f"not a usable email address: {single_line(str(value))!r}") from error
+        parsed = HeaderAddress(display_name=name, addr_spec=email)
+        addr_spec = parsed.addr_spec
+        if not parsed.domain.isascii():  # an international domain goes as its IDNA name
+            addr_spec = f"{addr_spec.rpartition('@')[0]}@{parsed.domain.encode('idna').decode()}"
+        addr_spec.encode("ascii")  # an address header carries only ASCII (no SMTPUTF8 here)
+    except (ValueError, IndexError, TypeError, HeaderParseError) as error:
+        raise PermanentError(f"not a usable email address: {shown!r}") from error
+    return mime.mailbox(name, addr_spec), addr_spec
 
 
 def _bracketed(message_id: str) -> str:
@@ -135,31 +131,33 @@ def _bracketed(message_id: str) -> str:
     return f"<{bare}>"
 
 
-def _add_extra(msg: EmailMessage, headers: Mapping[str, str]) -> None:
+def _extra(headers: Mapping[str, str]) -> list[str]:
+    lines = []
     for name, value in headers.items():
         if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
             raise ValueError(f"header {name!r} cannot be set as an extra header")
-        msg[name] = single_line(value)
+        lines.append(mime.header(name, single_line(value)))
+    return lines
 
 
-def _attach(msg: EmailMessage, filename: str, mime_type: str, data: bytes) -> None:
+def _safe_filename(filename: str, fallback: str) -> str:
+    return single_line(filename).replace("/", "_").replace("\\", "_") or fallback
+
+
+def _attachment(filename: str, mime_type: str, data: bytes) -> tuple[str, bytes]:
     kind, *params = [item.strip() for item in single_line(mime_type).split(";")]
     maintype, _, subtype = kind.partition("/")
     extra = dict(item.split("=", 1) for item in params if "=" in item)
-    msg.add_attachment(
-        data,
-        maintype=maintype or "application",
-        subtype=subtype or "octet-stream",
-        filename=single_line(filename).replace("/", "_").replace("\\", "_") or "attachment",
-        params={key.strip(): value.strip().strip('"') for key, value in extra.items()},
-    )
+    return mime.binary_part(
+        maintype, subtype, data, disposition="attachment",
+        filename=_safe_filename(filename, "attachment"),
+        params={key.strip(): value.strip().strip('"') for key, value in extra.items()})
 
 
-def _add_related(html_part: EmailMessage, content_id: str, filename: str, mime_type: str,
-                 data: bytes) -> None:
+def _inline(content_id: str, filename: str, mime_type: str, data: bytes) -> tuple[str, bytes]:
     """An image beside the HTML in multipart/related, as Outlook expects an inline picture:
     marked inline, with the Content-ID the HTML's cid: link names."""
     maintype, _, subtype = single_line(mime_type).partition("/")
-    html_part.add_related(data, maintype=maintype, subtype=subtype, cid=_bracketed(content_id),
-                          disposition="inline",
-                          filename=single_line(filename).replace("/", "_").replace("\\", "_"))
+    return mime.binary_part(maintype, subtype, data, disposition="inline",
+                            filename=_safe_filename(filename, "image"),
+                            content_id=_bracketed(content_id))

@@ -211,6 +211,9 @@ def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates are read once per process: checking every file's mtime on each render
+        # was a tenth of composing an email.
+        auto_reload=False,
         # Every value a template prints loses control characters and bidi overrides.
         finalize=_printable,
     )

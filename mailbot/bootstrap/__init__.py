@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailbot.adapters.database_location import database_url
 from mailbot.adapters.directory_mailer import DirectoryMailer
 from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.adapters.jinja_renderer import JinjaRenderer
@@ -91,15 +92,6 @@ def reference_marker(settings: Settings) -> FileReferenceMarker:
 
     path = resolve_path(settings, settings.var_dir) / MARKER_FILE
     return FileReferenceMarker(path, shown(database_url(settings)))
-
-
-def database_url(settings: Settings) -> str:
-    """SQLite paths in a config file are relative to that file, like every other path."""
-    url = settings.database.url
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(resolve_path(settings, url[len(prefix):]))
-    return url
 
 
 def _context(settings: Settings, mailbox: MailboxSettings) -> MailboxContext:

@@ -217,18 +217,21 @@ def _run(args, now) -> int:
 def _cases(args, now) -> int:
     if args.action in partnership_cli.CASE_ACTIONS:
         return partnership_cli.case_action(args, now, _app)
-    app = _app(args)
+    from mailbot.entrypoints.store_view import store_view
+
+    settings = settings_from(args)
+    view = store_view(settings)  # the store and the policies only: this command just looks
     if args.action == "show":
         if not args.reference:
             raise ConfigError("command line", "cases show", "needs a case reference",
                               "Run it as: mailbot cases show BSCP-2026-0001")
-        text = reports.show_case(app.services, args.reference, app.settings.zone)
+        text = reports.show_case(view, args.reference, settings.zone)
         if text is None:
             print(f"mailbot: no case {args.reference}", file=sys.stderr)
             return 1
         print(text)
         return 0
-    print(reports.list_cases(app.services, app.settings.zone))
+    print(reports.list_cases(view, settings.zone))
     return 0
 
 

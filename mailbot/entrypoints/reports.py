@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_paths, policy_problems
@@ -12,7 +13,9 @@ from mailbot.domain.policy import Policy
 from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
-from mailbot.services.context import Services
+
+if TYPE_CHECKING:  # the looking commands pass the store view, and need not import the services
+    from mailbot.services.context import Services
 
 
 def _when(moment, zone: ZoneInfo = LONDON) -> str:

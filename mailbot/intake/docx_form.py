@@ -37,7 +37,7 @@ def read_form_attachment(data: bytes, budgets: Budgets = DEFAULT_BUDGETS) -> For
 
 
 def read_docx(package: DocxPackage) -> FormReading:
-    doc = walk_document(package.xml(package.main_part))
+    doc = walk_document(package.xml(package.main_part), package.budgets)
     builder = ReadingBuilder("docx")
     builder.controls.extend(doc.controls)
     # A tag naming a field is the form's own word; an alias or a legacy field's bookmark name

@@ -9,12 +9,15 @@ Transitional and ISO-strict namespaces are both understood.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from mailbot.intake.field_values import MARK_CLOSE, MARK_OPEN
 from mailbot.intake.reading import FormControl
+from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
 
 _W = {"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
       "http://purl.oclc.org/ooxml/wordprocessingml/main"}
@@ -36,32 +39,66 @@ _SKIPPED = {"del", "moveFrom", "pPr", "rPr", "sdtPr", "sdtEndPr", "tblPr", "trPr
             "bookmarkEnd", "proofErr", "permStart", "permEnd"}
 
 
-_LOCAL_NAMES: dict[str, str | None] = {}
+class _LocalNames(dict):
+    """Tag -> local name of a WordprocessingML element (None for anything else), worked out
+    once per tag: looking a child's name up is then one dictionary lookup, not a call, which
+    matters at a thousand elements a form (issue 18)."""
+
+    def __missing__(self, tag: object) -> str | None:
+        name = None
+        if isinstance(tag, str):
+            ns, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+            name = local if ns in _W else None
+        self[tag] = name
+        return name
+
+
+_NAMES = _LocalNames()
 
 
 def _local(el: etree._Element) -> str | None:
     """The local name of a WordprocessingML element, None for anything else."""
-    tag = el.tag
-    if not isinstance(tag, str):
-        return None
-    name = _LOCAL_NAMES.get(tag, "")
-    if name == "":
-        ns, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
-        name = _LOCAL_NAMES[tag] = local if ns in _W else None
-    return name
+    return _NAMES[el.tag]
+
+
+class _Qualified(dict):
+    """Local name -> its tag in each WordprocessingML namespace."""
+
+    def __missing__(self, name: str) -> tuple[str, ...]:
+        tags = self[name] = tuple(f"{{{ns}}}{name}" for ns in sorted(_W))
+        return tags
+
+
+_TAGS = _Qualified()
 
 
 def _attr(el: etree._Element | None, name: str) -> str | None:
     if el is None:
         return None
+    for tag in _TAGS[name]:
+        if (value := el.get(tag)) is not None:
+            return value
     for key, value in el.attrib.items():
         if key.rpartition("}")[2] == name:
             return value
     return None
 
 
+def _kids(el: etree._Element | None) -> dict[str | None, etree._Element]:
+    """An element's children by local name (the first of each): one pass over a property
+    element answers every question asked of it."""
+    kids: dict[str | None, etree._Element] = {}
+    if el is not None:
+        for child in el:
+            kids.setdefault(_NAMES[child.tag], child)
+    return kids
+
+
 def _child(el: etree._Element, name: str) -> etree._Element | None:
-    return next((c for c in el if _local(c) == name), None)
+    for child in el:
+        if _NAMES[child.tag] == name:
+            return child
+    return None
 
 
 def _on(el: etree._Element | None) -> bool:
@@ -102,11 +139,33 @@ class _Field:
 
 
 class Walker:
-    """One pass over a document part; ``walk`` returns what it found."""
+    """One pass over a document part; ``walk`` returns what it found. With ``budgets`` the
+    walk stops, refusing the document, as soon as it passes the cells, paragraphs or seconds
+    a form may cost."""
 
-    def __init__(self) -> None:
+    def __init__(self, budgets: Budgets | None = None) -> None:
         self.doc = Document()
         self._fields: list[_Field] = []
+        self._budgets = budgets
+        self._cells = self._paragraphs = 0
+        self._deadline = time.monotonic() + budgets.max_seconds if budgets else math.inf
+
+    def _count(self, cells: int = 0, paragraphs: int = 0) -> None:
+        self._cells += cells
+        self._paragraphs += paragraphs
+        budgets = self._budgets
+        if budgets is None:
+            return
+        if self._cells > budgets.max_cells:
+            raise refuse("too_many_cells", f"a Word document with more than {budgets.max_cells:,}"
+                         " table cells, far more than a Request for Resolution", OVER_BUDGET)
+        if self._paragraphs > budgets.max_paragraphs:
+            raise refuse("too_many_paragraphs", f"a Word document with more than"
+                         f" {budgets.max_paragraphs:,} paragraphs, far more than a Request for"
+                         " Resolution", OVER_BUDGET)
+        if self._paragraphs % 64 == 0 and time.monotonic() > self._deadline:
+            raise refuse("too_slow", "a Word document that takes far longer to read than a"
+                         " Request for Resolution", OVER_BUDGET)
 
     def walk(self, root: etree._Element) -> Document:
         body = next((c for c in root if _local(c) == "body"), root)
@@ -117,8 +176,9 @@ class Walker:
 
     def _blocks(self, container: etree._Element, out: list[str], placeholder: bool) -> None:
         for child in container:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "p":
+                self._count(paragraphs=1)
                 text = self._paragraph(child)
                 out.append("" if placeholder else text)
             elif name == "tbl":
@@ -138,7 +198,7 @@ class Walker:
         """``wanted`` children, looking through content controls and custom XML wrappers."""
         found: list[etree._Element] = []
         for child in parent:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == wanted:
                 found.append(child)
             elif name == "sdt":
@@ -156,6 +216,7 @@ class Walker:
         before = _child(trpr, "gridBefore") if trpr is not None else None
         column = int(_attr(before, "val") or 0) if before is not None else 0
         for tc in self._children(tr, "tc"):
+            self._count(cells=1)
             tcpr = _child(tc, "tcPr")
             span = _child(tcpr, "gridSpan") if tcpr is not None else None
             vmerge = _child(tcpr, "vMerge") if tcpr is not None else None
@@ -170,15 +231,16 @@ class Walker:
 
     def _sdt(self, sdt: etree._Element, walk_content, out: list[str], sep: str) -> None:
         """A content control at any level: its content walked, its value recorded."""
-        props = _child(sdt, "sdtPr")
-        content = _child(sdt, "sdtContent")
-        placeholder = props is not None and _child(props, "showingPlcHdr") is not None
+        parts = _kids(sdt)
+        props, content = parts.get("sdtPr"), parts.get("sdtContent")
+        settings = _kids(props)
+        placeholder = "showingPlcHdr" in settings
         checkbox = props.find(f"{{{_W14}}}checkbox") if props is not None else None
         start = len(out)
         if checkbox is not None:
             checked = _on(checkbox.find(f"{{{_W14}}}checked"))
             out.append(CHECKED if checked else UNCHECKED)
-            self._record(sdt, checked)
+            self._record(sdt, checked, settings=(props, settings))
             return
         if content is not None:
             walk_content(content, placeholder)
@@ -186,19 +248,21 @@ class Walker:
         if not placeholder and text.strip().lower() in PLACEHOLDER_TEXTS:
             del out[start:]
             placeholder = True
-        self._record(sdt, "" if placeholder else text.strip(), placeholder)
+        self._record(sdt, "" if placeholder else text.strip(), placeholder, (props, settings))
 
-    def _record(self, sdt: etree._Element, value: str | bool, placeholder: bool = False) -> None:
-        props = _child(sdt, "sdtPr")
+    def _record(self, sdt: etree._Element, value: str | bool, placeholder: bool = False,
+                settings: tuple | None = None) -> None:
+        props, kids = settings if settings is not None else (_child(sdt, "sdtPr"), None)
         if props is None:
             return
-        kind, options = _sdt_kind(props)
+        kids = kids if kids is not None else _kids(props)
+        kind, options = _sdt_kind(props, kids)
         if kind == "docpart":
             return
         if kind == "date" and value and not placeholder:
-            value = _attr(_child(props, "date"), "fullDate") or value
-        tag = _attr(_child(props, "tag"), "val") or ""
-        alias = _attr(_child(props, "alias"), "val") or ""
+            value = _attr(kids.get("date"), "fullDate") or value
+        tag = _attr(kids.get("tag"), "val") or ""
+        alias = _attr(kids.get("alias"), "val") or ""
         self.doc.controls.append(FormControl("content control", kind, tag, value, alias,
                                              placeholder, options))
 
@@ -213,7 +277,7 @@ class Walker:
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
         for child in parent:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "r":
                 self._run(child, out)
             elif name == "sdt":
@@ -234,9 +298,9 @@ class Walker:
             out.append("".join(t.text or "" for t in el.iter() if str(t.tag).endswith("}t")))
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
-        rpr = _child(run, "rPr")
+        rpr = _kids(_child(run, "rPr"))
         # Struck-through words are how many people answer "Yes / No": they strike the wrong one.
-        struck = rpr is not None and (_on(_child(rpr, "strike")) or _on(_child(rpr, "dstrike")))
+        struck = _on(rpr.get("strike")) or _on(rpr.get("dstrike"))
         # So are highlighted ones: the highlighter in Word, character shading in LibreOffice.
         marked = not struck and _highlighted(rpr) and _child(run, "fldChar") is None
         start = len(out)
@@ -247,7 +311,7 @@ class Walker:
 
     def _run_children(self, run: etree._Element, out: list[str], struck: bool) -> None:
         for child in run:
-            name = _local(child)
+            name = _NAMES[child.tag]
             if name == "fldChar":
                 self._field_char(child, out)
             elif struck or self._in_field_code():
@@ -292,27 +356,27 @@ class Walker:
                                              options=tuple(control["options"])))
 
 
-def _highlighted(rpr: etree._Element | None) -> bool:
-    if rpr is None:
-        return False
-    highlight = _attr(_child(rpr, "highlight"), "val")
+def _highlighted(rpr: dict[str | None, etree._Element]) -> bool:
+    """``rpr``: the run properties' children by name (``_kids``)."""
+    highlight = _attr(rpr.get("highlight"), "val")
     if highlight and highlight.lower() != "none":
         return True
-    fill = (_attr(_child(rpr, "shd"), "fill") or "auto").lower()
+    fill = (_attr(rpr.get("shd"), "fill") or "auto").lower()
     return fill not in ("auto", "ffffff", "none")
 
 
-def _sdt_kind(props: etree._Element) -> tuple[str, tuple[str, ...]]:
+def _sdt_kind(props: etree._Element,
+              kids: dict[str | None, etree._Element]) -> tuple[str, tuple[str, ...]]:
     if props.find(f"{{{_W14}}}checkbox") is not None:
         return "checkbox", ()
     for name, kind in (("dropDownList", "dropdown"), ("comboBox", "combobox")):
-        if (lst := _child(props, name)) is not None:
+        if (lst := kids.get(name)) is not None:
             items = tuple(_attr(i, "displayText") or _attr(i, "value") or ""
                           for i in lst if _local(i) == "listItem")
             return kind, items
     for name, kind in (("date", "date"), ("text", "text"), ("picture", "picture"),
                        ("docPartObj", "docpart"), ("group", "group")):
-        if _child(props, name) is not None:
+        if name in kids:
             return kind, ()
     return "richtext", ()
 
@@ -335,5 +399,5 @@ def _legacy_control(data: etree._Element) -> dict[str, object]:
     return {"kind": "text", "name": name, "value": "", "options": ()}
 
 
-def walk_document(root: etree._Element) -> Document:
-    return Walker().walk(root)
+def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
+    return Walker(budgets).walk(root)

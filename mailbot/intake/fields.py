@@ -7,6 +7,7 @@ says which field a label names and turns the raw answer into a typed value for t
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -212,12 +213,24 @@ _POSSESSIVE = re.compile(r"'s\b")
 
 def normalise_label(text: str) -> str:
     """Lower case, straight quotes, punctuation and spacing folded, trailing colons gone."""
+    return _normalise_short(text) if len(text) <= _CACHED_LENGTH else _normalise(text)
+
+
+# A form prints the same few hundred labels every time: reading them was most of a form's
+# reading time until each short text was worked out once per process (issue 18).
+_CACHED_LENGTH = 400
+
+
+def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
     text = text.lower().replace("&", " and ").replace("d.o.b", "dob").replace("_", " ")
     text = _NOT_WORD.sub(" ", text)
     text = _SLASH.sub("/", text)
     text = _POSSESSIVE.sub("s", text).replace("'", "")
     return " ".join(text.split())
+
+
+_normalise_short = functools.lru_cache(maxsize=8192)(_normalise)
 
 
 def _alias_table() -> dict[str, str]:
@@ -240,6 +253,12 @@ _SECTION_ALIASES = {s: {normalise_label(k): v for k, v in m.items()}
 
 def match_label(text: str, section: str = "referrer") -> str | None:
     """The field key (or ``CONTACT``) a printed label names, or None when it names none."""
+    if len(text) <= _CACHED_LENGTH:
+        return _match_short(text, section)
+    return _match(text, section)
+
+
+def _match(text: str, section: str) -> str | None:
     norm = normalise_label(text)
     if not norm or len(norm) > 200:
         return None
@@ -250,12 +269,24 @@ def match_label(text: str, section: str = "referrer") -> str | None:
     return next((_ALIASES[a] for a in candidates if norm.startswith(a + " ")), None)
 
 
+_match_short = functools.lru_cache(maxsize=8192)(_match)
+
+
 def section_of_heading(text: str) -> str | None:
     """The section a heading line opens ("Referrer details", "Other agency"), if any."""
+    if len(text) <= _CACHED_LENGTH:
+        return _section_short(text)
+    return _section_of_heading(text)
+
+
+def _section_of_heading(text: str) -> str | None:
     norm = normalise_label(text)
     if len(norm) > 80 or match_label(text) not in (None, "referrer_name"):
         return None
     return next((s for words, s in _SECTION_WORDS if words in norm), None)
+
+
+_section_short = functools.lru_cache(maxsize=8192)(_section_of_heading)
 
 
 def parse_value(key: str, raw: str) -> object:

@@ -7,6 +7,7 @@ reply header ends the last answer.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -24,6 +25,12 @@ _END_OF_FORM = re.compile(
 
 def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     """(field key, the label as written, the rest of the line) if the line opens a field."""
+    if len(line) <= 400:  # the same printed labels on every form: each is worked out once
+        return _label_at_start_cached(line, section)
+    return _label_at_start(line, section)
+
+
+def _label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     text = line.strip()
     if m := _SPLIT.match(text):
         key = F.match_label(m["label"], section)
@@ -33,6 +40,9 @@ def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     if key:  # a label alone on its line, the answer below it
         return key, text, ""
     return None
+
+
+_label_at_start_cached = functools.lru_cache(maxsize=8192)(_label_at_start)
 
 
 def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,

@@ -36,6 +36,14 @@ class Budgets:
     max_ratio: int = 200
     # Small entries compress extremely well by nature (a run of spaces); only big ones are judged.
     ratio_floor: int = 2 * MIB
+    # The document itself, and what reading it may cost (issue 14): a 1.9 MB file holding
+    # 38 MiB of empty table cells passed every budget above and took 15 to 22 s and 800 MB to
+    # read. A Request for Resolution's main part is tens of KB, with a few hundred cells and
+    # paragraphs; these are a hundred times that, and reading stops the moment one is passed.
+    max_document_part: int = 4 * MIB
+    max_cells: int = 10_000
+    max_paragraphs: int = 20_000
+    max_seconds: float = 5.0
 
 
 DEFAULT_BUDGETS = Budgets()
@@ -99,6 +107,9 @@ def _refuse_by_magic(data: bytes) -> FormError | None:
     return None
 
 
+OVER_BUDGET = ("Please send the partnership's Request for Resolution form (a blank one is attached)"
+               " with just your answers in it, on its own, or write the answers in the body of an"
+               " email as \"Label: value\" lines.")
 _PHOTO = ("Please send the Word form (.docx) itself rather than a photo or scan of it, or "
           "write the answers in the body of an email as \"Label: value\" lines.")
 _SAVE_AS = ("Please save it as a Word Document (.docx) and send that, or write the answers in "
@@ -241,6 +252,10 @@ def open_docx(data: bytes, budgets: Budgets = DEFAULT_BUDGETS) -> DocxPackage:
         raise refusal
     archive = _open_zip(data, budgets)
     part, kind = _main_part(archive)
+    if part and archive.getinfo(part).file_size > budgets.max_document_part:
+        size = archive.getinfo(part).file_size / MIB
+        raise refuse("too_large_document", f"a Word document whose text and tables unpack to"
+                     f" {size:.0f} MiB, far more than a Request for Resolution", OVER_BUDGET)
     if kind == "docm":
         raise refuse("macros", "a Word document with macros (.docm)",
                      "Please save it as a Word Document (.docx), which carries no macros, and "

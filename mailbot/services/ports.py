@@ -7,6 +7,7 @@ SQLAlchemy; tests swap in hand-written fakes. Each section belongs to one family
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -154,6 +155,7 @@ class CaseRepository(Protocol):
     def add(self, case: Case) -> None: ...
     def save(self, case: Case) -> None: ...  # writes a loaded case's changes and its new events
     def get(self, reference: str) -> Case | None: ...  # locks the row for update where it can
+    def get_many(self, references: Sequence[str]) -> None: ...  # loads them for get, at once
     def next_reference(self, prefix: str, year: int) -> str: ...
     def summaries(self, status: str | None = None) -> list[CaseSummary]: ...
     def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]: ...
@@ -275,6 +277,8 @@ class UnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    # Undone alone, with the error raised on, if the block fails; the rest of the transaction stands.
+    def savepoint(self) -> AbstractContextManager[None]: ...
 
 
 # ---------------------------------------------------------------------------------------------

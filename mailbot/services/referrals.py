@@ -32,6 +32,9 @@ from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import FormReader, UnitOfWork
 
+# Word documents read from one message at most: ten 1.9 MB documents in one email once held
+# intake for 161 s (issue 14). The rest are named in the reply, not read.
+MAX_DOCUMENTS_TRIED = 3
 NO_FORM = ("We could not find a Request for Resolution in your message. Please attach the"
            " completed form (a Word .docx file; a blank one is attached), or write the form's"
            " fields in the body of your email as 'Label: value' lines.")
@@ -177,7 +180,15 @@ def _read_form(read_form_attachment: FormReader,
     (forwarded messages' included), else the body, else the body of a forwarded message;
     plus why attachments were refused."""
     refusals: list[str] = []
+    tried = 0
     for carrier, attachment in _attachments(message):
+        if attachment.data.startswith(b"PK"):  # a zip package: the only kind read at length
+            tried += 1
+            if tried > MAX_DOCUMENTS_TRIED:
+                refusals.append(f"{attachment.filename or 'an attachment'}: not read, because"
+                                f" mailbot reads at most {MAX_DOCUMENTS_TRIED} documents from one"
+                                " email. Please send the form on its own.")
+                continue
         try:
             reading = read_form_attachment(attachment.data)
         except FormError as error:

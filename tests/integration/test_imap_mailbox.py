@@ -245,3 +245,37 @@ def test_a_server_without_qresync_is_not_asked_for_it(dovecot_exchange_like, cap
         assert sorted(world.processed()) == sorted(message(n) for n in range(25))
     finally:
         world.close()
+
+
+def test_a_backlog_is_searched_once_and_taken_batch_by_batch(world, caplog):
+    """Issue 19: every batch re-ran SEARCH NOT DELETED over the whole remaining backlog."""
+    world.server.append_many(world.account, [message(n) for n in range(35)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    assert _take_backlog(adapter) == [message(n) for n in range(35)]
+    # One SEARCH for the backlog, and one more that finds it empty and ends the drain.
+    assert _commands(caplog, r"UID SEARCH NOT DELETED") == 2
+    adapter.close()
+    assert world.waiting() == []
+
+
+def test_mail_that_arrives_during_a_backlog_is_taken_once_the_backlog_is(world):
+    world.server.append_many(world.account, [message(n) for n in range(15)])
+    adapter = world.open()
+    first = adapter.fetch_new(limit=10)
+    adapter.mark_all_processed(first)
+    world.deliver(message(99))
+    rest = _take_backlog(adapter)
+    assert [m.data for m in first] + rest == [*(message(n) for n in range(15)), message(99)]
+
+
+def test_a_backlog_whose_messages_went_meanwhile_is_searched_again_not_ended(world):
+    world.server.append_many(world.account, [message(n) for n in range(15)])
+    adapter = world.open()
+    adapter.mark_all_processed(adapter.fetch_new(limit=5))
+    adapter._finish_moves()  # the first five are in the processed folder before the other looks
+    other = world.open()
+    taken = other.fetch_new(limit=5)  # another client takes the next five meanwhile
+    other.mark_all_processed(taken)
+    other.close()
+    assert [m.data for m in adapter.fetch_new(limit=5)] == [message(n) for n in range(10, 15)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -70,6 +71,16 @@ class FakeUnitOfWork:
     def rollback(self):
         self.work = copy.deepcopy(self.db.__dict__)
 
+    @contextmanager
+    def savepoint(self):
+        before = copy.deepcopy(self.work)
+        try:
+            yield
+        except BaseException:
+            self.work.clear()
+            self.work.update(before)
+            raise
+
 
 class _Cases:
     def __init__(self, work):
@@ -85,6 +96,9 @@ class _Cases:
 
     def get(self, reference: str) -> Case | None:
         return self.work["cases"].get(reference.strip().upper())
+
+    def get_many(self, references: Sequence[str]) -> None:
+        pass
 
     def next_reference(self, prefix: str, year: int) -> str:
         """Counts up per prefix and year, never to a reference a stored case holds."""

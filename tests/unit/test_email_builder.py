@@ -137,3 +137,49 @@ def test_made_message_ids_are_bare_unique_and_in_our_domain():
         assert "<" not in item and ">" not in item
     raw = _build(message_id=next(iter(ids)))
     assert parse_message(raw).message_id in ids
+
+
+def test_long_subjects_and_names_fold_into_short_header_lines_and_read_back_whole():
+    subject = "[BSCP-2026-0007] " + "Zoë’s plan was not followed " * 6
+    raw = _build(subject=subject, to=["Zoë Brontë-Smythe of the Children’s Services <zoe@school.example>",
+                                      "Bob Jones <bob@police.example>"])
+    headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(len(line) for line in headers) <= 78
+    assert all(line.isascii() for line in headers)
+    parsed = parse_message(raw)
+    assert parsed.subject == " ".join(subject.split())
+    assert [a.email for a in parsed.to] == ["zoe@school.example", "bob@police.example"]
+
+
+def test_long_body_lines_are_quoted_printable_and_come_back_exact():
+    text = "Zoë " + "word " * 60 + "\nshort line\ntrailing space \n"
+    raw = _build(text=text)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert parse_message(raw).text_body.replace("\r\n", "\n") == text
+
+
+def test_an_inline_picture_sits_beside_the_html_in_multipart_related():
+    raw = _build(inline_images=[("chart.1@bury.gov.uk", "chart.png", "image/png", b"\x89PNG" * 100)])
+    msg = message_from_bytes(raw, policy=default)
+    alternative = msg.get_body(("related",))
+    assert msg.get_content_type() == "multipart/alternative"
+    assert alternative.get_content_type() == "multipart/related"
+    html, image = alternative.iter_parts()
+    assert html.get_content_type() == "text/html"
+    assert image["Content-ID"] == "<chart.1@bury.gov.uk>"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_content() == b"\x89PNG" * 100
+
+
+def test_a_file_name_that_is_not_ascii_survives():
+    raw = _build(attachments=[("décision “final”.docx", "application/octet-stream", b"PK\x03\x04")])
+    assert parse_message(raw).attachments[0].filename == "décision “final”.docx"
+
+
+def test_an_international_domain_is_sent_as_its_idna_name_and_a_broken_address_is_refused():
+    from mailbot.domain.errors import PermanentError
+
+    assert "zoe@xn--cole-9oa.example" in parse_message(_build(to=["zoe@école.example"])).to[0].email
+    for bad in ("@school.example", "zoë@school.example", "a b@school.example"):
+        with pytest.raises(PermanentError):
+            _build(to=[bad])

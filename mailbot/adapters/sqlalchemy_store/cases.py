@@ -7,6 +7,7 @@ deletes an event, and refuses to commit a case whose stored history was altered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,8 @@ from mailbot.domain.case import Case, CaseStatus, Event
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import CaseSummary
 
+_CHUNK = 500  # references in one IN (...) list
+
 
 @dataclass
 class _Tracked:
@@ -42,6 +45,7 @@ class SqlCaseRepository:
     def __init__(self, session: Session):
         self._session = session
         self._tracked: dict[str, _Tracked] = {}
+        self._touched: set[str] = set()  # handed out since the last ``mark``
         self.written: list[tuple[str, Event]] = []  # for the unit of work's log, once committed
         self.issued: list[str] = []  # references given out, for the marker once committed
 
@@ -55,6 +59,7 @@ class SqlCaseRepository:
         self._session.flush()  # a duplicate reference is refused here, not at commit
         tracked = _Tracked(case, row)
         self._tracked[case.reference] = tracked
+        self._touched.add(case.reference)
         self._write(tracked)
 
     @translated
@@ -63,17 +68,45 @@ class SqlCaseRepository:
         whole database, already held since BEGIN IMMEDIATE). References match whatever
         their case (contract section 2): they are stored in capitals."""
         reference = reference.strip().upper()
-        if reference in self._tracked:
-            return self._tracked[reference].case
-        query = select(CaseRow).where(CaseRow.reference == reference).with_for_update()
-        row = self._session.scalars(query).one_or_none()
-        if row is None:
+        if reference not in self._tracked:
+            self.get_many([reference])
+        tracked = self._tracked.get(reference)
+        if tracked is None:
             return None
-        events = self._session.scalars(
-            select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.seq))
-        case = case_from_rows(row, events)
-        self._tracked[reference] = _Tracked(case, row, tuple(case.history))
-        return case
+        self._touched.add(reference)
+        return tracked.case
+
+    @translated
+    def get_many(self, references: Sequence[str]) -> None:
+        """Loads (and locks) these cases in two statements, for ``get`` to hand out: the
+        deadline pass reads its due cases this way rather than two queries a case."""
+        wanted = {r.strip().upper() for r in references} - self._tracked.keys()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = sorted(wanted)[start:start + _CHUNK]
+            query = select(CaseRow).where(CaseRow.reference.in_(chunk)).with_for_update()
+            rows = {row.id: row for row in self._session.scalars(query)}
+            events: dict[int, list[CaseEventRow]] = {case_id: [] for case_id in rows}
+            for event in self._session.scalars(
+                    select(CaseEventRow).where(CaseEventRow.case_id.in_(list(rows)))
+                    .order_by(CaseEventRow.case_id, CaseEventRow.seq)):
+                events[event.case_id].append(event)
+            for case_id, row in rows.items():
+                case = case_from_rows(row, events[case_id])
+                self._tracked[row.reference] = _Tracked(case, row, tuple(case.history))
+
+    def mark(self) -> tuple[frozenset[str], int]:
+        """Where a savepoint begins: the cases tracked, and the events written, so far."""
+        self._touched = set()
+        return frozenset(self._tracked), len(self.written)
+
+    def undo_to(self, mark: tuple[frozenset[str], int]) -> None:
+        """After a savepoint's rollback: forget every case handed out or added since ``mark``
+        (its changes in memory were undone in the database), so commit never writes them."""
+        tracked, written = mark
+        for reference in self._touched | (self._tracked.keys() - tracked):
+            self._tracked.pop(reference, None)
+        del self.written[written:]
+        self._touched = set()
 
     @translated
     def save(self, case: Case) -> None:
@@ -89,6 +122,13 @@ class SqlCaseRepository:
         """Called by the unit of work just before it commits."""
         for tracked in self._tracked.values():
             self._write(tracked)
+
+    @translated
+    def write_touched(self) -> None:
+        """Writes the cases handed out or added since the last ``mark``."""
+        for reference in sorted(self._touched):
+            if reference in self._tracked:
+                self._write(self._tracked[reference])
 
     def _write(self, tracked: _Tracked) -> None:
         case, stored = tracked.case, tracked.stored

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
@@ -29,6 +29,10 @@ from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import InboundRecord, InboundStatus
 
 RECEIVED = InboundStatus.RECEIVED.value
+# Built once: a new statement per message cost more than running it.
+_MARK = (update(InboundMessageRow).where(InboundMessageRow.id == bindparam("record_id"))
+         .values(status=bindparam("status"), case_reference=bindparam("case_reference"),
+                 error=bindparam("error")))
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
 
 
@@ -87,11 +91,14 @@ class SqlInboundLog:
     @translated
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]:
         """Messages of ``mailbox`` stored but not yet acted on, oldest first."""
-        rows = self._session.scalars(
-            select(InboundMessageRow)
-            .where(InboundMessageRow.mailbox == mailbox, InboundMessageRow.status == RECEIVED)
-            .order_by(InboundMessageRow.id).limit(limit))
-        return [_record(row) for row in rows]
+        # Without the raw column: a batch of referrals with forms held tens of MB of it
+        # while acting, which reads each message's bytes on its own (``raw``).
+        t = InboundMessageRow
+        rows = self._session.execute(
+            select(t.id, t.mailbox, t.uidvalidity, t.uid, t.message_id, t.sha256, t.status,
+                   t.case_reference)
+            .where(t.mailbox == mailbox, t.status == RECEIVED).order_by(t.id).limit(limit))
+        return [InboundRecord(*row) for row in rows]
 
     @translated
     def claim(self, record_id: int) -> bool:
@@ -106,10 +113,9 @@ class SqlInboundLog:
     @translated
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None:
-        result = self._session.execute(
-            update(InboundMessageRow).where(InboundMessageRow.id == record_id)
-            .values(status=InboundStatus(status).value, case_reference=case_reference,
-                    error=error[-MAX_ERROR:]))
+        result = self._session.execute(_MARK, dict(
+            record_id=record_id, status=InboundStatus(status).value, case_reference=case_reference,
+            error=error[-MAX_ERROR:]))
         if result.rowcount != 1:
             raise PermanentError(f"no inbound message with id {record_id}")
 

@@ -10,14 +10,16 @@ or a bounce can be matched to its case by ``lookup`` whether or not the row was 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
-from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
+from mailbot.adapters.sqlalchemy_store.sql import translated
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import OutboxItem, OutboxRow, OutboxStatus, SentMessage
 
@@ -37,23 +39,15 @@ class SqlOutbox:
     @translated
     def enqueue(self, item: OutboxItem) -> bool:
         """True if queued; False if this message was already queued for this recipient."""
-        table = OutboxMessageRow.__table__
-        now = self._clock()
-        statement = upsert(self._session, table).values(
+        statement = _enqueue_statement(self._session.get_bind().dialect.name)
+        new_id = self._session.execute(statement, dict(
             case_reference=item.case_reference or "", template=item.template,
             stage=item.stage or 0, key=item.key, recipient=item.recipient,
             message_id=_bare(item.message_id), envelope_from=item.envelope_from, data=item.data,
             status=HELD if item.held else QUEUED, attempts=0, next_attempt_at=AT_ONCE,
-            last_error="", sent_at=None,
-            created_at=now,
-        )
-        # Only the natural key counts as "already queued"; a clashing Message-ID is a bug
-        # and must fail loudly rather than silently drop a message.
-        statement = statement.on_conflict_do_nothing(index_elements=[
-            table.c.case_reference, table.c.template, table.c.stage, table.c.key,
-            table.c.recipient,
-        ]).returning(table.c.id)
-        return self._session.execute(statement).scalar_one_or_none() is not None
+            last_error="", sent_at=None, created_at=self._clock(),
+        )).scalar_one_or_none()
+        return new_id is not None
 
     @translated
     def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None,
@@ -211,3 +205,16 @@ def _outbox_row(row: OutboxMessageRow) -> OutboxRow:
                       message_id=row.message_id, envelope_from=row.envelope_from, data=row.data)
     return OutboxRow(row.id, item, row.attempts, OutboxStatus(row.status), row.last_error,
                      interrupted=row.claimed_until is not None)
+
+
+@functools.cache
+def _enqueue_statement(dialect: str):
+    """The INSERT of ``enqueue``, built once per dialect and given each row's values when it
+    runs: building and keying a new statement for every message was most of queueing one."""
+    table = OutboxMessageRow.__table__
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # Only the natural key counts as "already queued"; a clashing Message-ID is a bug and must
+    # fail loudly rather than silently drop a message.
+    return insert.on_conflict_do_nothing(index_elements=[
+        table.c.case_reference, table.c.template, table.c.stage, table.c.key, table.c.recipient,
+    ]).returning(table.c.id)

@@ -8,11 +8,12 @@ use case did; leaving the block rolls back whatever was not committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from mailbot.adapters.sqlalchemy_store.cases import SqlCaseRepository
 from mailbot.adapters.sqlalchemy_store.inbound import SqlInboundLog
@@ -120,6 +121,34 @@ class SqlAlchemyUnitOfWork:
         if self.cases.issued and self._on_issued is not None:
             self._on_issued(list(self.cases.issued))
         self.cases.issued.clear()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that may fail on its own: on an error, what it did is
+        undone (its rows, and the cases it loaded or changed are forgotten) and the error goes
+        on, while what came before it stands. Case changes are written before it ends, so a
+        refused write fails here too."""
+        nested = self._begin_nested()
+        mark = self.cases.mark()
+        try:
+            yield
+            self.cases.write_touched()
+            self._release(nested)
+        except BaseException:
+            try:
+                if nested.is_active:
+                    nested.rollback()
+            finally:
+                self.cases.undo_to(mark)
+            raise
+
+    @translated
+    def _begin_nested(self) -> SessionTransaction:
+        return self.session.begin_nested()
+
+    @translated
+    def _release(self, nested: SessionTransaction) -> None:
+        nested.commit()
 
     @translated
     def _commit(self) -> None:

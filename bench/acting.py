@@ -1,0 +1,125 @@
+"""Benchmark of acting on stored referrals: open the case, queue the acknowledgement and the
+notices, commit (the second half of intake, ``act_on_pending``), on SQLite and PostgreSQL.
+
+N referrals (bare ``Label: value`` emails, or ``--forms`` with the filled .docx attached) are
+stored as a mailbox batch would be, then acted on; the rate is printed with this process's CPU
+time, and where that time goes (parsing, reading the form, opening the case, composing the
+mail, the database). Target (issue 18): at least 300 messages a second. Run from the root:
+
+    .venv/bin/python bench/acting.py [--count 1000] [--databases sqlite,postgresql] [--forms]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from deadline_pass import write_config  # noqa: E402
+from deadlines import postgres_scratch  # noqa: E402
+
+from mailbot.bootstrap import bootstrap  # noqa: E402
+from mailbot.config import load_settings  # noqa: E402
+from mailbot.domain.working_days import LONDON  # noqa: E402
+from mailbot.services.intake import act_on_pending, store_messages  # noqa: E402
+from mailbot.services.ports import RawMessage  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
+# Where the time goes: the functions whose cumulative time is shown, by what they do.
+PARTS = (
+    ("parse the message", "mailbot/intake/message.py", "parse_message"),
+    ("classify and match it", "mailbot/services/case_matching.py", "match_case"),
+    ("read the form", "mailbot/services/referrals.py", "_read_form"),
+    ("validate it", "mailbot/intake/form_validation.py", "validate"),
+    ("open the case (engine)", "mailbot/domain/engine.py", "open_case"),
+    ("render the mail (jinja)", "mailbot/adapters/jinja_renderer.py", "render"),
+    ("build the MIME", "mailbot/adapters/email_builder.py", "build_email"),
+    ("queue the mail (SQL)", "mailbot/adapters/sqlalchemy_store/outbox.py", "enqueue"),
+    ("commit", "mailbot/adapters/sqlalchemy_store/unit_of_work.py", "commit"),
+)
+
+
+def referral(number: int, forms: bool) -> bytes:
+    if forms:
+        from mailbox import referral_with_form  # bench/mailbox.py
+
+        return referral_with_form(number)
+    return (f"From: Referrer {number} <referrer{number}@agency.test>\r\nTo: bsp@bury.example\r\n"
+            f"Subject: Request for Resolution\r\nMessage-ID: <r{number}.{uuid.uuid4().hex}@agency.test>"
+            f"\r\n\r\nChild's name: Child {number}\r\nReferrer's name: Referrer {number}\r\n"
+            f"Referrer's email: referrer{number}@agency.test\r\n"
+            f"Summary of disagreement: Disagreement number {number}.\r\n"
+            "Stage reached so far: Level 1\r\n").encode()
+
+
+def run(name: str, url: str, count: int, forms: bool, profile: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        app = bootstrap(load_settings(write_config(Path(folder), url)))
+        context = app.services.mailboxes["bury"]
+        # One first, so that templates, caches and connections are warm.
+        store_messages(app.services, [RawMessage("bury", 1, "warm", referral(-1, forms))])
+        act_on_pending(app.services, context, lambda: NOW)
+        raws = [RawMessage("bury", 1, str(n), referral(n, forms)) for n in range(count)]
+        store_messages(app.services, raws)
+        profiler = cProfile.Profile() if profile else None
+        started, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        acted = act_on_pending(app.services, context, lambda: NOW)
+        if profiler:
+            profiler.disable()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        kind = "referrals with a .docx form" if forms else "bare referrals"
+        print(f"{name:<11} acting on {acted:,} stored {kind}: {acted / seconds:6.0f} msg/s"
+              f" ({seconds / acted * 1000:.2f} ms each; this process's CPU {cpu / acted * 1000:.2f}"
+              f" ms each, {acted / cpu:.0f} msg/s)  (target >= 300 msg/s)", flush=True)
+        if profiler:
+            where(profiler, acted)
+
+
+def where(profiler: cProfile.Profile, acted: int) -> None:
+    stats = pstats.Stats(profiler).stats
+    total = sum(tt for (_, _, _), (_, _, tt, _, _) in stats.items())
+    print(f"{'':<11} where the time goes (profiled, {total / acted * 1000:.2f} ms a message):")
+    for label, path, function in PARTS:
+        spent = sum(ct for (file, _, func), (_, _, _, ct, _) in stats.items()
+                    if file.endswith(path) and func == function)
+        print(f"{'':<13} {label:<28} {spent / acted * 1000:6.2f} ms  {spent / total:4.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--forms", action="store_true", help="referrals carry the .docx form")
+    parser.add_argument("--profile", action="store_true", help="and where the time goes")
+    parser.add_argument("--postgres-url",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    for name in args.databases.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                run(name, f"sqlite:///{folder}/bench.sqlite3", args.count, args.forms, args.profile)
+            continue
+        url, admin, database = postgres_scratch(args.postgres_url)
+        try:
+            run(name, url, args.count, args.forms, args.profile)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

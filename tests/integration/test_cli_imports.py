@@ -1,0 +1,55 @@
+"""The looking commands import only what they use (issue 18): `mailbot cases`, `cases show`
+and `policies show` answer without the mailbox, mailer, template or migration libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("jinja2", "imapclient", "docx", "alembic", "aiosmtpd", "smtplib", "mailbot.bootstrap",
+         "mailbot.adapters.jinja_renderer", "mailbot.adapters.imap_mailbox")
+CHECK = """
+import contextlib, io, sys
+from mailbot.entrypoints.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main(sys.argv[2:])
+heavy = sorted({name for name in sys.modules for wanted in sys.argv[1].split(",")
+                if name == wanted or name.startswith(wanted + ".")})
+print(code, heavy, repr(out.getvalue()[:200]))
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[database]
+url = "sqlite:///{tmp_path / 'mailbot.sqlite3'}"
+[outgoing]
+kind = "directory"
+directory = "outbox"
+[[mailbox]]
+name = "bury"
+address = "bsp@bury.example"
+policy = "bury"
+kind = "maildir"
+path = "maildir"
+business_managers = ["manager@bury.example"]
+sender_trust = "none"
+""")
+    subprocess.run([sys.executable, "-m", "mailbot", "--config", str(path), "db", "upgrade"],
+                   check=True, capture_output=True, timeout=120)
+    return path
+
+
+@pytest.mark.parametrize("command", [["cases"], ["cases", "show", "BSCP-2026-0001"],
+                                     ["policies", "show", "bury"]])
+def test_a_looking_command_imports_no_mailbox_mailer_or_template_library(config, command):
+    run = subprocess.run([sys.executable, "-c", CHECK, ",".join(HEAVY), "--config", str(config),
+                          *command], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    code, rest = run.stdout.split(" ", 1)
+    assert code in ("0", "1"), run.stdout  # 1: cases show of a case there is not
+    assert rest.startswith("[]"), run.stdout

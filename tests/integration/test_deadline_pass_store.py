@@ -1,0 +1,77 @@
+"""The deadline pass on a real store: due cases chased a chunk to a transaction, each case in a
+savepoint of its own, so one case that fails is undone alone (issue 19). Runs once per
+database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from mailbot.adapters.jinja_renderer import JinjaRenderer
+from mailbot.adapters.mail_composer import MailComposer
+from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
+from mailbot.services.context import MailboxContext, Services
+from mailbot.services.deadlines import run_deadline_pass
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from rendering_cases import at, bury, referral  # noqa: E402
+
+pytest_plugins = ["tests.integration.db_fixtures"]
+
+
+class FailingFor(MailComposer):
+    """Composes like the real one, but refuses mail about one case."""
+
+    def __init__(self, reference: str):
+        super().__init__(JinjaRenderer())
+        self.reference = reference
+
+    def compose(self, notice, *, case, **kwargs):
+        if case is not None and case.reference == self.reference:
+            raise RuntimeError("composing failed for this case")
+        return super().compose(notice, case=case, **kwargs)
+
+
+def _services(uow_factory, composer) -> Services:
+    policy, engine = bury()
+    return Services(uow_factory=uow_factory, composer=composer,
+                    mailboxes={"bury": MailboxContext("bury", "bsp@bury.example", policy, engine)})
+
+
+def _open(uow_factory, references) -> None:
+    _, engine = bury()
+    with uow_factory() as uow:
+        for reference in references:
+            case, _ = engine.open_case(referral(), reference, at(2, month=11), f"<{reference}@x>")
+            uow.cases.add(case)
+        uow.commit()
+
+
+def _state(uow_factory, reference):
+    with uow_factory() as uow:
+        case = uow.cases.get(reference)
+        mail = uow.session.scalar(select(func.count()).select_from(OutboxMessageRow)
+                                  .where(OutboxMessageRow.case_reference == reference))
+        return case.next_chase_at, len(case.history), case.chase_points_passed, mail
+
+
+def test_one_case_that_fails_is_undone_alone_and_chased_by_the_next_pass(uow_factory):
+    references = ["BSCP-2026-0001", "BSCP-2026-0002", "BSCP-2026-0003"]
+    _open(uow_factory, references)
+    before = {reference: _state(uow_factory, reference) for reference in references}
+    due = at(1, month=12)
+
+    queued = run_deadline_pass(_services(uow_factory, FailingFor("BSCP-2026-0002")), due)
+
+    after = {reference: _state(uow_factory, reference) for reference in references}
+    assert after["BSCP-2026-0002"] == before["BSCP-2026-0002"]
+    for reference in ("BSCP-2026-0001", "BSCP-2026-0003"):
+        assert after[reference][3] > 0 and after[reference][2] > before[reference][2]
+        assert after[reference][1] >= before[reference][1]
+    assert queued == after["BSCP-2026-0001"][3] + after["BSCP-2026-0003"][3]
+
+    assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) > 0
+    assert _state(uow_factory, "BSCP-2026-0002")[3] > 0
+    assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) == 0
