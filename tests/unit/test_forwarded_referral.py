@@ -25,9 +25,9 @@ from mailbot.domain.referral import Person
 from mailbot.intake.form_builder import fill_form
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.ports import RawMessage
+from tests.unit.bury_mailbox import BM, MONDAY
 from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
-from tests.unit.test_services import BM, MONDAY
 
 REFERRER = "priya@school.example"
 ORIGINAL_SENDER = "priya.shah@school.example"  # her own mail client's address

@@ -10,47 +10,25 @@ no auto-reply or bounce opens a case.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from mail_corpora import corpus
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
-from mailbot.adapters.policy_files import calendar_for, load_policy
-from mailbot.domain.engine import CaseEngine
-from mailbot.domain.notices import Partnership
-from mailbot.domain.referral import Person
-from mailbot.domain.working_days import LONDON
 from mailbot.intake.classify import classify
 from mailbot.intake.message import parse_message
-from mailbot.services.context import MailboxContext, Services
+from mailbot.services.context import Services
 from mailbot.services.ports import RawMessage
+from tests.unit.bury_mailbox import BM, FORM, MONDAY, mailbox_context
 from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
-BM = "manager@bury.example"
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
 PORTAL = "Bury Council Online Forms <no-reply@forms.bury.gov.uk>"
-FORM = """\
-Child's name: Sam Sample
-Date of birth: 14/03/2015
-Referrer's name: Priya Shah
-Referrer's email: priya@school.example
-Agency/Team: Hollins Primary School
-Summary of disagreement: The threshold for assessment is met
-but the front door closed the contact.
-Desired outcome: An assessment.
-Stage reached so far: Level 1
-"""
 
 
 @pytest.fixture
 def world():
-    policy = load_policy("bury")
-    partnership = Partnership("bsp@bury.example", (Person("Manager", BM),))
-    engine = CaseEngine(policy, calendar_for(policy), partnership)
-    context = MailboxContext("bury", "bsp@bury.example", policy, engine, sender_trust="none")
+    context = mailbox_context()
     db = FakeDatabase()
     services = Services(lambda: FakeUnitOfWork(db), MailComposer(JinjaRenderer()), {"bury": context})
     return services, context, db

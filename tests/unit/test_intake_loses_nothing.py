@@ -8,55 +8,28 @@ mailbot's alerts never starts a loop of alerts about alerts.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
-from mailbot.adapters.policy_files import calendar_for, load_policy
-from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import PermanentError
-from mailbot.domain.notices import Notice, Partnership, Template
-from mailbot.domain.referral import Person
-from mailbot.domain.working_days import LONDON
-from mailbot.services.context import MailboxContext, Services
+from mailbot.domain.notices import Notice, Template
+from mailbot.services.context import Services
 from mailbot.services.intake import store_messages
 from mailbot.services.outgoing import queue_for
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import send_queued
+from tests.unit.bury_mailbox import BM, MONDAY, mailbox_context
+from tests.unit.bury_mailbox import REFERRAL as BURY_REFERRAL
 from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
-BM, BM2 = "manager@bury.example", "deputy@bury.example"
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
-REFERRAL = """\
-From: Priya Shah <priya@school.example>
-To: bsp@bury.example, bsp@hackney.example
-Subject: Request for resolution
-Message-ID: <ref-1@school.example>
-
-Child's name: Sam Sample
-Date of birth: 14/03/2015
-Referrer's name: Priya Shah
-Referrer's email: priya@school.example
-Agency/Team: Hollins Primary School
-Summary of disagreement: The threshold for assessment is met
-but the front door closed the contact.
-Desired outcome: An assessment.
-Stage reached so far: Level 1
-"""
-
-
-def _context(name: str, address: str, policy_name: str, managers: tuple[str, ...]):
-    policy = load_policy(policy_name)
-    partnership = Partnership(address, tuple(Person("Manager", m) for m in managers))
-    engine = CaseEngine(policy, calendar_for(policy), partnership)
-    return MailboxContext(name, address, policy, engine, sender_trust="none")
+BM2 = "deputy@bury.example"
+REFERRAL = BURY_REFERRAL.replace("To: bsp@bury.example", "To: bsp@bury.example, bsp@hackney.example")
 
 
 def world(managers: tuple[str, ...] = (BM,)):
-    contexts = {"bury": _context("bury", "bsp@bury.example", "bury", managers),
-                "hackney": _context("hackney", "bsp@hackney.example", "hackney", (BM,))}
+    contexts = {"bury": mailbox_context(managers=managers),
+                "hackney": mailbox_context("hackney", "bsp@hackney.example", "hackney")}
     db = FakeDatabase()
     services = Services(lambda: FakeUnitOfWork(db), MailComposer(JinjaRenderer()), contexts)
     return services, contexts, db

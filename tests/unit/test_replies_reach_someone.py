@@ -8,13 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from mailbot.adapters.policy_files import calendar_for, load_policy
-from mailbot.domain.engine import CaseEngine
-from mailbot.domain.notices import Partnership
-from mailbot.domain.referral import Person
-from mailbot.services.context import MailboxContext, Services
+from mailbot.services.context import Services
+from tests.unit.bury_mailbox import BM, MONDAY, REFERRAL, mailbox_context
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
-from tests.unit.test_services import BM, MONDAY, REFERRAL, deliver, queued, reply
+from tests.unit.test_services import deliver, queued, reply
 
 REFERRER = "priya@school.example"
 CASE = "BSCP-2026-0001"
@@ -22,10 +19,7 @@ CASE = "BSCP-2026-0001"
 
 @pytest.fixture
 def world():
-    policy = load_policy("bury")
-    partnership = Partnership("bsp@bury.example", (Person("Manager", BM),))
-    engine = CaseEngine(policy, calendar_for(policy), partnership)
-    context = MailboxContext("bury", "bsp@bury.example", policy, engine, sender_trust="none")
+    context = mailbox_context()
     db = FakeDatabase()
     services = Services(lambda: FakeUnitOfWork(db), RecordingComposer(), {"bury": context},
                         replies_per_recipient_per_hour=3)

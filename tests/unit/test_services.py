@@ -7,48 +7,22 @@ from datetime import date, datetime
 
 import pytest
 
-from mailbot.adapters.policy_files import calendar_for, load_policy
-from mailbot.domain.engine import CaseEngine
 from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
-from mailbot.domain.notices import Partnership
-from mailbot.domain.referral import Person
 from mailbot.domain.working_days import LONDON
-from mailbot.services.context import MailboxContext, Services
+from mailbot.services.context import Services
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.polling import drain_mailbox
 from mailbot.services.ports import RawMessage
 from mailbot.services.sending import AUTHENTICATION_RETRY, BACKOFF_BASE, send_queued
+from tests.unit.bury_mailbox import BM, MONDAY, REFERRAL, mailbox_context
 from tests.unit.delivery import deliver_raw
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWork, RecordingComposer
-
-BM = "manager@bury.example"
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
-
-REFERRAL = """\
-From: Priya Shah <priya@school.example>
-To: bsp@bury.example
-Subject: Request for resolution
-Message-ID: <ref-1@school.example>
-
-Child's name: Sam Sample
-Date of birth: 14/03/2015
-Referrer's name: Priya Shah
-Referrer's email: priya@school.example
-Agency/Team: Hollins Primary School
-Summary of disagreement: The threshold for assessment is met
-but the front door closed the contact.
-Desired outcome: An assessment.
-Stage reached so far: Level 1
-"""
 
 
 @pytest.fixture
 def world():
-    policy = load_policy("bury")
-    partnership = Partnership("bsp@bury.example", (Person("Manager", BM),))
-    engine = CaseEngine(policy, calendar_for(policy), partnership)
-    context = MailboxContext("bury", "bsp@bury.example", policy, engine, sender_trust="none")
+    context = mailbox_context()
     db = FakeDatabase()
     composer = RecordingComposer()
     services = Services(lambda: FakeUnitOfWork(db), composer, {"bury": context})
