@@ -40,22 +40,22 @@ def test_one_database_is_locked_while_acting_leaves_the_referral_pending_for_the
     context = app.services.mailboxes["bury"]
     store_messages(app.services, [RawMessage("bury", 1, "1", referral_email("bsp@bury.test", NOW))])
     holder = sqlite3.connect(path, isolation_level=None, timeout=0)
-    raw_read = []
+    listed = []
 
-    def note_raw_read(connection, cursor, statement, *args) -> None:
-        if statement.startswith("SELECT inbound_messages.raw "):
-            raw_read.append(True)
+    def note_listing(connection, cursor, statement, *args) -> None:
+        if statement.startswith("SELECT inbound_messages.id, inbound_messages.mailbox"):
+            listed.append(True)  # the pending messages are listed; acting on them comes next
 
-    def lock_before_acting(dbapi_connection, record) -> None:  # once the raw read is over
-        if raw_read and not holder.in_transaction:
-            raw_read.clear()
+    def lock_before_acting(dbapi_connection, record) -> None:  # once the listing is over
+        if listed and not holder.in_transaction:
+            listed.clear()
             holder.execute("BEGIN EXCLUSIVE")
 
     def let_go(exception_context) -> None:  # the lock ends as mailbot's wait for it does
         if holder.in_transaction:
             holder.execute("COMMIT")
 
-    hooks = [(Engine, "before_cursor_execute", note_raw_read), (Pool, "checkin", lock_before_acting),
+    hooks = [(Engine, "before_cursor_execute", note_listing), (Pool, "checkin", lock_before_acting),
              (Engine, "handle_error", let_go)]
     for target, name, hook in hooks:
         event.listen(target, name, hook)

@@ -69,3 +69,22 @@ def test_two_workers_starting_at_once_agree_on_one_database_identity(uow_factory
         first.commit()
         assert second.state.setdefault("database-id", "second") == kept == "first"
         second.commit()
+
+
+def test_a_reference_issued_in_a_savepoint_that_failed_is_not_marked(session_factory, tmp_path):
+    """Acting goes a chunk of messages to a transaction, each in a savepoint; a message that
+    fails after its case reference was issued gives the number back, and the marker must not
+    count it, or the next start would take the database for an older copy."""
+    marker = FileReferenceMarker(tmp_path / "database-marker.json", "sqlite:///x")
+    services = _services(session_factory, marker)
+    check_database(services, marker, accept=False)
+    with services.uow_factory() as uow:
+        try:
+            with uow.savepoint():
+                uow.cases.next_reference("BSCP", 2026)
+                raise RuntimeError("the message failed after its reference was issued")
+        except RuntimeError:
+            pass
+        uow.commit()  # the chunk's other messages stand
+    assert check_database(services, marker, accept=False).problem == ""
+    assert _issue(services) == "BSCP-2026-0001"

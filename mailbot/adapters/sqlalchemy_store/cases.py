@@ -94,18 +94,22 @@ class SqlCaseRepository:
                 case = case_from_rows(row, events[case_id])
                 self._tracked[row.reference] = _Tracked(case, row, tuple(case.history))
 
-    def mark(self) -> tuple[frozenset[str], int]:
-        """Where a savepoint begins: the cases tracked, and the events written, so far."""
+    def mark(self) -> tuple[frozenset[str], int, int]:
+        """Where a savepoint begins: the cases tracked, the events written and the references
+        issued, so far."""
         self._touched = set()
-        return frozenset(self._tracked), len(self.written)
+        return frozenset(self._tracked), len(self.written), len(self.issued)
 
-    def undo_to(self, mark: tuple[frozenset[str], int]) -> None:
+    def undo_to(self, mark: tuple[frozenset[str], int, int]) -> None:
         """After a savepoint's rollback: forget every case handed out or added since ``mark``
-        (its changes in memory were undone in the database), so commit never writes them."""
-        tracked, written = mark
+        (its changes in memory were undone in the database), so commit never writes them, and
+        every reference issued since (its counter went back too), so the marker never
+        counts one the database does not know."""
+        tracked, written, issued = mark
         for reference in self._touched | (self._tracked.keys() - tracked):
             self._tracked.pop(reference, None)
         del self.written[written:]
+        del self.issued[issued:]
         self._touched = set()
 
     @translated
