@@ -22,6 +22,7 @@ import pytest
 from mailbot.adapters.migrate import migrate
 from mailbot.domain.referral import AgencyType
 from mailbot.entrypoints.demo import referral_email
+from tests.e2e.commands import wait_for
 from tests.e2e.harness import PASSWORD_ENV, ROOT, Story, at, only
 from tests.integration.conftest import start_smtp_server  # noqa: F401 (fixture)
 from tests.integration.db_fixtures import postgres_schema_url
@@ -65,15 +66,6 @@ def _log(process: subprocess.Popen) -> str:
     return process.log_path.read_text()  # type: ignore[attr-defined]
 
 
-def _wait_for(predicate, timeout: float = 45.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _digests(messages) -> list:
     parsed = [(m.recipients[0], email.message_from_bytes(m.data, policy=default)) for m in messages]
     return [(to, m) for to, m in parsed if m["X-Mailbot-Template"] == "weekly_digest"]
@@ -85,7 +77,7 @@ def _run_worker(bury: Story, now, until=None, settle: float = 0.0) -> str:
                      bury.workdir, {PASSWORD_ENV: bury.account.password})
     try:
         if until is not None:
-            assert _wait_for(until), "the worker sent no digest: " + " ".join([
+            assert wait_for(until, timeout=45), "the worker sent no digest: " + " ".join([
                 str(email.message_from_bytes(m.data)["X-Mailbot-Template"])
                 for m in bury.smtp.received])
         time.sleep(settle)
@@ -168,7 +160,7 @@ sender_trust = "none"
     workers = [_start(["--config", "config.toml", "--now", monday, "-v", "run"], tmp_path)
                for _ in range(2)]
     try:
-        assert _wait_for(lambda: len(_digests(smtp.received)) >= 2)
+        assert wait_for(lambda: len(_digests(smtp.received)) >= 2, timeout=45)
         time.sleep(6)  # both workers have run the digest job by now; a duplicate would be out
     finally:
         logs = [_stop(worker) for worker in workers]

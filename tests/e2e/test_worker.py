@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mailbot.domain.working_days import LONDON
 from mailbot.entrypoints.demo import SAMPLE, referral_email
+from tests.e2e.commands import wait_for
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,15 +46,6 @@ def _templates(outbox: Path) -> list[str]:
         message = email.message_from_bytes(path.read_bytes(), policy=default)
         found.append(str(message["X-Mailbot-Template"]))
     return found
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _assert_no_child_data(log: str) -> None:
@@ -101,10 +93,10 @@ sender_trust = "none"
     process = _start(["--config", "config.toml", "run"], tmp_path)
     try:
         outbox = tmp_path / "outbox"
-        assert _wait_for(lambda: "mailbox_failure" in _templates(outbox)), "failure not reported"
+        assert wait_for(lambda: "mailbox_failure" in _templates(outbox)), "failure not reported"
         maildir.add(referral_email("bsp@bury.test", datetime.now(LONDON)))
-        assert _wait_for(lambda: "acknowledgement" in _templates(outbox), timeout=20)
-        assert _wait_for(lambda: "stage_notice" in _templates(outbox), timeout=5)
+        assert wait_for(lambda: "acknowledgement" in _templates(outbox), timeout=20)
+        assert wait_for(lambda: "stage_notice" in _templates(outbox), timeout=5)
         time.sleep(3)  # the broken mailbox keeps failing; it must not be reported again
         assert _templates(outbox).count("mailbox_failure") == 1
     finally:
