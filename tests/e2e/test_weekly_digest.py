@@ -62,6 +62,12 @@ def _stop(process: subprocess.Popen) -> str:
     return _log(process)
 
 
+def _wait_started(process: subprocess.Popen) -> None:
+    """Stopped before it sets up its signal handlers, a worker dies of the SIGTERM with
+    nothing logged; on a loaded machine its start-up alone can take seconds."""
+    assert wait_for(lambda: "worker started" in _log(process), timeout=60), _log(process)
+
+
 def _log(process: subprocess.Popen) -> str:
     return process.log_path.read_text()  # type: ignore[attr-defined]
 
@@ -76,6 +82,7 @@ def _run_worker(bury: Story, now, until=None, settle: float = 0.0) -> str:
     process = _start(["--config", str(bury.config), "--now", now.isoformat(), "-v", "run"],
                      bury.workdir, {PASSWORD_ENV: bury.account.password})
     try:
+        _wait_started(process)
         if until is not None:
             assert wait_for(until, timeout=45), "the worker sent no digest: " + " ".join([
                 str(email.message_from_bytes(m.data)["X-Mailbot-Template"])
@@ -160,8 +167,14 @@ sender_trust = "none"
     workers = [_start(["--config", "config.toml", "--now", monday, "-v", "run"], tmp_path)
                for _ in range(2)]
     try:
+        for worker in workers:
+            _wait_started(worker)
         assert wait_for(lambda: len(_digests(smtp.received)) >= 2, timeout=45)
-        time.sleep(6)  # both workers have run the digest job by now; a duplicate would be out
+        # Both workers have run the digest job once each has logged it; a duplicate would be
+        # out a send pass later.
+        assert wait_for(lambda: all("weekly digest 2026-W50 of bury" in _log(worker)
+                                    for worker in workers), timeout=45)
+        time.sleep(2)
     finally:
         logs = [_stop(worker) for worker in workers]
     for log in logs:
@@ -171,6 +184,7 @@ sender_trust = "none"
     # And a worker started again that week sends nothing more.
     again = _start(["--config", "config.toml", "--now", at("2026-12-08", 9).isoformat(), "-v", "run"],
                    tmp_path)
-    time.sleep(6)
+    _wait_started(again)
+    wait_for(lambda: "already done" in _log(again), timeout=30)
     assert "already done" in _stop(again)
     assert len(_digests(smtp.received)) == 2
