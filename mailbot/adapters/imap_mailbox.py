@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from imapclient import IMAPClient
 
 from mailbot.adapters.connection_security import check_security
+from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
     CONNECTION_ERRORS,
@@ -32,7 +33,7 @@ from mailbot.adapters.imap_connection import (
 )
 from mailbot.adapters.imap_marking import ProcessedFolder, uid_set
 from mailbot.adapters.imap_mover import Mover
-from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting, sleep_until
+from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from imapclient import IMAPClient
 from imapclient.imapclient import _parse_untagged_response as parse_untagged
 
+from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.imap_connection import Disconnected, forget_unread_responses
 
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
@@ -122,12 +123,3 @@ def _already_read(client: IMAPClient) -> list[tuple]:
 def _mentions(responses: list[tuple], word: bytes) -> bool:
     return any(isinstance(item, tuple) and word in item[:2] for item in responses)
 
-
-def sleep_until(deadline: float, seconds: float) -> bool:
-    """Sleep ``seconds`` unless that passes the deadline; False (after sleeping) if it would."""
-    remaining = deadline - time.monotonic()
-    if seconds >= remaining:
-        time.sleep(max(0.0, remaining))
-        return False
-    time.sleep(seconds)
-    return True
