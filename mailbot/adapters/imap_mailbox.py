@@ -1,14 +1,9 @@
 """The IMAP mailbox: a partnership's shared mailbox on Dovecot, Exchange Online or the like.
 
-State lives in folders, never in custom keywords (Exchange Online has none): a message in the
-watched folder is unprocessed; ``mark_processed`` moves it to the processed folder with MOVE,
-or COPY + \\Deleted + UID EXPUNGE where only UIDPLUS is offered, or flags it \\Flagged where
-neither is (and then \\Flagged messages are not fetched); during a backlog, moves run on a
-second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
-session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE, re-issued
-before the 29-minute limit of RFC 2177, or by polling every ``poll_interval``. An IDLE outlives
-the call that began it: the worker waits in short slices (so it can stop promptly), and each
-slice resumes the same IDLE without a command; the next fetch ends it. A dropped connection is
+Processed mail is moved to the processed folder (imap_marking); during a backlog, moves run on
+a second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
+session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE or by polling
+(imap_waiting); the next fetch ends an IDLE a wait left running. A dropped connection is
 re-opened with jittered exponential backoff; failures surface as TransientError, refused logins
 as PermanentError.
 """
@@ -16,44 +11,34 @@ as PermanentError.
 from __future__ import annotations
 
 import contextlib
-import imaplib
 import logging
-import math
 import ssl
 import time
 from collections.abc import Callable, Sequence
 
-from imapclient import DELETED, FLAGGED, IMAPClient
-from imapclient.imapclient import _parse_untagged_response as parse_untagged
+from imapclient import IMAPClient
 
 from mailbot.adapters.connection_security import check_security
+from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
     CONNECTION_ERRORS,
     Backoff,
-    Disconnected,
     ImapSettings,
     ask_for_expunged_ranges,
-    ensure_folder,
     forget_unread_responses,
     log_out,
     open_session,
-    server_folder_name,
     shut,
 )
+from mailbot.adapters.imap_marking import ProcessedFolder, uid_set
 from mailbot.adapters.imap_mover import Mover
+from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
 log = logging.getLogger(__name__)
 
-IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
-# Mail that lands in the instant IDLE starts can be announced before the server's "+ idling",
-# and imapclient's idle() files that EXISTS where idle_check() never sees it. One SEARCH a
-# second into each IDLE finds such mail, so it waits about a second, not a whole wait slice.
-IDLE_FIRST_LOOK_SECONDS = 1.0
-# An IDLE wait that ends this much before its time with nothing read was woken by a closed socket.
-EARLY_WAKE_SECONDS = 0.05
 # Mail held in memory for one batch. At 32 MiB, a backlog of referrals each carrying a .docx
 # form took `mailbot poll` to 220 MB (issue 19); at 8 MiB the batch is still hundreds of bare
 # referrals or about 150 with forms, and the process stays well under 200 MB.
@@ -78,16 +63,13 @@ class ImapMailbox:
         self.name, self.folder, self.processed_folder = name, folder, processed_folder
         self._settings = ImapSettings(host, port, security, username, password, token_provider,
                                       timeout, ssl_context)
-        self._poll_interval, self._idle_renew = poll_interval, idle_renew
         self.use_idle = use_idle  # config's idle = false: poll even where the server offers IDLE
-        self._idling = False  # an IDLE is running on _client, begun by an earlier wait
-        self._renew_at = self._first_look_at = self._poll_at = 0.0
+        self._waiting = Waiting(self._arrived, poll_interval, idle_renew)
         self._look_first = True  # look for mail before waiting (after a fetch that left some)
         self._max_batch_bytes = max_batch_bytes
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
-        self._mode = "move"  # move | copy | flag, from the server's capabilities
-        self._processed_name = processed_folder
+        self._processed = ProcessedFolder(processed_folder)
         self._uidvalidity = 0
         self._offered_up_to = 0  # highest UID fetch_new has looked at, under _uidvalidity
         # UIDs one SEARCH found that no fetch has taken yet: a backlog is searched once and
@@ -120,22 +102,22 @@ class ImapMailbox:
         while True:
             try:
                 client = self._connected()
-                if not self._idling:
+                if not self._waiting.idling:
                     if self._look_first:
                         arrived = self._arrived(client)
                         self._backoff.succeeded()
                         self._look_first = False
-                        self._poll_at = time.monotonic() + self._poll_interval
+                        self._waiting.looked()
                         if arrived:
                             return True
                     if not self._pushes(client):
-                        return self._poll(client, deadline)
-                    if self._start_idle(client):
+                        return self._waiting.poll(client, deadline)
+                    if self._waiting.start_idle(client):
                         return True
-                return self._idle(client, deadline)
+                return self._waiting.idle(client, deadline)
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
-                if not _sleep_until(deadline, self._backoff.wait()):
+                if not sleep_until(deadline, self._backoff.wait()):
                     return False
             except CONNECTION_ERRORS + COMMAND_ERRORS as error:
                 self._drop(error)
@@ -144,8 +126,8 @@ class ImapMailbox:
         self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
-            if self._idling:
-                self._idling = False
+            if self._waiting.idling:
+                self._waiting.idling = False
                 with contextlib.suppress(*CONNECTION_ERRORS, *COMMAND_ERRORS):
                     client.idle_done()
             log_out(client)
@@ -157,7 +139,7 @@ class ImapMailbox:
         for attempt in (1, 2):
             client = self._connected()
             try:
-                self._end_idle(client)
+                self._waiting.end_idle(client)
                 result = operation(client)
             except CONNECTION_ERRORS as error:
                 self._drop(error)
@@ -193,15 +175,7 @@ class ImapMailbox:
         return client
 
     def _prepare(self, client: IMAPClient) -> None:
-        if client.has_capability("MOVE"):
-            self._mode = "move"
-        elif client.has_capability("UIDPLUS"):
-            self._mode = "copy"
-        else:
-            self._mode = "flag"  # plain EXPUNGE would also purge what people marked \Deleted
-        if self._mode != "flag":
-            self._processed_name = server_folder_name(client, self.processed_folder)
-            ensure_folder(client, self._processed_name)
+        self._processed.prepare(client)
         ask_for_expunged_ranges(client)
         uidvalidity = int(client.select_folder(self.folder)[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
@@ -215,7 +189,7 @@ class ImapMailbox:
                     type(error).__name__, error)
         self._backlog = []
         client, self._client = self._client, None
-        self._idling = False
+        self._waiting.idling = False
         if client is not None:
             shut(client)
         self._backoff.failed()
@@ -230,7 +204,7 @@ class ImapMailbox:
         if not left:
             return
         try:
-            self._run(lambda client: self._move_or_recreate(client, left))
+            self._run(lambda client: self._processed.move_or_recreate(client, left))
         except (TransientError, PermanentError) as error:
             # Still stored, still in the folder: offered again (a replay) and moved then.
             log.warning("mailbox %s: %d processed messages left in %s (%s)", self.name,
@@ -239,25 +213,23 @@ class ImapMailbox:
 
     # -- mail --------------------------------------------------------------------------------
 
-    def _criteria(self) -> list[str]:
-        return ["NOT", "DELETED", "NOT", "FLAGGED"] if self._mode == "flag" else ["NOT", "DELETED"]
-
     def _fetch(self, client: IMAPClient, limit: int) -> list[RawMessage]:
         while True:
             searched = not self._backlog
             if searched:
                 client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
                 being_moved = self._mover.in_flight() if self._mover else frozenset()
-                self._backlog = [uid for uid in sorted(client.search(self._criteria()))
+                self._backlog = [uid for uid in sorted(client.search(self._processed.unprocessed()))
                                  if uid not in being_moved]
             uids = self._within_size(client, self._backlog[:limit])
             if not uids:
                 self._look_first = not self._pushes(client)
                 return []
             del self._backlog[:len(uids)]
-            if self._backlog and self._mover is None and self._mode != "flag":
+            if self._backlog and self._mover is None and self._processed.mode != "flag":
                 # A backlog: move each stored batch on a second session while taking the next.
-                self._mover = Mover(self.name, self._settings, self.folder, self._move_or_recreate)
+                self._mover = Mover(self.name, self._settings, self.folder,
+                                     self._processed.move_or_recreate)
             # One FETCH for the whole batch: a round trip per message would dominate a backlog.
             fetched = client.fetch(uids, ["BODY.PEEK[]"])
             self._offered_up_to = max(self._offered_up_to, uids[-1])
@@ -280,7 +252,7 @@ class ImapMailbox:
         # cheap SEARCH instead of fetching every size, which costs as much as a third of the
         # bodies' own fetch for a backlog of small mail.
         share = self._max_batch_bytes // len(uids)
-        if not client.search(["UID", _uid_set(uids), "LARGER", str(share)]):
+        if not client.search(["UID", uid_set(uids), "LARGER", str(share)]):
             return uids
         sizes = client.fetch(uids, ["RFC822.SIZE"])
         total, kept = 0, []
@@ -302,149 +274,22 @@ class ImapMailbox:
                 uids.append(int(message.uid))
         if not uids:
             return
-        if self._mode == "flag":
-            client.add_flags(_uid_set(sorted(uids)), [FLAGGED], silent=True)
+        if self._processed.mode == "flag":
+            self._processed.flag(client, uids)
         elif self._mover is not None and not self._mover.failed:
             self._mover.move(self._uidvalidity, uids)
             self.batches_moved_aside += 1
         else:
-            self._move_or_recreate(client, uids)
-
-    def _move_or_recreate(self, client: IMAPClient, uids: list[int]) -> None:
-        for attempt in range(1, _MOVE_ATTEMPTS + 1):
-            try:
-                self._move(client, uids)  # one command for the whole batch
-                return
-            except COMMAND_ERRORS as error:
-                answer = str(error).upper()
-                if "TRYCREATE" in answer:
-                    ensure_folder(client, self._processed_name)  # someone deleted it
-                elif "EXPUNGEISSUED" not in answer or attempt == _MOVE_ATTEMPTS:
-                    raise
-                else:
-                    # Another poller or worker on this mailbox moved some of them first; the
-                    # NOOP brings this session news of that, and the rest move next time.
-                    client.noop()
-
-    def _move(self, client: IMAPClient, uids: list[int]) -> None:
-        # A vanished UID is no error in either form, which makes marking idempotent. Runs of
-        # UIDs go collapsed (1:500), so the command line stays short for any batch.
-        sequence = _uid_set(sorted(uids))
-        if self._mode == "move":
-            client.move(sequence, self._processed_name)
-        else:
-            client.copy(sequence, self._processed_name)
-            client.add_flags(sequence, [DELETED], silent=True)
-            client.uid_expunge(sequence)
+            self._processed.move_or_recreate(client, uids)
 
     # -- waiting -----------------------------------------------------------------------------
 
     def _arrived(self, client: IMAPClient) -> bool:
         """Anything unprocessed beyond what fetch_new has looked at (``n:*`` matches the top)."""
-        criteria = ["UID", f"{self._offered_up_to + 1}:*", *self._criteria()]
+        criteria = ["UID", f"{self._offered_up_to + 1}:*", *self._processed.unprocessed()]
         client.noop()
         return any(uid > self._offered_up_to for uid in client.search(criteria))
 
     def _pushes(self, client: IMAPClient) -> bool:
         return self.use_idle and client.has_capability("IDLE")
 
-    def _poll(self, client: IMAPClient, deadline: float) -> bool:
-        """Look every poll_interval, on a schedule kept across waits."""
-        while _sleep_until(deadline, self._poll_at - time.monotonic()):
-            self._poll_at = time.monotonic() + self._poll_interval
-            if self._arrived(client):
-                return True
-        return False
-
-    def _start_idle(self, client: IMAPClient) -> bool:
-        """Begin an IDLE; True if it began by announcing mail (then it is ended again)."""
-        forget_unread_responses(client)
-        client.idle()
-        self._idling = True
-        now = time.monotonic()
-        self._renew_at, self._first_look_at = now + self._idle_renew, now + IDLE_FIRST_LOOK_SECONDS
-        if _mentions(_already_read(client), b"EXISTS"):
-            self._end_idle(client)
-            return True
-        return False
-
-    def _end_idle(self, client: IMAPClient) -> None:
-        if self._idling:
-            self._idling = False
-            client.idle_done()  # what it reports is found again by the command that follows
-
-    def _idle(self, client: IMAPClient, deadline: float) -> bool:
-        """Wait in the running IDLE until ``deadline``; on time out it keeps running."""
-        while True:
-            until = min(deadline, self._renew_at, self._first_look_at)
-            responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
-            if _mentions(responses, b"BYE"):
-                raise Disconnected("server said BYE during IDLE")
-            if _mentions(responses, b"EXISTS"):
-                self._end_idle(client)
-                return True
-            now = time.monotonic()
-            early = not responses and now < until - EARLY_WAKE_SECONDS
-            if now >= deadline and not early:
-                return False  # still idling: the next wait resumes without a command
-            if now >= self._renew_at or now >= self._first_look_at or early:
-                # Renewal, the first look, or an early empty wake-up, which is how a closed
-                # socket shows itself: DONE, a SEARCH and IDLE again raise if it is gone.
-                self._first_look_at = math.inf
-                self._idling = False
-                if _mentions(client.idle_done()[1], b"EXISTS") or self._arrived(client):
-                    return True
-                if self._start_idle(client):
-                    return True
-                self._first_look_at = math.inf
-
-
-def _already_read(client: IMAPClient) -> list[tuple]:
-    """Responses that came in the same packet as "+ idling" and wait in imaplib's read buffer,
-    where idle_check, which polls the socket, would not see them until more data came: mail
-    that landed between a look and the IDLE after it would otherwise wait for the next look."""
-    sock = client.socket()
-    sock.setblocking(False)
-    lines = []
-    try:
-        while True:
-            try:
-                lines.append(parse_untagged(client._imap._get_line()))
-            except (TimeoutError, OSError):
-                break  # nothing buffered: the read would block
-            except imaplib.IMAP4.abort as error:
-                if "EOF" in str(error):
-                    break  # an empty non-blocking read looks like EOF to imaplib
-                raise
-    finally:
-        sock.setblocking(True)
-        client._set_read_timeout()
-    return lines
-
-
-_MOVE_ATTEMPTS = 3
-
-
-def _mentions(responses: list[tuple], word: bytes) -> bool:
-    return any(isinstance(item, tuple) and word in item[:2] for item in responses)
-
-
-def _sleep_until(deadline: float, seconds: float) -> bool:
-    """Sleep ``seconds`` unless that passes the deadline; False (after sleeping) if it would."""
-    remaining = deadline - time.monotonic()
-    if seconds >= remaining:
-        time.sleep(max(0.0, remaining))
-        return False
-    time.sleep(seconds)
-    return True
-
-
-def _uid_set(uids: list[int]) -> str:
-    """A sorted UID list as an IMAP sequence set, runs collapsed (1:5,8,10:12)."""
-    runs: list[list[int]] = []
-    for uid in uids:
-        if runs and uid == runs[-1][1] + 1:
-            runs[-1][1] = uid
-        else:
-            runs.append([uid, uid])
-    return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in runs)

@@ -1,48 +1,23 @@
-"""What an email template can see: plain dicts built from a notice, its case and policy.
+"""What an email template can see of a notice's case, policy and recipient: plain dicts.
 
 The jinja renderer hands templates these views rather than domain objects, so a template
-cannot reach into a case and change it, and every name a template uses is listed here.
-Keys that some notices of a template carry and others do not get defaults below, so the
-templates can run under StrictUndefined and a misspelt name still fails loudly.
+cannot reach into a case and change it. The notice's own facts come from its typed context
+(``notice_contexts``, ``service_notice_contexts``), whose defaults say what a template shows
+when a fact does not apply, so the templates run under StrictUndefined and a misspelt name
+still fails loudly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailbot.adapters.plain_dates import date_phrase
 from mailbot.domain.case import Case
 from mailbot.domain.commands import COMMANDS
-from mailbot.domain.notices import Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 
-# Keys a template may use that not every notice of that template carries.
-TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    Template.ACKNOWLEDGEMENT: {"warnings": [], "entry_words": "", "routing_questions": []},
-    Template.NEW_CASE: {"warnings": [], "entry_words": "", "routing_questions": []},
-    Template.STAGE_NOTICE: {"why": "", "rule_source": "", "rule_roles": []},
-    Template.STAGE_CHANGE: {"why": "", "audience": "business_managers"},
-    Template.DEADLINE_EXTENDED: {"direction": "extended"},
-    Template.OVERDUE: {"overdue_number": 0},
-    Template.COMMAND_CONFIRMATION: {"commands": [], "results": [], "reference": "", "told": ""},
-    Template.COMMAND_REFUSAL: {"commands": [], "reasons": [], "reason": "", "reference": "",
-                               "told": ""},
-    Template.NEW_CASE: {"held_for": []},
-    Template.FOR_ATTENTION: {"heading": "For your attention", "sender": "", "verified": False,
-                             "text": "", "happened": []},
-    Template.SECURITY_ALERT: {"heading": "", "items": []},
-    Template.PLEASE_CORRECT: {"problems": [], "warnings": []},
-    Template.BOUNCE_ALERT: {"text": "", "failed_recipient": "", "diagnostic": ""},
-    Template.QUARANTINE_ALERT: {"reason": "", "message_id": "", "sender": "", "mailbox": "",
-                                "received_at": ""},
-    Template.MAILBOX_FAILURE: {"mailbox": "", "error": "", "since": ""},
-    Template.MAILBOX_RECOVERED: {"mailbox": "", "since": ""},
-    Template.JOB_FAILURE: {"job": "", "error": ""},
-    Template.JOB_RECOVERED: {"job": "", "error": ""},
-}
 
 def person_view(person: Person) -> dict[str, str]:
     return {"name": person.name, "email": person.email, "formatted": person.formatted()}

@@ -20,7 +20,6 @@ from markupsafe import Markup, escape
 
 from mailbot.adapters import case_record_docx, decision_notice, ics_calendar
 from mailbot.adapters.jinja_context import (
-    TEMPLATE_DEFAULTS,
     case_view,
     person_view,
     policy_view,
@@ -83,8 +82,7 @@ class JinjaRenderer:
     def context(self, notice: Notice, case: Case | None, policy: Policy | None,
                 partnership_name: str, recipient: Person,
                 extra: Mapping | None = None) -> dict[str, Any]:
-        context: dict[str, Any] = {**TEMPLATE_DEFAULTS.get(notice.template, {}),
-                                   **notice.context, **(extra or {})}
+        context: dict[str, Any] = {**notice.context.as_dict(), **(extra or {})}
         context.update(
             notice=notice.template,
             case=case_view(case, policy, self.tz) if case else None,

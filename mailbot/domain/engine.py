@@ -20,7 +20,12 @@ from mailbot.domain.case_closing import CaseClosing
 from mailbot.domain.case_rules import require_open, require_text, with_reason
 from mailbot.domain.deadline_pass import SYSTEM, DeadlinePass
 from mailbot.domain.errors import CaseRuleRefused
-from mailbot.domain.notice_contexts import BounceFacts, DeadlineChangeFacts, OpeningFacts
+from mailbot.domain.notice_contexts import (
+    BounceFacts,
+    DeadlineChangeFacts,
+    OpeningFacts,
+    StageNoticeFacts,
+)
 from mailbot.domain.notices import (
     Attachment,
     Notice,
@@ -155,7 +160,7 @@ class CaseEngine:
         if role not in self.policy.roles_at(case.stage, case.facts, case.phase):
             return []
         return [Notice(Template.STAGE_NOTICE, (person,), case.stage, key=f"assigned:{person.email}",
-                       context=self.audience.stage_context(case),
+                       context=StageNoticeFacts(**self.audience.stage_context(case).as_dict()),
                        attachments=(Attachment.STAGE_DEADLINE_ICS,))]
 
     def add_note(self, case: Case, text: str, now: datetime, actor: str,
@@ -182,12 +187,13 @@ class CaseEngine:
                             source: str | None = None) -> None:
         case.record(Event(now, EventKind.CORRESPONDENCE_FILED, actor, summary, case.stage, source))
 
-    def record_bounce(self, case: Case, text: str, now: datetime,
-                      source: str | None = None) -> list[Notice]:
+    def record_bounce(self, case: Case, text: str, now: datetime, source: str | None = None, *,
+                      failed_recipient: str = "", diagnostic: str = "") -> list[Notice]:
         case.record(Event(now, EventKind.BOUNCE_RECEIVED, SYSTEM, text, case.stage, source))
+        facts = BounceFacts(**self.audience.stage_context(case).as_dict(), text=text,
+                            failed_recipient=failed_recipient, diagnostic=diagnostic)
         return [Notice(Template.BOUNCE_ALERT, self.partnership.business_managers, case.stage,
-                       key=f"bounce:{source or moment_key(now)}",
-                       context=BounceFacts(**self.audience.stage_context(case).as_dict(), text=text))]
+                       key=f"bounce:{source or moment_key(now)}", context=facts)]
 
     # --- the deadline pass -------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Each is a frozen dataclass the engine fills and the renderer reads, so a missing or misspelt
 fact is a type error where the notice is made, not a blank in an email. All of them start
-from ``StageFacts``, what every template may say about the case's current stage. They read
-as mappings of their fields too (``context["why"]``, ``"rule_roles" in context``), which is
-how the renderer hands them to the templates.
+from ``StageFacts``, what every template may say about the case's current stage (a bounce's
+``BounceDetails`` also stands alone, for mail no case is about). They read as mappings of
+their fields too (``context["why"]``, ``"rule_roles" in context``), which is how the renderer
+hands them to the templates. The service layer's own notices carry ``service_notice_contexts``.
 """
 
 from __future__ import annotations
@@ -71,11 +72,12 @@ class OpeningFacts(StageFacts):
 
 @dataclass(frozen=True, kw_only=True)
 class StageNoticeFacts(StageFacts):
-    why: str = ""
+    why: str = ""  # why this person is told, when it is not that they act now
+    rule_source: str = ""  # where the policy says so
 
 
 @dataclass(frozen=True, kw_only=True)
-class RuleNoticeFacts(StageFacts):
+class RuleNoticeFacts(StageNoticeFacts):
     """A stage notice a notify rule of the policy asks for."""
 
     why: str
@@ -118,5 +120,14 @@ class DeadlineChangeFacts(StageFacts):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BounceFacts(StageFacts):
+class BounceDetails(NoticeContext):
+    """Mail that could not be delivered, as the bounce alert tells it with or without a case."""
+
     text: str
+    failed_recipient: str = ""
+    diagnostic: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BounceFacts(StageFacts, BounceDetails):
+    """A bounce of mail about a case: the details and the case's stage."""

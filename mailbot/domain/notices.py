@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
+from mailbot.domain import notice_contexts as engine_facts
+from mailbot.domain import service_notice_contexts as service_facts
 from mailbot.domain.notice_contexts import NoticeContext
 from mailbot.domain.referral import Person
 
@@ -43,6 +44,34 @@ class Template(StrEnum):
     SECURITY_ALERT = "security_alert"
     WEEKLY_DIGEST = "weekly_digest"
 
+
+# The context each template is written for (a subclass will do): the template tests check
+# that a template uses no name its contexts lack, and a notice is refused one of another kind.
+CONTEXTS: Mapping[Template, type[NoticeContext]] = {
+    Template.ACKNOWLEDGEMENT: engine_facts.OpeningFacts,
+    Template.NEW_CASE: engine_facts.OpeningFacts,
+    Template.STAGE_NOTICE: engine_facts.StageNoticeFacts,
+    Template.STAGE_CHANGE: engine_facts.StageChangeFacts,
+    Template.REMINDER: engine_facts.ChaseFacts,
+    Template.DUE_TODAY: engine_facts.ChaseFacts,
+    Template.OVERDUE: engine_facts.ChaseFacts,
+    Template.OUTCOME: engine_facts.OutcomeFacts,
+    Template.DECISION: engine_facts.DecisionFacts,
+    Template.WITHDRAWN: engine_facts.WithdrawnFacts,
+    Template.DEADLINE_EXTENDED: engine_facts.DeadlineChangeFacts,
+    Template.BOUNCE_ALERT: engine_facts.BounceDetails,  # BounceFacts when about a case
+    Template.COMMAND_CONFIRMATION: service_facts.CommandConfirmation,
+    Template.COMMAND_REFUSAL: service_facts.CommandRefusal,
+    Template.PLEASE_CORRECT: service_facts.PleaseCorrect,
+    Template.QUARANTINE_ALERT: service_facts.QuarantineAlert,
+    Template.MAILBOX_FAILURE: service_facts.MailboxAlert,
+    Template.MAILBOX_RECOVERED: service_facts.MailboxAlert,
+    Template.JOB_FAILURE: service_facts.JobAlert,
+    Template.JOB_RECOVERED: service_facts.JobAlert,
+    Template.FOR_ATTENTION: service_facts.ForAttention,
+    Template.SECURITY_ALERT: service_facts.SecurityAlert,
+    Template.WEEKLY_DIGEST: service_facts.DigestFacts,
+}
 
 # Mail to the business managers about the system itself: a bounce of one of these is recorded,
 # never alerted about, or a full mailbox would start a loop of alerts about alerts.
@@ -96,11 +125,18 @@ class Notice:
     to: tuple[Person, ...]
     stage: int | None = None
     key: str = ""
-    # The engine's notices carry a typed context (``notice_contexts``); the others a mapping.
-    context: NoticeContext | Mapping[str, Any] = field(default_factory=dict)
+    # What the template may say: the engine's notices carry ``notice_contexts``, the service
+    # layer's ``service_notice_contexts``; ``CONTEXTS`` says which class each template takes.
+    context: NoticeContext = field(default_factory=NoticeContext)
     attachments: tuple[Attachment, ...] = ()
     auto_submitted: str = AUTO_GENERATED
     in_reply_to: str | None = None
+
+    def __post_init__(self) -> None:
+        wanted = CONTEXTS.get(self.template)
+        if wanted is not None and not isinstance(self.context, wanted):
+            raise TypeError(f"a {self.template} notice takes a {wanted.__name__} context,"
+                            f" not a {type(self.context).__name__}")
 
 
 def unique_people(people: Iterable[Person]) -> tuple[Person, ...]:

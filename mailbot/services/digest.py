@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from mailbot.domain.digest import DigestSchedule, DigestSlot, WeeklyDigest, build_digest, due_slot
 from mailbot.domain.notices import Attachment, Notice, Template
 from mailbot.domain.referral import Person
+from mailbot.domain.service_notice_contexts import DigestFacts
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import UnitOfWork
@@ -73,11 +73,13 @@ def _digest(uow: UnitOfWork, mailbox: MailboxContext, slot: DigestSlot,
 
 
 def digest_notice(digest: WeeklyDigest, mailbox: MailboxContext) -> Notice:
-    """The digest as a notice: its context is plain values, the chart drawn when composed."""
+    """The digest as a notice; the chart is drawn when it is composed."""
     domain = mailbox.address.rsplit("@", 1)[-1]
-    context = {**asdict(digest), "overdue": digest.overdue,
-               "open_cases": [{**asdict(line), "due": line.due} for line in digest.open_cases],
-               "chart_cid": f"open-cases-by-stage.{mailbox.name}.{digest.week}@{domain}"}
+    context = DigestFacts(
+        week=digest.week, since=digest.since, open_cases=digest.open_cases,
+        opened=digest.opened, closed=digest.closed, by_stage=digest.by_stage,
+        overdue=digest.overdue,
+        chart_cid=f"open-cases-by-stage.{mailbox.name}.{digest.week}@{domain}")
     return Notice(Template.WEEKLY_DIGEST, mailbox.partnership.business_managers,
                   key=f"{mailbox.name}:{digest.week}", context=context,
                   attachments=(Attachment.DIGEST_CHART,))

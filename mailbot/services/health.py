@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
+from mailbot.domain.service_notice_contexts import JobAlert
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.messaging import queue_notices
 from mailbot.services.ports import UnitOfWork
@@ -55,7 +56,7 @@ def report_job_health(services: Services, job: str, now: datetime, problem: str)
         for context in services.mailboxes.values():
             notice = Notice(template, context.partnership.business_managers,
                             key=f"{job}@{now:%Y%m%dT%H%M%S}",
-                            context={"job": job, "error": problem or was})
+                            context=JobAlert(job=job, error=problem or was))
             queue_notices(uow, services.composer, [notice], case=None, policy=context.policy,
                           sender=Person(context.policy.name, context.address), now=now)
         uow.commit()

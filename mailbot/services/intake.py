@@ -25,6 +25,7 @@ from datetime import datetime
 from mailbot.domain.case import Case
 from mailbot.domain.errors import DatabaseTrouble, TransientError, is_database_trouble
 from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
+from mailbot.domain.service_notice_contexts import QuarantineAlert
 from mailbot.intake.classify import Classification, classify, may_carry_referral
 from mailbot.intake.message import InboundMessage, parse_message, read_message_id
 from mailbot.services import outgoing, referrals, replies, reply_answers
@@ -298,10 +299,9 @@ def _quarantine_in(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
     uow.inbound.mark(record.id, QUARANTINED, None, f"{type(error).__name__}: {error}")
     notice = Notice(Template.QUARANTINE_ALERT, mailbox.partnership.business_managers,
                     key=f"quarantine:{record.id}",
-                    context={"message_id": message.message_id, "record_id": record.id,
-                             "reason": f"{type(error).__name__}: {error}",
-                             "sender": ", ".join(a.email for a in message.from_addresses),
-                             "subject": message.subject or ""})
+                    context=QuarantineAlert(
+                        reason=f"{type(error).__name__}: {error}", message_id=message.message_id,
+                        sender=", ".join(a.email for a in message.from_addresses)))
     _queue(services, uow, mailbox, [notice], None, now)
 
 

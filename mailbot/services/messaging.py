@@ -22,6 +22,7 @@ from mailbot.domain.notices import (
 )
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
+from mailbot.domain.service_notice_contexts import ForAttention
 from mailbot.services.ports import Composer, UnitOfWork
 from mailbot.services.stored import OutboxItem
 
@@ -100,14 +101,15 @@ def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Poli
         return
     alert = Notice(Template.FOR_ATTENTION, guard.alert_to,
                    key=f"loop-guard:{recipient.email.lower()}@{now:%Y%m%dT%H}",
-                   context={"heading": "An automatic answer was held back",
-                            "sender": recipient.formatted(), "verified": True, "text": "",
-                            "happened": [
-                                f"mailbot did not send its {notice.template.replace('_', ' ')}"
-                                f" to {recipient.email}: that address has had {guard.per_hour}"
-                                " automatic answers in the last hour, which is how a loop"
-                                " between two automatic responders looks.",
-                                "If a person is writing from that address, answer them"
-                                " yourself; answers resume within the hour."]})
+                   context=ForAttention(
+                       heading="An automatic answer was held back",
+                       sender=recipient.formatted(), verified=True, text="",
+                       happened=[
+                           f"mailbot did not send its {notice.template.replace('_', ' ')}"
+                           f" to {recipient.email}: that address has had {guard.per_hour}"
+                           " automatic answers in the last hour, which is how a loop"
+                           " between two automatic responders looks.",
+                           "If a person is writing from that address, answer them"
+                           " yourself; answers resume within the hour."]))
     for person in guard.alert_to:
         _queue_one(uow, composer, alert, None, policy, sender, person, now)

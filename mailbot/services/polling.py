@@ -17,6 +17,7 @@ from datetime import datetime
 from mailbot.domain.errors import MailbotError, is_database_trouble
 from mailbot.domain.notices import Notice, Template
 from mailbot.domain.referral import Person
+from mailbot.domain.service_notice_contexts import MailboxAlert
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.health import record_poll
 from mailbot.services.intake import act_on_pending, store_messages
@@ -130,9 +131,8 @@ def report_mailbox_health(services: Services, context: MailboxContext, now: date
         template = Template.MAILBOX_FAILURE if problem else Template.MAILBOX_RECOVERED
         notice = Notice(template, context.partnership.business_managers,
                         key=f"{template}@{now:%Y%m%dT%H%M%S}",
-                        # The templates name the reason "error" and the start "since".
-                        context={"mailbox": context.name, "address": context.address,
-                                 "error": problem, "since": now if problem else ""})
+                        context=MailboxAlert(mailbox=context.name, error=problem,
+                                              since=now if problem else None))
         queue_notices(uow, services.composer, [notice], case=None, policy=context.policy,
                       sender=Person(context.policy.name, context.address), now=now)
         uow.commit()

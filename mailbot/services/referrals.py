@@ -21,6 +21,7 @@ from mailbot.domain.errors import FormError
 from mailbot.domain.notice_contexts import OpeningFacts
 from mailbot.domain.notices import AUTO_REPLIED, Attachment, Notice, Template
 from mailbot.domain.referral import Person, Referral
+from mailbot.domain.service_notice_contexts import ForAttention, PleaseCorrect
 from mailbot.intake.classify import answerable
 from mailbot.intake.email_form import read_email_form
 from mailbot.intake.form_validation import ValidationResult, validate
@@ -151,14 +152,15 @@ def _refer_to_business_managers(services: Services, uow: UnitOfWork, mailbox: Ma
                                 now: datetime) -> None:
     notice = Notice(Template.FOR_ATTENTION, mailbox.partnership.business_managers,
                     key=f"automatic-referral:{message.message_id or _digest(message.text_body)}",
-                    context={"heading": "A possible referral came in automatic mail",
-                             "sender": message.from_header or "(no sender)", "verified": False,
-                             "text": message.text_body[:4000],
-                             "happened": [
-                                 f"It is automatic mail ({why}), so mailbot did not answer it.",
-                                 "No case was opened, because: " + " ".join(problems),
-                                 "The message is kept. To open the case, send the form on from"
-                                 " your own address, or ask the referrer to send it."]})
+                    context=ForAttention(
+                        heading="A possible referral came in automatic mail",
+                        sender=message.from_header or "(no sender)", verified=False,
+                        text=message.text_body[:4000],
+                        happened=[
+                            f"It is automatic mail ({why}), so mailbot did not answer it.",
+                            "No case was opened, because: " + " ".join(problems),
+                            "The message is kept. To open the case, send the form on from"
+                            " your own address, or ask the referrer to send it."]))
     outgoing.queue_for(services, uow, mailbox, [notice], None, now)
 
 
@@ -226,8 +228,7 @@ def _ask_for_correction(services: Services, uow: UnitOfWork, mailbox: MailboxCon
     if not sender.email or not mailable(sender.email):
         return  # nobody to answer; the message stays stored for the business managers
     notice = Notice(Template.PLEASE_CORRECT, (sender,), key=f"msg:{message.message_id}",
-                    context={"problems": problems, "warnings": warnings,
-                             "original_subject": message.subject or ""},
+                    context=PleaseCorrect(problems=problems, warnings=warnings),
                     attachments=(Attachment.BLANK_FORM,), auto_submitted=AUTO_REPLIED,
                     in_reply_to=message.message_id or None)
     outgoing.queue_for(services, uow, mailbox, [notice], None, now)

@@ -9,11 +9,17 @@ are composed without the case, so the reference alone gives nothing away.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from mailbot.domain.case import Case
 from mailbot.domain.notices import AUTO_REPLIED, Notice, Template, unique_people
 from mailbot.domain.referral import Person
+from mailbot.domain.service_notice_contexts import (
+    CommandAnswer,
+    CommandConfirmation,
+    CommandRefusal,
+    ForAttention,
+    SecurityAlert,
+)
 from mailbot.intake.message import InboundMessage
 from mailbot.services.context import MailboxContext
 from mailbot.services.reply_checks import Standing
@@ -25,16 +31,17 @@ def answers(mailbox: MailboxContext, case: Case, message: InboundMessage, who: S
     if not who.address:
         return []
     to = (Person(who.name, who.address),)
-    context = {"reference": case.reference, "show_case": who.threaded,
-               "told": _told(mailbox, who)}
+    reference, told = case.reference, _told(mailbox, who)
     notices = []
     if done:
         notices.append(_answer(Template.COMMAND_CONFIRMATION, to, case, message,
-                               {**context, "commands": done}))
+                               CommandConfirmation(reference=reference, told=told,
+                                                   commands=done)))
     if refused:
         notices.append(_answer(Template.COMMAND_REFUSAL, to, case, message,
-                               {**context, "commands": [c for c, _ in refused],
-                                "reasons": [r for _, r in refused]}))
+                               CommandRefusal(reference=reference, told=told,
+                                              commands=[c for c, _ in refused],
+                                              reasons=[r for _, r in refused])))
     return notices
 
 
@@ -57,8 +64,7 @@ def nothing_ran(case: Case, message: InboundMessage, who: Standing) -> Notice:
               " Commands in quoted text, mailbot's own emails included, are never run: write"
               " the command on its own line at the top of your reply.")
     return _answer(Template.COMMAND_REFUSAL, (Person(who.name, who.address),), case, message,
-                   {"reference": case.reference, "show_case": True, "told": "",
-                    "commands": [], "reasons": [reason]})
+                   CommandRefusal(reference=case.reference, reasons=[reason]))
 
 
 def replay_alert(mailbox: MailboxContext, case: Case, message: InboundMessage,
@@ -86,11 +92,12 @@ def misdirected_alert(owner: MailboxContext, case: Case, arrived_at: MailboxCont
     sender = message.sender.email if message.sender else "an unknown sender"
     return Notice(Template.SECURITY_ALERT, owner.partnership.business_managers, case.stage,
                   key=f"misdirected:{_digest(message.message_id + sender)}",
-                  context={"heading": "A reply about this case reached another partnership",
-                           "items": [f"{sender} wrote to {arrived_at.address}"
-                                     f" ({arrived_at.policy.name}) about this case. Nothing was"
-                                     " done: only this partnership's own mailbox acts on its"
-                                     " cases, and nothing about the case was sent back."]})
+                  context=SecurityAlert(
+                      heading="A reply about this case reached another partnership",
+                      items=[f"{sender} wrote to {arrived_at.address}"
+                             f" ({arrived_at.policy.name}) about this case. Nothing was"
+                             " done: only this partnership's own mailbox acts on its"
+                             " cases, and nothing about the case was sent back."]))
 
 
 def misdirected_answer(arrived_at: MailboxContext, message: InboundMessage,
@@ -100,8 +107,7 @@ def misdirected_answer(arrived_at: MailboxContext, message: InboundMessage,
     if sender is None:
         return []
     return [_answer(Template.COMMAND_REFUSAL, (Person(sender.name, sender.email),), None, message,
-                    {"reference": "", "show_case": False, "told": "", "commands": [],
-                     "reasons": [reason]})]
+                    CommandRefusal(reasons=[reason]))]
 
 
 def correspondence_summary(message: InboundMessage, who: Standing) -> str:
@@ -111,7 +117,7 @@ def correspondence_summary(message: InboundMessage, who: Standing) -> str:
 
 
 def _answer(template: Template, to: tuple[Person, ...], case: Case | None, message: InboundMessage,
-            context: dict[str, Any]) -> Notice:
+            context: CommandAnswer) -> Notice:
     key = "reply:" + _digest(message.message_id or "")
     return Notice(template, to, case.stage if case else None, key=key, context=context,
                   auto_submitted=AUTO_REPLIED, in_reply_to=message.message_id or None)
@@ -124,8 +130,8 @@ def _to_managers(mailbox: MailboxContext, case: Case, who: Standing, heading: st
     sender = Person(who.name, who.address).formatted() if who.address else "an unknown sender"
     return Notice(Template.FOR_ATTENTION, managers or mailbox.partnership.business_managers,
                   case.stage, key=key,
-                  context={"heading": heading, "sender": sender, "verified": who.verified,
-                           "text": text, "happened": happened})
+                  context=ForAttention(heading=heading, sender=sender, verified=who.verified,
+                                       text=text, happened=happened))
 
 
 def _told(mailbox: MailboxContext, who: Standing) -> str:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mailbot.domain.errors import AuthenticationFailed, PermanentError, TransientError
+from mailbot.domain.notice_contexts import BounceDetails
 from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
 from mailbot.domain.referral import Person
 from mailbot.services.context import Services
@@ -181,17 +182,17 @@ def _report_undeliverable(services: Services, row: OutboxRow, error: str, now: d
         return
     text = (f"The {item.template.replace('_', ' ')} to {item.recipient} could not be"
             f" delivered: {error}")
-    details = {"failed_recipient": item.recipient, "diagnostic": error}
     with services.uow_factory() as uow:
         case = uow.cases.get(item.case_reference) if item.case_reference else None
         if case is not None:
-            notices = context.engine.record_bounce(case, text, now, item.message_id)
-            notices = [replace(n, context={**n.context, **details}) for n in notices]
+            notices = context.engine.record_bounce(case, text, now, item.message_id,
+                                                   failed_recipient=item.recipient,
+                                                   diagnostic=error)
             uow.cases.save(case)
         else:
+            details = BounceDetails(text=text, failed_recipient=item.recipient, diagnostic=error)
             notices = [Notice(Template.BOUNCE_ALERT, context.partnership.business_managers,
-                              key=f"undeliverable:{item.message_id}",
-                              context={"text": text, **details})]
+                              key=f"undeliverable:{item.message_id}", context=details)]
         queue_notices(uow, services.composer, notices, case=case, policy=context.policy,
                       sender=Person(context.policy.name, context.address), now=now)
         uow.commit()

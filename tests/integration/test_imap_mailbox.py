@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from mailbot.adapters.imap_mailbox import ImapMailbox, _uid_set
+from mailbot.adapters.imap_mailbox import ImapMailbox
+from mailbot.adapters.imap_marking import uid_set
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from tests.integration.mailbox_worlds import ImapWorld, message
 from tests.servers import free_port
@@ -189,8 +190,8 @@ def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
 
 
 def test_uid_sets_collapse_runs():
-    assert _uid_set([1, 2, 3, 5, 7, 8]) == "1:3,5,7:8"
-    assert _uid_set([4]) == "4"
+    assert uid_set([1, 2, 3, 5, 7, 8]) == "1:3,5,7:8"
+    assert uid_set([4]) == "4"
 
 
 def test_idle_is_renewed_and_still_wakes_on_new_mail(world, caplog):

@@ -17,6 +17,16 @@ from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import AgencyType, Person, Referral
+from mailbot.domain.service_notice_contexts import (
+    CommandConfirmation,
+    CommandRefusal,
+    ForAttention,
+    JobAlert,
+    MailboxAlert,
+    PleaseCorrect,
+    QuarantineAlert,
+    SecurityAlert,
+)
 from mailbot.domain.working_days import LONDON
 from mailbot.services.context import MailboxContext
 from mailbot.services.digest import digest_notice
@@ -31,6 +41,7 @@ REFERRER = Person("Riya Referrer", "riya.referrer@school.example")
 LINE_MANAGER = Person("Lena Manager", "lena.manager@school.example")
 OPENED = datetime(2026, 12, 14, 10, 0, tzinfo=LONDON)  # a Monday; Christmas lies ahead
 FIRST_DEADLINE = "5pm on Wednesday 30 December 2026"
+SINCE = datetime.fromisoformat("2026-12-14T10:00:00+00:00")  # when an alert's trouble began
 
 
 @dataclass(frozen=True)
@@ -115,44 +126,50 @@ def service_notices(case: Case) -> list[Rendered]:
     bm = (BUSINESS_MANAGER,)
     return [
         Rendered(Notice(Template.COMMAND_CONFIRMATION, bm, case.stage,
-                        context={"commands": ["ESCALATE: no reply from social care"]}), case),
+                        context=CommandConfirmation(
+                            commands=["ESCALATE: no reply from social care"])), case),
         Rendered(Notice(Template.COMMAND_REFUSAL, (REFERRER,), case.stage,
-                        context={"commands": ["ESCALATE"],
-                                 "reason": "riya.referrer@school.example is not a business"
-                                           " manager of this mailbox."}), case),
+                        context=CommandRefusal(
+                            commands=["ESCALATE"],
+                            reason="riya.referrer@school.example is not a business"
+                                   " manager of this mailbox.")), case),
         Rendered(Notice(Template.COMMAND_REFUSAL, (REFERRER,),
-                        context={"commands": [], "reasons": ["No case matches this reply."]}),
+                        context=CommandRefusal(reasons=["No case matches this reply."])),
                  None),
         Rendered(Notice(Template.PLEASE_CORRECT, (REFERRER,),
-                        context={"problems": ["The child's name is missing."],
-                                 "warnings": ["The child's date of birth is missing."]},
+                        context=PleaseCorrect(problems=["The child's name is missing."],
+                                              warnings=["The child's date of birth is missing."]),
                         attachments=(Attachment.BLANK_FORM,)), None),
         Rendered(Notice(Template.QUARANTINE_ALERT, bm,
-                        context={"reason": "The attachment is not a Word form.",
-                                 "message_id": "<q1@school.example>",
-                                 "sender": REFERRER.email, "mailbox": "bury",
-                                 "received_at": "2026-12-14T10:00:00+00:00"}), None),
+                        context=QuarantineAlert(reason="The attachment is not a Word form.",
+                                                message_id="<q1@school.example>",
+                                                sender=REFERRER.email, mailbox="bury",
+                                                received_at=SINCE)), None),
         Rendered(Notice(Template.MAILBOX_FAILURE, bm,
-                        context={"mailbox": "bury", "error": "LOGIN failed: bad password",
-                                 "since": "2026-12-14T10:00:00+00:00"}), None),
+                        context=MailboxAlert(mailbox="bury", error="LOGIN failed: bad password",
+                                             since=SINCE)), None),
         Rendered(Notice(Template.MAILBOX_RECOVERED, bm,
-                        context={"mailbox": "bury", "since": "2026-12-14T10:00:00+00:00"}), None),
+                        context=MailboxAlert(mailbox="bury", since=SINCE)), None),
         Rendered(Notice(Template.JOB_FAILURE, bm,
-                        context={"job": "deadline-pass", "error": "database unavailable"}), None),
+                        context=JobAlert(job="deadline-pass", error="database unavailable")), None),
         Rendered(Notice(Template.JOB_RECOVERED, bm,
-                        context={"job": "deadline-pass", "error": "database unavailable"}), None),
+                        context=JobAlert(job="deadline-pass", error="database unavailable")), None),
         Rendered(Notice(Template.COMMAND_REFUSAL, (REFERRER,),
-                        context={"commands": ["STAGE 4"], "reference": case.reference,
-                                 "reasons": ["Only the business managers can change a case."],
-                                 "told": "the business managers of Bury"}), None),
+                        context=CommandRefusal(
+                            commands=["STAGE 4"], reference=case.reference,
+                            reasons=["Only the business managers can change a case."],
+                            told="the business managers of Bury")), None),
         Rendered(Notice(Template.FOR_ATTENTION, bm, case.stage,
-                        context={"heading": "For your attention", "sender": REFERRER.formatted(),
-                                 "verified": True, "text": "NOTE: The child was seen at A&E.",
-                                 "happened": ["Recorded: NOTE: The child was seen at A&E."]}),
+                        context=ForAttention(heading="For your attention",
+                                             sender=REFERRER.formatted(), verified=True,
+                                             text="NOTE: The child was seen at A&E.",
+                                             happened=["Recorded: NOTE: The child was seen at"
+                                                       " A&E."])),
                  case),
         Rendered(Notice(Template.SECURITY_ALERT, bm, case.stage,
-                        context={"heading": "A reply about this case reached another partnership",
-                                 "items": ["jo@hackney.example wrote to chscp@hackney.example."]}),
+                        context=SecurityAlert(
+                            heading="A reply about this case reached another partnership",
+                            items=["jo@hackney.example wrote to chscp@hackney.example."])),
                  case),
     ]
 

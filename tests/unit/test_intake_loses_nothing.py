@@ -12,6 +12,7 @@ from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Notice, Template
+from mailbot.domain.service_notice_contexts import ForAttention
 from mailbot.services.context import Services
 from mailbot.services.intake import store_messages
 from mailbot.services.outgoing import queue_for
@@ -171,8 +172,8 @@ class RefusingMailer:
 def test_an_alert_the_mail_server_refuses_is_not_alerted_about():
     services, contexts, db = world((BM, BM2))
     alert = Notice(Template.FOR_ATTENTION, contexts["bury"].partnership.business_managers,
-                   key="x", context={"heading": "For your attention", "sender": "someone",
-                                     "verified": False, "text": "", "happened": ["something"]})
+                   key="x", context=ForAttention(heading="For your attention", sender="someone",
+                                                 verified=False, text="", happened=["something"]))
     with services.uow_factory() as uow:
         queue_for(services, uow, contexts["bury"], [alert], None, MONDAY)
         uow.commit()

@@ -28,6 +28,7 @@ from mailbot.adapters.jinja_renderer import (
 from mailbot.adapters.policy_files import load_policy
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Attachment, Notice, Template
+from mailbot.domain.service_notice_contexts import MailboxAlert
 
 POLICY = load_policy("bury")
 ITEMS = every_notice()
@@ -224,7 +225,7 @@ def test_a_notice_for_a_template_that_does_not_exist_is_a_permanent_error():
 
 def test_newlines_in_a_context_value_cannot_break_the_subject_line():
     notice = Notice(Template.MAILBOX_FAILURE, (BUSINESS_MANAGER,),
-                    context={"mailbox": "bury\r\nBcc: victim@example.org", "error": "x"})
+                    context=MailboxAlert(mailbox="bury\r\nBcc: victim@example.org", error="x"))
     email = render(Rendered(notice, None))
     assert "\n" not in email.subject and "\r" not in email.subject
 

@@ -33,6 +33,7 @@ from exchangelib import Account
 from exchangelib.errors import ErrorFolderNotFound, ErrorItemNotFound
 from exchangelib.properties import FolderId
 
+from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.microsoft.ews_account import EwsConnection, EwsEndpoint
 from mailbot.adapters.microsoft.ews_errors import EWS_FAILURES, ServerBusy, is_connection_drop, translate
 from mailbot.adapters.microsoft.ews_folders import (
@@ -106,7 +107,7 @@ class EwsMailbox:
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
             pause = max(self._poll_interval, self._busy_until - time.monotonic())
-            if not _sleep_until(deadline, pause):
+            if not sleep_until(deadline, pause):
                 return False
 
     def close(self) -> None:
@@ -244,12 +245,3 @@ class EwsMailbox:
 def _as_bytes(mime: bytes | str) -> bytes:
     return mime if isinstance(mime, bytes) else mime.encode("utf-8")
 
-
-def _sleep_until(deadline: float, seconds: float) -> bool:
-    """Sleep ``seconds`` unless that passes the deadline; False (after sleeping) if it would."""
-    remaining = deadline - time.monotonic()
-    if seconds >= remaining:
-        time.sleep(max(0.0, remaining))
-        return False
-    time.sleep(seconds)
-    return True
