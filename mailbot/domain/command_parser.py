@@ -18,14 +18,12 @@ from typing import Any
 from mailbot.domain import commands as registry
 from mailbot.domain.commands import Command, Grammar
 from mailbot.domain.referral import Person
+from mailbot.domain.sign_offs import SIGN_OFF
 
 _VERB = re.compile(rf"^\s*({'|'.join(registry.VERBS)})\b(.*)$", re.IGNORECASE)
 # A line shaped like a command (one word, then a colon, a number or nothing) whose word is not
 # a command but close to one is a mistyped command, answered with the nearest, never guessed.
 _COMMAND_SHAPE = re.compile(r"^\s*([A-Za-z]{4,12})\s*(:.*|\d+\b.*|[.!]?\s*)$")
-_SIGN_OFF = re.compile(
-    r"^\s*(kind(est)? regards|best regards|regards|many thanks|thanks|thank you|best wishes"
-    r"|warm regards|yours sincerely|sent from my)\b[\s,.!]*$", re.IGNORECASE)
 _WITH_ARGUMENT = (Grammar.NUMBER, Grammar.ASSIGNMENT)
 
 
@@ -80,7 +78,7 @@ def _command_blocks(text: str) -> Iterator[tuple[str, str, str]]:
             continue
         verb, rest = match.group(1).upper(), _bare(match.group(2))
         continuation = []
-        while i < len(lines) and not is_command_line(lines[i]) and not _SIGN_OFF.match(lines[i]):
+        while i < len(lines) and not is_command_line(lines[i]) and not SIGN_OFF.match(lines[i]):
             continuation.append(lines[i])
             i += 1
         more = "\n".join(continuation).strip() if registry.BY_VERB[verb].runs_on else ""

@@ -11,16 +11,17 @@ import functools
 import re
 from collections.abc import Iterable
 
+from mailbot.domain.sign_offs import SIGN_OFF
 from mailbot.intake import fields as F
 from mailbot.intake.reading import ReadingBuilder
 
 # Separators between a label and its value: a colon (or dash) as people type it, or the tab
 # the HTML reader puts between two table cells.
 _SPLIT = re.compile(r"^(?P<label>[^:\t]{1,200}?)\s*(?:[:\t]|\s[-\u2013]\s|\?\s)\s*(?P<value>.*)$")
+# Where a form written in an email ends: a signature separator, a sign-off, or quoted mail.
 _END_OF_FORM = re.compile(
-    r"^(--\s*|_{5,}|-{5,}.*|(kind |best |warm )?regards,?|many thanks,?|thanks,?|thank you,?"
-    r"|best wishes,?|sent from my .*|on .{4,80} wrote:|-+ ?original message ?-+.*"
-    r"|from: .*@.*)$", re.IGNORECASE)
+    r"^(--\s*|_{5,}|-{5,}.*|on .{4,80} wrote:|-+ ?original message ?-+.*|from: .*@.*)$",
+    re.IGNORECASE)
 
 
 def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
@@ -56,7 +57,7 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
     key, buffer, start = first_key, [], 1
     for number, raw_line in _split_lines(lines):
         line = _unquote(raw_line)
-        if stop_at_signature and _END_OF_FORM.match(line.strip()):
+        if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
             break
         opened = label_at_start(line, section)
         if opened is None and (heading := F.section_of_heading(line)):

@@ -16,18 +16,13 @@ import re
 import quotequail
 
 from mailbot.domain.command_parser import is_command_line
+from mailbot.domain.sign_offs import SIGNED_OFF
 from mailbot.intake.html_text import html_to_text
 from mailbot.intake.message import InboundMessage
 
 _HEADER_LINE = re.compile(
     r"^\s*\*?(from|sent|date|to|cc|subject|von|gesendet|an|betreff|de|envoy[ée]|objet|à)"
     r"\s*:\*?(\s|$)",
-    re.IGNORECASE,
-)
-_SIGN_OFF = re.compile(
-    r"^\s*((kind|best|warm|many|with)\s+)?(regards|wishes|thanks|thank you)\b[\s,.!]*"
-    r"([\w.'-]+[\s,.]*){0,3}$|^\s*(cheers|best|thanks)[\s,.!]*$|^\s*sent from my \S+"
-    r"|^\s*get outlook for \S+|^\s*sent from (outlook|mail) for \S+",
     re.IGNORECASE,
 )
 _ORIGINAL_MESSAGE = re.compile(
@@ -164,7 +159,7 @@ def _is_attribution_part(line: str) -> bool:
 
 def _drop_signature(lines: list[str]) -> list[str]:
     for index, line in enumerate(lines):
-        if index == 0 or not (line.rstrip() == "--" or _SIGN_OFF.match(line)):
+        if index == 0 or not (line.rstrip() == "--" or SIGNED_OFF.match(line)):
             continue
         rest = lines[index + 1 :]
         if len([r for r in rest if r.strip()]) > _SIGNATURE_MAX_LINES:
