@@ -21,12 +21,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailbot.adapters.case_values import case_columns, case_from_rows
 from mailbot.adapters.schema_revision import Execute
 from mailbot.domain.case import Case, CaseStatus
-from mailbot.services.stored import CaseSummary
+
+if TYPE_CHECKING:  # imported where used: `cases show` needs none of the port's records
+    from mailbot.services.stored import CaseSummary
 
 _SUMMARIES = "SELECT reference, policy_key, stage, status, deadline FROM cases"
 _SUMMARIES_ORDER = " ORDER BY opened_at, reference"
@@ -42,6 +44,8 @@ class CaseReader:
         self._execute = execute
 
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
+        from mailbot.services.stored import CaseSummary
+
         query, parameters = _SUMMARIES, {}
         if status is not None:
             query, parameters = query + " WHERE status = :status", {"status": status}
