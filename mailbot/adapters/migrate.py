@@ -12,6 +12,8 @@ Alembic is configured in code (no alembic.ini): the scripts live next to this mo
 Alembic (with mako and pygments) took 0.4 s to import, on every command, though a migration
 is rarely due: so the schema's revision is read with one plain SELECT, the newest revision
 from the scripts' own ``revision =`` lines, and alembic is imported only when they differ.
+Those two live in ``schema_revision``, free of SQLAlchemy, where `mailbot cases` on SQLite
+checks the schema with sqlite3 alone (issue 18).
 """
 
 from __future__ import annotations

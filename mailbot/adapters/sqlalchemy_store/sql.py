@@ -1,4 +1,5 @@
-"""Helpers the repositories share: dialect upserts and translating database errors.
+"""Helpers the repositories share: dialect upserts, running the plain statements shared with
+the looking commands (``statements``, ``reading``), and translating database errors.
 
 A locked database, a dropped connection or a serialisation failure is worth retrying, so it
 becomes ``DatabaseTrouble`` (a ``TransientError``); a broken constraint or a refused value
