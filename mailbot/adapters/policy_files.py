@@ -11,8 +11,6 @@ import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from mailbot.adapters.policy_toml import parse_policy
 from mailbot.domain.errors import PolicyError, PolicyProblems
 from mailbot.domain.policy import Policy
@@ -85,5 +83,7 @@ def load_policy(name: str, directory: Path = DEFAULT_POLICY_DIR) -> Policy:
 def calendar_for(policy: Policy, zone: ZoneInfo = LONDON) -> WorkingCalendar:
     """A working calendar with the bank holidays of the policy's UK nation, in the config's
     time zone (deadlines close at close of business there)."""
+    import holidays  # not on import: `mailbot policies show` and `cases show` never count days
+
     bank_holidays = holidays.country_holidays("GB", subdiv=policy.nation)
     return WorkingCalendar(bank_holidays, zone, policy.close_of_business)

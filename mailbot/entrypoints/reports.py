@@ -1,4 +1,8 @@
-"""What `mailbot cases` and `mailbot policies` print: plain text for a terminal."""
+"""What `mailbot cases` and `mailbot policies` print: plain text for a terminal.
+
+The policy files are read (pydantic, the bank holidays) only by the commands that print a
+policy: `mailbot cases` lists rows and answers without them (issue 18).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from mailbot.adapters.policy_files import load_policy, load_policy_file, policy_paths, policy_problems
-from mailbot.domain.case import Case
 from mailbot.domain.errors import ConfigError
-from mailbot.domain.policy import Policy
-from mailbot.domain.policy_checks import shared_prefixes
 from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 
 if TYPE_CHECKING:  # the looking commands pass the store view, and need not import the services
+    from mailbot.domain.case import Case
+    from mailbot.domain.policy import Policy
     from mailbot.services.context import Services
 
 
@@ -75,6 +77,9 @@ def _indent(text: str, spaces: int = 2) -> list[str]:
 def check_policies(directory: Path) -> tuple[str, bool]:
     """One line per valid file, one per problem of an invalid one (file, key, problem, fix),
     and one per policy whose reference prefix another already uses."""
+    from mailbot.adapters.policy_files import load_policy_file, policy_paths, policy_problems
+    from mailbot.domain.policy_checks import shared_prefixes
+
     paths = policy_paths(directory)
     problems = {str(path): policy_problems(path) for path in paths}
     valid = {file: load_policy_file(Path(file)) for file, found in problems.items() if not found}
@@ -89,6 +94,8 @@ def check_policies(directory: Path) -> tuple[str, bool]:
 
 
 def show_policy(directory: Path, name: str) -> str:
+    from mailbot.adapters.policy_files import load_policy, policy_paths
+
     if not (directory / f"{name}.toml").is_file():
         names = ", ".join(path.stem for path in policy_paths(directory)) or "none"
         raise ConfigError("command line", "policies show", f"{name!r} is not a policy in {directory}"

@@ -10,10 +10,8 @@ operator's terminal only, never to the log: it may name a child.
 from __future__ import annotations
 
 import argparse
-import email
 import sys
 from datetime import datetime, timedelta
-from email.policy import default
 
 from mailbot.domain.errors import ConfigError, MailbotError
 
@@ -96,6 +94,9 @@ def _show(app, record_id: int, zone) -> int:
     if stored is None:
         print(f"mailbot: no stored message {record_id}", file=sys.stderr)
         return 1
+    import email  # here, not at the top: every command builds this parser
+    from email.policy import default
+
     message = email.message_from_bytes(data, policy=default)
     print(f"Message {stored.id} ({stored.status}) to mailbox {stored.mailbox},"
           f" received {_when(stored.received_at, zone)}")

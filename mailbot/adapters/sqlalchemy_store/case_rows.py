@@ -1,32 +1,23 @@
 """Explicit mapping between the domain ``Case`` and its rows in ``cases`` and ``case_events``.
 
-The referral and the parties are kept as JSON on the case row: they are read and written
-with the case, never queried on their own. Values are converted by the type each
-``Referral`` field declares, so a field added to the form later round-trips without a
-change here, and a stored key the dataclass no longer has is dropped, not fatal.
+Writing goes through the ORM rows here; reading back, and the referral's JSON, are
+``adapters.case_values`` (free of SQLAlchemy, shared with the looking commands).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import types
-import typing
-from datetime import date
-from enum import Enum
-from typing import Any
-
+from mailbot.adapters.case_values import (
+    case_columns,
+    case_from_rows,
+    event_from_row,
+    referral_from_json,
+    referral_to_json,
+)
 from mailbot.adapters.sqlalchemy_store.orm import CaseEventRow, CaseRow
-from mailbot.domain.case import Case, CaseStatus, Event, EventKind
-from mailbot.domain.referral import Person, Referral
+from mailbot.domain.case import Case, Event
 
-# Case fields that are not plain columns of the same name.
-_NOT_COLUMNS = frozenset({"history", "referral", "parties", "status"})
-
-
-def case_columns() -> tuple[str, ...]:
-    """The ``Case`` fields copied one-to-one onto a ``cases`` column."""
-    return tuple(f.name for f in dataclasses.fields(Case) if f.name not in _NOT_COLUMNS)
+__all__ = ["case_columns", "case_from_rows", "copy_case_to_row", "event_from_row", "event_row",
+           "referral_from_json", "referral_to_json"]
 
 
 def copy_case_to_row(case: Case, row: CaseRow) -> None:
@@ -38,68 +29,7 @@ def copy_case_to_row(case: Case, row: CaseRow) -> None:
                    for role, people in case.parties.items()}
 
 
-def case_from_rows(row: CaseRow, events: typing.Iterable[CaseEventRow]) -> Case:
-    values = {name: getattr(row, name) for name in case_columns()}
-    parties = {role: [Person(p["name"], p["email"]) for p in people]
-               for role, people in (row.parties or {}).items()}
-    return Case(**values, status=CaseStatus(row.status), referral=referral_from_json(row.referral),
-                parties=parties, history=[event_from_row(e) for e in events])
-
-
 def event_row(case_id: int, seq: int, event: Event) -> CaseEventRow:
     return CaseEventRow(case_id=case_id, seq=seq, at=event.at, kind=event.kind.value,
                         actor=event.actor, text=event.text, stage=event.stage,
                         source_message_id=event.source_message_id)
-
-
-def event_from_row(row: CaseEventRow) -> Event:
-    return Event(row.at, EventKind(row.kind), row.actor, row.text, row.stage,
-                 row.source_message_id)
-
-
-# --- the referral as JSON ------------------------------------------------------------------
-
-def referral_to_json(referral: Referral) -> dict[str, Any]:
-    return {f.name: _to_json(getattr(referral, f.name)) for f in dataclasses.fields(Referral)}
-
-
-def referral_from_json(data: dict[str, Any]) -> Referral:
-    hints = _referral_hints()
-    values = {name: _from_json(hints[name], value)
-              for name, value in data.items() if name in hints}
-    return Referral(**values)
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_to_json(v) for v in value]
-    return value
-
-
-def _from_json(hint: Any, value: Any) -> Any:
-    """``value`` read back as the declared type ``hint`` (``X | None``, a tuple, a scalar)."""
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _from_json(inner[0], value)
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_json(args[0], v) for v in value)
-        return tuple(_from_json(a, v) for a, v in zip(args, value, strict=True))
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    if hint is date:
-        return date.fromisoformat(value)
-    return value
-
-
-@functools.cache
-def _referral_hints() -> dict[str, Any]:
-    return typing.get_type_hints(Referral)

@@ -15,6 +15,7 @@ from sqlalchemy import Select, exists, select, text
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
+from mailbot.adapters.case_reading import CaseReader
 from mailbot.adapters.sqlalchemy_store.case_rows import (
     case_from_rows,
     copy_case_to_row,
@@ -26,8 +27,8 @@ from mailbot.adapters.sqlalchemy_store.orm import (
     CaseRow,
     ReferenceCounterRow,
 )
-from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
-from mailbot.domain.case import Case, CaseStatus, Event
+from mailbot.adapters.sqlalchemy_store.sql import statements, translated, upsert
+from mailbot.domain.case import Case, Event
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import CaseSummary
 
@@ -191,12 +192,8 @@ class SqlCaseRepository:
 
     @translated
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
-        query = select(CaseRow.reference, CaseRow.policy_key, CaseRow.stage, CaseRow.status,
-                       CaseRow.deadline).order_by(CaseRow.opened_at, CaseRow.reference)
-        if status is not None:
-            query = query.where(CaseRow.status == status)
-        return [CaseSummary(ref, key, stage, CaseStatus(status), deadline)
-                for ref, key, stage, status, deadline in self._session.execute(query)]
+        """The case list, by the one statement `mailbot cases` also runs (``case_reading``)."""
+        return CaseReader(statements(self._session)).summaries(status)
 
     @translated
     def due_for_chasing(self, now: datetime, limit: int = 500) -> list[str]:

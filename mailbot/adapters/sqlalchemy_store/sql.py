@@ -1,4 +1,5 @@
-"""Helpers the repositories share: dialect upserts and translating database errors.
+"""Helpers the repositories share: dialect upserts, running the plain statements shared with
+the looking commands (``statements``, ``reading``), and translating database errors.
 
 A locked database, a dropped connection or a serialisation failure is worth retrying, so it
 becomes ``DatabaseTrouble`` (a ``TransientError``); a broken constraint or a refused value
@@ -8,14 +9,16 @@ is a bug or bad data, so ``PermanentError``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
+from mailbot.adapters.schema_revision import Execute
 from mailbot.domain.errors import DatabaseTrouble, PermanentError
 
 P = ParamSpec("P")
@@ -27,6 +30,23 @@ def upsert(session: Session, table: Table) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def statements(bind: Session | Connection) -> Execute:
+    """Runs the plain SQL that ``case_reading`` and ``schema_revision`` share with the
+    looking commands' sqlite3 reads, on this session or connection (errors untranslated)."""
+
+    def execute(sql: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        return bind.execute(text(sql), parameters).all()
+
+    return execute
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Execute]:
+    """A connection for the looking commands where plain sqlite3 cannot serve (PostgreSQL)."""
+    with engine.connect() as connection:
+        yield translated(statements(connection))
 
 
 def translated(method: Callable[P, R]) -> Callable[P, R]:

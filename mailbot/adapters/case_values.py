@@ -1,0 +1,93 @@
+"""A stored case's values read back as the domain ``Case``: its columns, the referral and the
+parties kept as JSON on the case row, and its history. No SQLAlchemy here, so the looking
+commands (`mailbot cases`, `cases show`) can read a case without importing it (issue 18);
+``sqlalchemy_store.case_rows`` writes rows with the same conversions.
+
+Values are converted by the type each ``Referral`` field declares, so a field added to the
+form later round-trips without a change here, and a stored key the dataclass no longer has
+is dropped, not fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from mailbot.domain.case import Case, CaseStatus, Event, EventKind
+from mailbot.domain.referral import Person, Referral
+
+# Case fields that are not plain columns of the same name.
+_NOT_COLUMNS = frozenset({"history", "referral", "parties", "status"})
+
+
+def case_columns() -> tuple[str, ...]:
+    """The ``Case`` fields copied one-to-one onto a ``cases`` column."""
+    return tuple(f.name for f in dataclasses.fields(Case) if f.name not in _NOT_COLUMNS)
+
+
+def case_from_rows(row: Any, events: typing.Iterable[Any]) -> Case:
+    """``row`` and ``events`` are anything with the columns as attributes: ORM rows, or the
+    plain rows ``case_reading`` decodes."""
+    values = {name: getattr(row, name) for name in case_columns()}
+    parties = {role: [Person(p["name"], p["email"]) for p in people]
+               for role, people in (row.parties or {}).items()}
+    return Case(**values, status=CaseStatus(row.status), referral=referral_from_json(row.referral),
+                parties=parties, history=[event_from_row(e) for e in events])
+
+
+def event_from_row(row: Any) -> Event:
+    return Event(row.at, EventKind(row.kind), row.actor, row.text, row.stage,
+                 row.source_message_id)
+
+
+# --- the referral as JSON ------------------------------------------------------------------
+
+def referral_to_json(referral: Referral) -> dict[str, Any]:
+    return {f.name: _to_json(getattr(referral, f.name)) for f in dataclasses.fields(Referral)}
+
+
+def referral_from_json(data: dict[str, Any]) -> Referral:
+    hints = _referral_hints()
+    values = {name: _from_json(hints[name], value)
+              for name, value in data.items() if name in hints}
+    return Referral(**values)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    """``value`` read back as the declared type ``hint`` (``X | None``, a tuple, a scalar)."""
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _from_json(inner[0], value)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_json(args[0], v) for v in value)
+        return tuple(_from_json(a, v) for a, v in zip(args, value, strict=True))
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    return value
+
+
+@functools.cache
+def _referral_hints() -> dict[str, Any]:
+    return typing.get_type_hints(Referral)
