@@ -25,6 +25,8 @@ _NAMES = X.NAMES
 _TRANSPARENT = X.TRANSPARENT
 _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
+# The run properties that change what a run says: struck through, highlighted or shaded.
+_MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
 
 
 @dataclass(slots=True)
@@ -144,23 +146,35 @@ class Walker:
 
     def _row(self, tr: etree._Element) -> list[Cell]:
         cells: list[Cell] = []
-        found = X.kids(tr)
-        before = X.child(found.get("trPr"), "gridBefore")
+        props, tcs = self._cells_of(tr)
+        before = X.child(props, "gridBefore")
         column = int(X.attr(before, "val") or 0) if before is not None else 0
-        plain = "sdt" not in found and "customXml" not in found
-        for tc in [c for c in tr if _NAMES[c.tag] == "tc"] if plain else \
-                self._children(tr, "tc"):
+        for tc in tcs:
             self._count_cell()
             first = tc[0] if len(tc) else None  # the cell's properties come first
-            props = X.kids(first if first is not None and _NAMES[first.tag] == "tcPr"
-                           else X.child(tc, "tcPr"))
-            span, vmerge = props.get("gridSpan"), props.get("vMerge")
+            span, vmerge = _span_and_merge(first if first is not None and
+                                           _NAMES[first.tag] == "tcPr" else X.child(tc, "tcPr"))
             paragraphs: list[str] = []
             self._blocks(tc, paragraphs, placeholder=False)
             continues = vmerge is not None and (X.attr(vmerge, "val") or "continue") == "continue"
             cells.append(Cell(tuple(paragraphs), continues, column))
             column += max(int(X.attr(span, "val") or 1), 1) if span is not None else 1
         return cells
+
+    def _cells_of(self, tr: etree._Element) -> tuple[etree._Element | None,
+                                                      list[etree._Element]]:
+        """A row's properties and cells, in one look at its children unless it wraps cells
+        in content controls or custom XML."""
+        props, cells = None, []
+        for child in tr:
+            name = _NAMES[child.tag]
+            if name == "tc":
+                cells.append(child)
+            elif name == "trPr":
+                props = child if props is None else props
+            elif name == "sdt" or name == "customXml":
+                return X.child(tr, "trPr"), self._children(tr, "tc")
+        return props, cells
 
     # ------------------------------------------------------------ content controls
 
@@ -240,25 +254,26 @@ class Walker:
     def _run(self, run: etree._Element, out: list[str]) -> None:
         children = list(run)
         if len(children) == 1 and not self._fields and _NAMES[children[0].tag] == "t":
-            out.append(children[0].text or "")  # plain text, the run nearly every run is
+            out.append(children[0].text or "")  # one piece of plain text, the commonest run
             return
-        rpr = next((c for c in children if _NAMES[c.tag] == "rPr"), None)
-        formats = X.kids(rpr) if rpr is not None else {}
+        names = [_NAMES[c.tag] for c in children]
+        formats = X.kids(children[names.index("rPr")]) if "rPr" in names else {}
+        if not formats.keys() & _MARKING:  # no formatting that changes what it says
+            self._run_children(children, names, out, struck=False)
+            return
         # Struck-through words are how many people answer "Yes / No": they strike the wrong one.
         struck = X.on(formats.get("strike")) or X.on(formats.get("dstrike"))
         # So are highlighted ones.
-        marked = not struck and X.highlighted(formats) and \
-            not any(_NAMES[c.tag] == "fldChar" for c in children)
+        marked = not struck and X.highlighted(formats) and "fldChar" not in names
         start = len(out)
-        self._run_children(children, out, struck)
+        self._run_children(children, names, out, struck)
         if marked and "".join(out[start:]).strip():
             out.insert(start, MARK_OPEN)
             out.append(MARK_CLOSE)
 
-    def _run_children(self, children: list[etree._Element], out: list[str],
-                      struck: bool) -> None:
-        for child in children:
-            name = _NAMES[child.tag]
+    def _run_children(self, children: list[etree._Element], names: list[str | None],
+                      out: list[str], struck: bool) -> None:
+        for child, name in zip(children, names, strict=True):
             if name == "fldChar":
                 self._field_char(child, out)
             elif struck or (self._fields and self._fields[-1].start < 0):
@@ -298,6 +313,20 @@ class Walker:
         self.doc.controls.append(FormControl("legacy field", str(control["kind"]),
                                              str(control["name"]), value,
                                              options=tuple(control["options"])))
+
+
+def _span_and_merge(props: etree._Element | None,
+                    ) -> tuple[etree._Element | None, etree._Element | None]:
+    """A cell's w:gridSpan and w:vMerge (the first of each), from its w:tcPr."""
+    span = vmerge = None
+    if props is not None:
+        for prop in props:
+            name = _NAMES[prop.tag]
+            if name == "gridSpan" and span is None:
+                span = prop
+            elif name == "vMerge" and vmerge is None:
+                vmerge = prop
+    return span, vmerge
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:

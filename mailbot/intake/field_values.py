@@ -77,6 +77,8 @@ _MARKED = re.compile(f"{MARK_OPEN}(.*?){MARK_CLOSE}", re.DOTALL)
 
 def unmarked(text: str) -> str:
     """The text without highlight marks."""
+    if MARK_OPEN not in text and MARK_CLOSE not in text:
+        return text
     return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
 
 

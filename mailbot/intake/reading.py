@@ -81,10 +81,11 @@ class ReadingBuilder:
 
     def add_text(self, key: str, raw: str, where: str) -> None:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
-        if F.FIELD_BY_KEY.get(key) is None or F.FIELD_BY_KEY[key].kind is not F.Kind.YES_NO:
+        spec = F.FIELD_BY_KEY.get(key)
+        if spec is None or spec.kind is not F.Kind.YES_NO:
             raw = F.unmarked(raw)  # a highlight says something only about Yes / No
         raw = raw.strip()
-        if not F.unmarked(raw).strip():
+        if not raw or not F.unmarked(raw).strip():
             return
         if key == F.CONTACT:
             self._add_contact(raw, where)
