@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -118,7 +117,7 @@ class Walker:
             elif name == "tbl":
                 self._table(child)
             elif name == "sdt":
-                self._sdt(child, lambda content, ph: self._blocks(content, out, ph), out, "\n")
+                self._sdt(child, out, inline=False)
             elif name in _TRANSPARENT:
                 self._blocks(child, out, placeholder)
 
@@ -137,7 +136,8 @@ class Walker:
                 found.append(child)
             elif name == "sdt":
                 content = X.child(child, "sdtContent")
-                self._record(child, "")
+                props = X.child(child, "sdtPr")
+                self._record(props, X.kids(props), "")
                 if content is not None:
                     found.extend(self._children(content, wanted))
             elif name == "customXml":
@@ -178,11 +178,16 @@ class Walker:
 
     # ------------------------------------------------------------ content controls
 
-    def _sdt(self, sdt: etree._Element, walk_content: Callable[[etree._Element, bool], None],
-             out: list[str], sep: str) -> None:
-        """A content control at any level: its content walked, its value recorded."""
-        parts = X.kids(sdt)
-        props, content = parts.get("sdtPr"), parts.get("sdtContent")
+    def _sdt(self, sdt: etree._Element, out: list[str], *, inline: bool) -> None:
+        """A content control in a paragraph (``inline``) or around paragraphs and tables: its
+        content walked, its value recorded."""
+        props = content = None
+        for part in sdt:
+            name = _NAMES[part.tag]
+            if name == "sdtPr" and props is None:
+                props = part
+            elif name == "sdtContent" and content is None:
+                content = part
         settings = X.kids(props)
         placeholder = "showingPlcHdr" in settings
         checkbox = settings.get("w14:checkbox")
@@ -190,29 +195,30 @@ class Walker:
         if checkbox is not None:
             checked = X.on(X.child(checkbox, "w14:checked"))
             out.append(X.CHECKED if checked else X.UNCHECKED)
-            self._record(sdt, checked, settings=(props, settings))
+            self._record(props, settings, checked)
             return
-        if content is not None:
-            walk_content(content, placeholder)
-        text = sep.join(out[start:])
+        if content is not None and not inline:
+            self._blocks(content, out, placeholder)
+        elif content is not None and not placeholder:
+            self._inline(content, out)
+        text = ("" if inline else "\n").join(out[start:])
         if not placeholder and text.strip().lower() in X.PLACEHOLDER_TEXTS:
             del out[start:]
             placeholder = True
-        self._record(sdt, "" if placeholder else text.strip(), placeholder, (props, settings))
+        self._record(props, settings, "" if placeholder else text.strip(), placeholder)
 
-    def _record(self, sdt: etree._Element, value: str | bool, placeholder: bool = False,
-                settings: tuple | None = None) -> None:
-        props, found = settings if settings is not None else (X.child(sdt, "sdtPr"), None)
+    def _record(self, props: etree._Element | None, settings: dict[str | None, etree._Element],
+                value: str | bool, placeholder: bool = False) -> None:
+        """Keep a content control as a ``FormControl``; ``settings``: ``kids(props)``."""
         if props is None:
             return
-        found = found if found is not None else X.kids(props)
-        kind, options = X.sdt_kind(props, found)
+        kind, options = X.sdt_kind(settings)
         if kind == "docpart":
             return
         if kind == "date" and value and not placeholder:
-            value = X.attr(found.get("date"), "fullDate") or value
-        tag = X.attr(found.get("tag"), "val") or ""
-        alias = X.attr(found.get("alias"), "val") or ""
+            value = X.attr(settings.get("date"), "fullDate") or value
+        tag = X.attr(settings.get("tag"), "val") or ""
+        alias = X.attr(settings.get("alias"), "val") or ""
         self.doc.controls.append(FormControl("content control", kind, tag, value, alias,
                                              placeholder, options))
 
@@ -236,8 +242,7 @@ class Walker:
             if name == "r":
                 self._run(child, out)
             elif name == "sdt":
-                self._sdt(child, lambda content, ph: None if ph else self._inline(content, out),
-                          out, "")
+                self._sdt(child, out, inline=True)
             elif name in _TRANSPARENT:
                 self._inline(child, out)
             elif name is None and isinstance(tag, str):

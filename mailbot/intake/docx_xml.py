@@ -108,9 +108,9 @@ def highlighted(rpr: dict[str | None, etree._Element]) -> bool:
     return fill not in ("auto", "ffffff", "none")
 
 
-def sdt_kind(props: etree._Element,
-             settings: dict[str | None, etree._Element]) -> tuple[str, tuple[str, ...]]:
-    """A content control's kind and, for a list, its entries. ``settings``: ``kids(props)``."""
+def sdt_kind(settings: dict[str | None, etree._Element]) -> tuple[str, tuple[str, ...]]:
+    """A content control's kind and, for a list, its entries. ``settings``: the children of
+    its w:sdtPr by name (``kids``)."""
     if "w14:checkbox" in settings:
         return "checkbox", ()
     for name, kind in (("dropDownList", "dropdown"), ("comboBox", "combobox")):
