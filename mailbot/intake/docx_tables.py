@@ -10,7 +10,7 @@ meaning; vertically merged cells folded into the row where they start; Bury's ou
 from __future__ import annotations
 
 from mailbot.intake import fields as F
-from mailbot.intake.docx_walk import Cell, Table
+from mailbot.intake.docx_page import Cell, Table
 from mailbot.intake.docx_xml import PLACEHOLDER_TEXTS
 from mailbot.intake.labelled_text import label_at_start, read_lines
 from mailbot.intake.outcome_table import is_outcome_table, read_outcome_table

@@ -4,18 +4,24 @@ python-docx does not see inside content controls and has no model of legacy form
 this walks the XML itself, once, with lxml: text split across runs is joined, line breaks kept,
 struck-through and deleted text dropped, untouched content-control prompts read as empty, check
 boxes shown as ☒/☐, drop-downs as their chosen entry, and every control recorded as a
-``FormControl``. The names it reads are in ``docx_xml``.
+``FormControl``. The names it reads are in ``docx_xml``, legacy fields are followed by
+``docx_fields``, and what it hands on is a ``docx_page.Document``.
+
+Every element costs a Python object here, so the pass looks at each child once, a row's cells
+and a run's properties in one loop, and weighs a run's properties only when one of them can
+change what it says (issue 18: the walk is about a third of a form's reading time).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 from lxml import etree
 
 from mailbot.intake import docx_xml as X
+from mailbot.intake.docx_fields import LegacyFields
+from mailbot.intake.docx_page import Cell, Document, Table
 from mailbot.intake.field_values import MARK_CLOSE, MARK_OPEN
 from mailbot.intake.reading import FormControl
 from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
@@ -28,38 +34,6 @@ _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
 _MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
 
 
-@dataclass(slots=True)
-class Cell:
-    paragraphs: tuple[str, ...]
-    continues_above: bool = False  # a vertically merged cell below its first row
-    column: int = 0
-    text: str = field(init=False, compare=False)  # asked for a dozen times a cell: kept
-
-    def __post_init__(self) -> None:
-        self.text = "\n".join(self.paragraphs).strip()
-
-
-@dataclass
-class Table:
-    rows: list[list[Cell]] = field(default_factory=list)
-
-
-@dataclass
-class Document:
-    paragraphs: list[str] = field(default_factory=list)  # outside any table
-    tables: list[Table] = field(default_factory=list)
-    controls: list[FormControl] = field(default_factory=list)
-
-
-@dataclass
-class _Field:
-    """A legacy form field between its begin and end marks."""
-
-    control: dict[str, object] | None
-    start: int
-    out: list[str] = field(default_factory=list)
-
-
 class Walker:
     """One pass over a document part; ``walk`` returns what it found. With ``budgets`` the
     walk stops, refusing the document, as soon as it passes the cells, paragraphs or seconds
@@ -67,7 +41,7 @@ class Walker:
 
     def __init__(self, budgets: Budgets | None = None) -> None:
         self.doc = Document()
-        self._fields: list[_Field] = []
+        self._fields = LegacyFields()
         self._budgets = budgets
         self._cells = self._paragraphs = 0
         self._max_cells = budgets.max_cells if budgets else math.inf
@@ -152,7 +126,7 @@ class Walker:
         for tc in tcs:
             self._count_cell()
             first = tc[0] if len(tc) else None  # the cell's properties come first
-            span, vmerge = _span_and_merge(first if first is not None and
+            span, vmerge = X.span_and_merge(first if first is not None and
                                            _NAMES[first.tag] == "tcPr" else X.child(tc, "tcPr"))
             paragraphs: list[str] = []
             self._blocks(tc, paragraphs, placeholder=False)
@@ -225,9 +199,7 @@ class Walker:
     # ------------------------------------------------------------ paragraphs and runs
 
     def _paragraph(self, p: etree._Element) -> str:
-        if self._fields:
-            # An instruction left open by a damaged paragraph must not swallow the rest.
-            self._fields = [f for f in self._fields if f.start >= 0]
+        self._fields.new_paragraph()
         out: list[str] = []
         self._inline(p, out)
         text = "".join(out)
@@ -258,7 +230,7 @@ class Walker:
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
         children = list(run)
-        if len(children) == 1 and not self._fields and _NAMES[children[0].tag] == "t":
+        if len(children) == 1 and not self._fields.open and _NAMES[children[0].tag] == "t":
             out.append(children[0].text or "")  # one piece of plain text, the commonest run
             return
         names = [_NAMES[c.tag] for c in children]
@@ -278,10 +250,12 @@ class Walker:
 
     def _run_children(self, children: list[etree._Element], names: list[str | None],
                       out: list[str], struck: bool) -> None:
+        fields = self._fields
         for child, name in zip(children, names, strict=True):
             if name == "fldChar":
-                self._field_char(child, out)
-            elif struck or (self._fields and self._fields[-1].start < 0):
+                if (ended := fields.mark(child, out)) is not None:
+                    self.doc.controls.append(ended)
+            elif struck or (fields.open and fields.open[-1].start < 0):
                 continue  # struck through, or a field's instruction rather than its result
             elif name == "t":
                 out.append(child.text or "")
@@ -291,47 +265,6 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
-
-    def _field_char(self, mark: etree._Element, out: list[str]) -> None:
-        kind = X.attr(mark, "fldCharType")
-        if kind == "begin":
-            data = X.child(mark, "ffData")
-            control = X.legacy_control(data) if data is not None else None
-            if control and control["kind"] in ("checkbox", "dropdown"):
-                out.append(str(control["display"]))
-            self._fields.append(_Field(control, -1))
-        elif kind == "separate" and self._fields:
-            self._fields[-1].start, self._fields[-1].out = len(out), out
-        elif kind == "end" and self._fields:
-            self._end_field(self._fields.pop(), out)
-
-    def _end_field(self, done: _Field, out: list[str]) -> None:
-        control = done.control
-        if control is None:
-            return
-        value = control["value"]
-        if control["kind"] == "text" and done.start >= 0:
-            value = "".join(done.out[done.start:])
-            if done.out is not out:  # the answer ran on into later paragraphs
-                value += "\n" + "".join(out)
-            value = value.strip()
-        self.doc.controls.append(FormControl("legacy field", str(control["kind"]),
-                                             str(control["name"]), value,
-                                             options=tuple(control["options"])))
-
-
-def _span_and_merge(props: etree._Element | None,
-                    ) -> tuple[etree._Element | None, etree._Element | None]:
-    """A cell's w:gridSpan and w:vMerge (the first of each), from its w:tcPr."""
-    span = vmerge = None
-    if props is not None:
-        for prop in props:
-            name = _NAMES[prop.tag]
-            if name == "gridSpan" and span is None:
-                span = prop
-            elif name == "vMerge" and vmerge is None:
-                vmerge = prop
-    return span, vmerge
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:

@@ -144,3 +144,17 @@ def legacy_control(data: etree._Element) -> dict[str, object]:
         return {"kind": "dropdown", "name": name, "value": value, "options": entries,
                 "display": value}
     return {"kind": "text", "name": name, "value": "", "options": ()}
+
+
+def span_and_merge(props: etree._Element | None,
+                    ) -> tuple[etree._Element | None, etree._Element | None]:
+    """A cell's w:gridSpan and w:vMerge (the first of each), from its w:tcPr."""
+    span = vmerge = None
+    if props is not None:
+        for prop in props:
+            name = NAMES[prop.tag]
+            if name == "gridSpan" and span is None:
+                span = prop
+            elif name == "vMerge" and vmerge is None:
+                vmerge = prop
+    return span, vmerge
