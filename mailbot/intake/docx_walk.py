@@ -230,8 +230,8 @@ class Walker:
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
         children = list(run)
-        if len(children) == 1 and not self._fields.open and _NAMES[children[0].tag] == "t":
-            out.append(children[0].text or "")  # one piece of plain text, the commonest run
+        if not self._fields.open and _plain_text(children):
+            out.append(children[-1].text or "")  # the commonest run by far
             return
         names = [_NAMES[c.tag] for c in children]
         formats = X.kids(children[names.index("rPr")]) if "rPr" in names else {}
@@ -265,6 +265,14 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
+
+
+def _plain_text(children: list[etree._Element]) -> bool:
+    """A run of one w:t, alone or after empty run properties (as LibreOffice writes every run)."""
+    if len(children) == 1:
+        return _NAMES[children[0].tag] == "t"
+    return len(children) == 2 and _NAMES[children[1].tag] == "t" and \
+        _NAMES[children[0].tag] == "rPr" and not len(children[0])
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
