@@ -2,7 +2,8 @@
 
 Answers are taken, most trusted first, from content controls and legacy fields named after a
 field, then from tables (a label cell with its answer beside it, in the row below it, or after
-a colon in the same cell), then from ``Label: value`` paragraphs. ``read_form_attachment`` is
+a colon in the same cell: ``docx_tables``), then from ``Label: value`` paragraphs. The
+document is walked once (``docx_walk``) before any of it is read. ``read_form_attachment`` is
 the entry point: the type gate and its budgets run first, and no error but ``FormError``
 leaves it.
 """

@@ -112,9 +112,10 @@ class _TableReader:
                     self._lines(cell.paragraphs, where, section)
             return False
         below = self.rows[below_index] if below_index is not None else None
-        if self._answer_is_below(row, labels, below_index, section):
-            assert below is not None and labels[0] is not None
-            self._answer(labels[0][0], [p for c in below for p in c.paragraphs], where, section)
+        first = labels[0]
+        if below is not None and first is not None and \
+                self._answer_is_below(row, labels, below_index, section):
+            self._answer(first[0], [p for c in below for p in c.paragraphs], where, section)
             return True
         if below is not None and self._is_header_row(row, labels, below_index, section):
             for cell, label in zip(row, labels, strict=True):
