@@ -77,18 +77,27 @@ _MARKED = re.compile(f"{MARK_OPEN}(.*?){MARK_CLOSE}", re.DOTALL)
 
 def unmarked(text: str) -> str:
     """The text without highlight marks."""
+    if MARK_OPEN not in text and MARK_CLOSE not in text:
+        return text
     return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
 
 
 def _marked_answer(text: str) -> bool | None:
     """"Yes / No" with exactly one of the two words highlighted: that word."""
     marked = " ".join(_MARKED.findall(text)).lower()
-    found = {w for w in re.findall(r"[a-z]+", marked) if w in ("yes", "no")}
+    found = {w for w in _LETTERS.findall(marked) if w in ("yes", "no")}
     return (found == {"yes"}) if len(found) == 1 else None
 
 
 _CHECKED = "☒☑✔✓■x"
 _UNCHECKED = "☐□"
+# Compiled once: a form's Yes/No and agency answers are read a dozen times a form (issue 18).
+_LETTERS = re.compile(r"[a-z]+")
+_TICKED = re.compile(rf"[{_CHECKED}]\s*(yes|no)\b")
+_UNTICKED_BOX = re.compile(rf"[{_UNCHECKED}]")
+_YES_NO_WORDS = re.compile(r"[a-z'/]+")
+_PRINTED_YES_NO = re.compile(r"\byes\s*/\s*no\b")
+_WORDS = re.compile(r"[a-z']+")
 _YES = {"yes", "true", "yep", "yeah", "y"}
 _NO = {"no", "false", "nope", "n"}
 _UNKNOWN = {"", "unknown", "not known", "n/a", "na", "dont know", "don't know", "unsure",
@@ -101,7 +110,7 @@ def _yes_no_word(word: str) -> bool | None:
 
 def _checkbox_answer(low: str) -> bool | None:
     """"☒ Yes ☐ No": the word that follows a ticked box is the answer."""
-    ticked = re.findall(rf"[{_CHECKED}]\s*(yes|no)\b", low)
+    ticked = _TICKED.findall(low)
     if len(set(ticked)) == 1:
         return ticked[0] == "yes"
     stripped = low.strip()
@@ -123,12 +132,12 @@ def parse_yes_no(text: str) -> bool | None:
     low = text.strip().lower().replace("\u2019", "'")
     if (boxed := _checkbox_answer(low)) is not None:
         return boxed
-    low = re.sub(rf"[{_UNCHECKED}]", " ", low)
-    plain = " ".join(re.findall(r"[a-z'/]+", low))
+    low = _UNTICKED_BOX.sub(" ", low)
+    plain = " ".join(_YES_NO_WORDS.findall(low))
     if plain in _UNKNOWN:
         return None
-    low = re.sub(r"\byes\s*/\s*no\b", " ", low, count=1)
-    words = [w for w in re.findall(r"[a-z']+", low) if len(w) > 1 or len(low.strip()) == 1]
+    low = _PRINTED_YES_NO.sub(" ", low, count=1)
+    words = [w for w in _WORDS.findall(low) if len(w) > 1 or len(low.strip()) == 1]
     if not words:
         return None
     answers = [a for a in map(_yes_no_word, words) if a is not None]
@@ -149,6 +158,9 @@ _AGENCY_WORDS: tuple[tuple[AgencyType, tuple[str, ...]], ...] = (
     (AgencyType.VOLUNTARY, ("voluntary", "charity", "vcs", "third sector", "community group")),
     (AgencyType.OTHER, ("other",)),
 )
+# Each type's words as one pattern: any of them starting a word names the type.
+_AGENCY_PATTERNS = tuple((value, re.compile("|".join(rf"\b{re.escape(w)}" for w in words)))
+                         for value, words in _AGENCY_WORDS)
 
 
 def parse_agency_type(text: str) -> AgencyType | None:
@@ -159,8 +171,8 @@ def parse_agency_type(text: str) -> AgencyType | None:
     for value in AgencyType:
         if low in (value.value, value.value.replace("_", " ")):
             return value
-    for value, words in _AGENCY_WORDS:
-        if any(re.search(rf"\b{re.escape(w)}", low) for w in words):
+    for value, pattern in _AGENCY_PATTERNS:
+        if pattern.search(low):
             return value
     return None
 
@@ -169,11 +181,14 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
 
 
+_NUMBERS = re.compile(r"\b(\d{1,2})\b")
+
+
 def parse_stage(text: str) -> int:
     """The highest stage a free answer mentions ("Stage 2", "1, 2 & 3", "level two")."""
     low = text.lower()
-    numbers = [int(n) for n in re.findall(r"\b(\d{1,2})\b", low)]
-    numbers += [_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", low) if w in _NUMBER_WORDS
+    numbers = [int(n) for n in _NUMBERS.findall(low)]
+    numbers += [_NUMBER_WORDS[w] for w in _LETTERS.findall(low) if w in _NUMBER_WORDS
                 and (len(w) > 1 or re.search(rf"\b(stage|level)\s+{w}\b", low))]
     valid = [n for n in numbers if 1 <= n <= 9]
     if not valid:
@@ -202,8 +217,11 @@ def split_contact(text: str) -> tuple[str, str]:
     return (emails[0] if emails else "", " ".join(phones[0].split()) if phones else "")
 
 
+_CONTACT_WORDS = re.compile(r"[<>()\[\]]|\b(e-?mail|tel|phone)\s*:?", re.IGNORECASE)
+
+
 def strip_email(text: str) -> str:
     """A name with any email address (and its brackets) taken out: "Jo Bloggs <jo@x>" -> name."""
     text = EMAIL_RE.sub(" ", text)
-    text = re.sub(r"[<>()\[\]]|\b(e-?mail|tel|phone)\s*:?", " ", text, flags=re.I)
+    text = _CONTACT_WORDS.sub(" ", text)
     return " ".join(text.replace(" ,", ",").split()).strip(" ,;-")

@@ -61,15 +61,15 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
             break
         opened = label_at_start(line, section)
         if opened is None and (heading := F.section_of_heading(line)):
-            _flush(builder, key, buffer, _place(where, start, first_key))
+            _flush(builder, key, buffer, where, start, first_key)
             key, buffer, section = None, [], heading
             continue
         if opened is None:
             buffer.append(line)
             continue
-        _flush(builder, key, buffer, _place(where, start, first_key))
+        _flush(builder, key, buffer, where, start, first_key)
         key, buffer, start = opened[0], [opened[2]], number
-    _flush(builder, key, buffer, _place(where, start, first_key))
+    _flush(builder, key, buffer, where, start, first_key)
 
 
 def _split_lines(lines: Iterable[str]):
@@ -77,18 +77,21 @@ def _split_lines(lines: Iterable[str]):
     another answer on the same line ("Yes   Name of safeguarding lead: Jo") each starting one."""
     for number, paragraph in enumerate(lines, start=1):
         for line in paragraph.split("\n"):
+            if ":" not in line:  # every inline label ends in a colon
+                yield number, line
+                continue
             for part in F.INLINE_LABELS.split(line):
                 if part or not line:
                     yield number, part
 
 
-def _place(where: str, line: int, first_key: str | None) -> str:
-    return where if first_key and line == 1 else f"{where} line {line}"
-
-
-def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: str) -> None:
+def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: str,
+           line: int, first_key: str | None) -> None:
+    """Hand the answer gathered for ``key`` on, saying where it started (``line``)."""
     if key is None:
         return
+    if not (first_key and line == 1):
+        where = f"{where} line {line}"
     text = "\n".join(buffer).strip()
     spec = F.FIELD_BY_KEY.get(key)
     if spec is not None and spec.kind in (F.Kind.LONG_TEXT, F.Kind.YES_NO):
@@ -98,9 +101,16 @@ def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: s
         return
     # A short answer may wrap onto the next lines; a blank line ends it, so a closing
     # paragraph after the last field is not taken for part of the answer.
-    builder.add_text(key, " ".join(re.split(r"\n\s*\n", text, maxsplit=1)[0].split()), where)
+    if "\n" in text:
+        text = _BLANK_LINE.split(text, maxsplit=1)[0]
+    builder.add_text(key, " ".join(text.split()), where)
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_QUOTE_MARKS = re.compile(r"^(\s*>)+ ?")
 
 
 def _unquote(line: str) -> str:
     """Forwarded text often arrives quoted ("> Child's name: ..."); the markers are not data."""
-    return re.sub(r"^(\s*>)+ ?", "", line.rstrip("\r"))
+    line = line.rstrip("\r")
+    return _QUOTE_MARKS.sub("", line) if ">" in line else line

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbot.intake import fields as F
-from mailbot.intake.docx_walk import Cell
+from mailbot.intake.docx_page import Cell
 from mailbot.intake.reading import ReadingBuilder
 
 _STAGE_ROW = re.compile(r"^\s*stage\s+(\d)\b", re.IGNORECASE)

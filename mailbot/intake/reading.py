@@ -71,6 +71,9 @@ class ReadingBuilder:
     _errors: dict[str, str] = field(default_factory=dict)
     _warnings: list[str] = field(default_factory=list)
     _extra: list[tuple[str, str]] = field(default_factory=list)
+    # The words each kept answer was read from: a form that gives the same words again (a
+    # content control, then the table cell holding it) would be read to the same value.
+    _read_from: dict[str, str] = field(default_factory=dict)
     controls: list[FormControl] = field(default_factory=list)
 
     def has(self, key: str) -> bool:
@@ -78,10 +81,11 @@ class ReadingBuilder:
 
     def add_text(self, key: str, raw: str, where: str) -> None:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
-        if F.FIELD_BY_KEY.get(key) is None or F.FIELD_BY_KEY[key].kind is not F.Kind.YES_NO:
+        spec = F.FIELD_BY_KEY.get(key)
+        if spec is None or spec.kind is not F.Kind.YES_NO:
             raw = F.unmarked(raw)  # a highlight says something only about Yes / No
         raw = raw.strip()
-        if not F.unmarked(raw).strip():
+        if not raw or not F.unmarked(raw).strip():
             return
         if key == F.CONTACT:
             self._add_contact(raw, where)
@@ -89,12 +93,17 @@ class ReadingBuilder:
         if key in _PERSON_EMAIL and F.EMAIL_RE.search(raw):
             self.add_text(_PERSON_EMAIL[key], F.EMAIL_RE.search(raw)[0], where)
             raw = F.strip_email(raw)
+        if self._read_from.get(key) == raw:
+            return
         try:
             value = F.parse_value(key, raw)
         except ValueError as error:
             self._record_error(key, F.unmarked(raw), str(error), where)
             return
+        kept = key in self._fields
         self.add_typed(key, value, F.unmarked(raw), where)
+        if not kept and key in self._fields:
+            self._read_from[key] = raw
 
     def add_typed(self, key: str, value: object, raw: str, where: str) -> None:
         """An answer already typed (a ticked box, a date picker); empty answers are skipped."""

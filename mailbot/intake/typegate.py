@@ -187,7 +187,9 @@ _DTD_MARKERS = tuple(m.encode(codec) for m in ("<!DOCTYPE", "<!ENTITY")
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse one XML part without entities, DTDs, network or unbounded depth."""
-    if any(marker in data for marker in _DTD_MARKERS):
+    # Every marker holds the byte "!" in UTF-8 and in UTF-16 of either byte order; a part
+    # without one (nearly every part) is cleared by one memchr rather than six slower scans.
+    if b"!" in data and any(marker in data for marker in _DTD_MARKERS):
         # Office never writes a DTD; one here is an entity bomb or an attempt to reach files.
         raise refuse("xml_entities", "a document carrying XML entity declarations, which Word "
                      "never writes (it may be an attack)")
