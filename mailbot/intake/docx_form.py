@@ -18,20 +18,11 @@ from lxml import etree
 
 from mailbot.domain.errors import FormError
 from mailbot.intake import fields as F
-from mailbot.intake.docx_flat import flat_walk, flattenable
-from mailbot.intake.docx_page import Document
 from mailbot.intake.docx_tables import read_table, unprompted
 from mailbot.intake.docx_walk import walk_document
 from mailbot.intake.labelled_text import read_lines
 from mailbot.intake.reading import FormControl, FormReading, ReadingBuilder
-from mailbot.intake.typegate import (
-    DEFAULT_BUDGETS,
-    Budgets,
-    DocxPackage,
-    open_docx,
-    parse_xml,
-    refuse,
-)
+from mailbot.intake.typegate import DEFAULT_BUDGETS, Budgets, DocxPackage, open_docx, refuse
 
 
 def read_form_attachment(data: bytes, budgets: Budgets = DEFAULT_BUDGETS) -> FormReading:
@@ -47,7 +38,7 @@ def read_form_attachment(data: bytes, budgets: Budgets = DEFAULT_BUDGETS) -> For
 
 
 def read_docx(package: DocxPackage) -> FormReading:
-    doc = walk(package)
+    doc = walk_document(package.xml(package.main_part), package.budgets)
     builder = ReadingBuilder("docx")
     builder.controls.extend(doc.controls)
     # A tag naming a field is the form's own word; an alias or a legacy field's bookmark name
@@ -61,16 +52,6 @@ def read_docx(package: DocxPackage) -> FormReading:
         _from_control(control, builder, by_tag=False)
     read_lines(doc.paragraphs, builder, "paragraph", stop_at_signature=False)
     return builder.build()
-
-
-def walk(package: DocxPackage) -> Document:
-    """The main part walked: in C where ``docx_flat`` can read it exactly, else by
-    ``docx_walk``, which reads everything."""
-    data = package.read(package.main_part)
-    root = parse_xml(data)
-    if flattenable(data) and (doc := flat_walk(root, package.budgets)) is not None:
-        return doc
-    return walk_document(root, package.budgets)
 
 
 # ---------------------------------------------------------------- content controls

@@ -19,7 +19,6 @@ import time
 
 from lxml import etree
 
-from mailbot.domain.errors import FormError
 from mailbot.intake import docx_xml as X
 from mailbot.intake.docx_fields import LegacyFields
 from mailbot.intake.docx_page import Cell, Document, Table
@@ -75,7 +74,8 @@ class Walker:
 
     def _check_clock(self) -> None:
         if time.monotonic() > self._deadline:
-            raise too_slow()
+            raise refuse("too_slow", "a Word document that takes far longer to read than a"
+                         " Request for Resolution", OVER_BUDGET)
 
     # ------------------------------------------------------------ blocks and tables
 
@@ -273,11 +273,6 @@ def _plain_text(children: list[etree._Element]) -> bool:
         return _NAMES[children[0].tag] == "t"
     return len(children) == 2 and _NAMES[children[1].tag] == "t" and \
         _NAMES[children[0].tag] == "rPr" and not len(children[0])
-
-
-def too_slow() -> FormError:
-    return refuse("too_slow", "a Word document that takes far longer to read than a Request for"
-                  " Resolution", OVER_BUDGET)
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
