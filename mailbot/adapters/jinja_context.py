@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from mailbot.adapters.plain_dates import date_phrase
 from mailbot.domain.case import Case
 from mailbot.domain.commands import COMMANDS
+from mailbot.domain.notice_contexts import NoticeContext
 from mailbot.domain.notices import Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
@@ -43,6 +44,21 @@ TEMPLATE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     Template.JOB_FAILURE: {"job": "", "error": ""},
     Template.JOB_RECOVERED: {"job": "", "error": ""},
 }
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def facts(context: NoticeContext | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A notice's context as a mapping the template context can be built from. A typed
+    context's field names are read once per type: asking the dataclass for them on every
+    key of every render was a fifth of building a context."""
+    if not isinstance(context, NoticeContext):
+        return context
+    names = _FIELD_NAMES.get(type(context))
+    if names is None:
+        names = _FIELD_NAMES[type(context)] = tuple(context.keys())
+    return {name: getattr(context, name) for name in names}
+
 
 def person_view(person: Person) -> dict[str, str]:
     return {"name": person.name, "email": person.email, "formatted": person.formatted()}

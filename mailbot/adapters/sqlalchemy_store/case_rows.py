@@ -24,21 +24,45 @@ from mailbot.domain.referral import Person, Referral
 _NOT_COLUMNS = frozenset({"history", "referral", "parties", "status"})
 
 
+@functools.cache
 def case_columns() -> tuple[str, ...]:
     """The ``Case`` fields copied one-to-one onto a ``cases`` column."""
     return tuple(f.name for f in dataclasses.fields(Case) if f.name not in _NOT_COLUMNS)
 
 
 def copy_case_to_row(case: Case, row: CaseRow) -> None:
-    for name in case_columns():
-        setattr(row, name, getattr(case, name))
-    row.status = case.status.value
-    row.referral = referral_to_json(case.referral)
-    row.parties = {role: [{"name": p.name, "email": p.email} for p in people]
-                   for role, people in case.parties.items()}
+    for name, value in case_values(case).items():
+        setattr(row, name, value)
 
 
-def case_from_rows(row: CaseRow, events: typing.Iterable[CaseEventRow]) -> Case:
+def case_values(case: Case) -> dict[str, Any]:
+    """Every column of the case's row but its id, as the store writes them."""
+    return sql_values(comparable(case))
+
+
+def comparable(case: Case) -> dict[str, Any]:
+    """The case's columns in a form cheap to compare with an earlier copy: the referral as
+    the (frozen) object itself and the parties as tuples, made JSON only when written."""
+    values = {name: getattr(case, name) for name in case_columns()}
+    values["status"] = case.status.value
+    values["referral"] = case.referral
+    values["parties"] = {role: tuple(people) for role, people in case.parties.items()}
+    return values
+
+
+def sql_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``comparable`` values (all or some) as the columns take them."""
+    written = dict(values)
+    if "referral" in written:
+        written["referral"] = referral_to_json(written["referral"])
+    if "parties" in written:
+        written["parties"] = {role: [{"name": p.name, "email": p.email} for p in people]
+                              for role, people in written["parties"].items()}
+    return written
+
+
+def case_from_rows(row: Any, events: typing.Iterable[Any]) -> Case:
+    """The case from its row and its event rows, ORM objects or Core rows alike."""
     values = {name: getattr(row, name) for name in case_columns()}
     parties = {role: [Person(p["name"], p["email"]) for p in people]
                for role, people in (row.parties or {}).items()}
@@ -52,7 +76,13 @@ def event_row(case_id: int, seq: int, event: Event) -> CaseEventRow:
                         source_message_id=event.source_message_id)
 
 
-def event_from_row(row: CaseEventRow) -> Event:
+def event_values(case_id: int, seq: int, event: Event) -> dict[str, Any]:
+    return {"case_id": case_id, "seq": seq, "at": event.at, "kind": event.kind.value,
+            "actor": event.actor, "text": event.text, "stage": event.stage,
+            "source_message_id": event.source_message_id}
+
+
+def event_from_row(row: Any) -> Event:
     return Event(row.at, EventKind(row.kind), row.actor, row.text, row.stage,
                  row.source_message_id)
 
@@ -60,7 +90,7 @@ def event_from_row(row: CaseEventRow) -> Event:
 # --- the referral as JSON ------------------------------------------------------------------
 
 def referral_to_json(referral: Referral) -> dict[str, Any]:
-    return {f.name: _to_json(getattr(referral, f.name)) for f in dataclasses.fields(Referral)}
+    return {name: _to_json(getattr(referral, name)) for name in _referral_fields()}
 
 
 def referral_from_json(data: dict[str, Any]) -> Referral:
@@ -98,6 +128,11 @@ def _from_json(hint: Any, value: Any) -> Any:
     if hint is date:
         return date.fromisoformat(value)
     return value
+
+
+@functools.cache
+def _referral_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Referral))
 
 
 @functools.cache
