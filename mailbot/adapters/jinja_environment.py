@@ -18,7 +18,7 @@ printed without passing the finalizer); the loader checks each one as it is read
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,21 @@ class ViewEnvironment(Environment):
     macros_clean = True  # every template read so far keeps a macro's output clean
     macro_output: Markup | None = None  # the output of the last macro call
 
+    def render_each(self, names: Sequence[str], context: dict[str, Any]) -> list[str]:
+        """Each template rendered with one context, built once with the globals: building a
+        jinja context per template (copying the globals and ``context`` each time) was a
+        tenth of rendering an email's three parts."""
+        shared = {**self.globals, **context}  # as ``Template.render`` would layer them
+        rendered = []
+        for name in names:
+            template = self.get_template(name)
+            try:
+                rendered.append(self.concat(  # type: ignore[attr-defined]
+                    template.root_render_func(template.new_context(shared, shared=True))))
+            except Exception:
+                self.handle_exception()  # raises it again, the template's line in its traceback
+        return rendered
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
@@ -79,7 +94,7 @@ class ViewEnvironment(Environment):
         return super().getattr(obj, attribute)
 
 
-def template_environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
+def template_environment(search_path: list[Path], tz: ZoneInfo) -> ViewEnvironment:
     environment = ViewEnvironment(
         loader=_CheckingLoader([str(p) for p in search_path]),
         undefined=StrictUndefined,

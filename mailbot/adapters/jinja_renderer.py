@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, TemplateError, TemplateNotFound
+from jinja2 import TemplateError, TemplateNotFound
 
 from mailbot.adapters import case_record_docx, decision_notice, ics_calendar
 from mailbot.adapters.jinja_context import (
@@ -26,7 +26,7 @@ from mailbot.adapters.jinja_context import (
     policy_view,
     unassigned_roles,
 )
-from mailbot.adapters.jinja_environment import template_environment
+from mailbot.adapters.jinja_environment import ViewEnvironment, template_environment
 from mailbot.adapters.plain_dates import deadline_phrase
 from mailbot.adapters.policy_files import calendar_for
 from mailbot.domain.case import Case
@@ -59,7 +59,7 @@ class JinjaRenderer:
         self.template_dirs = tuple(Path(d) for d in template_dirs)
         self.forms_dir = Path(forms_dir)
         self.tz = tz
-        self._environments: dict[str, Environment] = {}
+        self._environments: dict[str, ViewEnvironment] = {}
         self._policy_views: dict[int, tuple[Policy, dict[str, Any]]] = {}
 
     def render(self, notice: Notice, *, case: Case | None, policy: Policy | None,
@@ -72,8 +72,8 @@ class JinjaRenderer:
         context["attached"] = [name for name, _, _ in attachments]
         environment = self.environment(policy.key if policy else "")
         try:
-            subject, text, html = (environment.get_template(f"{notice.template}.{part}")
-                                   .render(context) for part in PARTS)
+            subject, text, html = environment.render_each(
+                [f"{notice.template}.{part}" for part in PARTS], context)
         except TemplateError as error:
             raise PermanentError(f"template {notice.template}: {error}") from error
         return RenderedEmail(" ".join(subject.split()), text.strip() + "\n", html, attachments)
@@ -103,7 +103,7 @@ class JinjaRenderer:
             kept = self._policy_views[id(policy)] = (policy, policy_view(policy))
         return kept[1]
 
-    def environment(self, policy_key: str) -> Environment:
+    def environment(self, policy_key: str) -> ViewEnvironment:
         """One jinja environment per partnership: its own folder first, then the shared one."""
         if policy_key not in self._environments:
             own = [d / policy_key for d in self.template_dirs if policy_key]

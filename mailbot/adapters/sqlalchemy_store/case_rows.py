@@ -94,8 +94,8 @@ def referral_to_json(referral: Referral) -> dict[str, Any]:
 
 
 def referral_from_json(data: dict[str, Any]) -> Referral:
-    hints = _referral_hints()
-    values = {name: _from_json(hints[name], value)
+    hints, plain = _referral_hints(), _plain_fields()
+    values = {name: value if name in plain else _from_json(hints[name], value)
               for name, value in data.items() if name in hints}
     return Referral(**values)
 
@@ -138,3 +138,17 @@ def _referral_fields() -> tuple[str, ...]:
 @functools.cache
 def _referral_hints() -> dict[str, Any]:
     return typing.get_type_hints(Referral)
+
+
+@functools.cache
+def _plain_fields() -> frozenset[str]:
+    """The fields read back as they are stored (text, numbers, flags, or None): working
+    out each one's type on every case loaded was most of reading a case's referral."""
+    plain = []
+    for name, hint in _referral_hints().items():
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(inner) == 1:
+            hint = inner[0]
+        if hint in (str, int, float, bool):
+            plain.append(name)
+    return frozenset(plain)
