@@ -44,7 +44,7 @@ PARTS = (
     ("open the case (engine)", "mailbot/domain/engine.py", "open_case"),
     ("render the mail (jinja)", "mailbot/adapters/jinja_renderer.py", "render"),
     ("build the MIME", "mailbot/adapters/email_builder.py", "build_email"),
-    ("queue the mail (SQL)", "mailbot/adapters/sqlalchemy_store/outbox.py", "enqueue"),
+    ("queue the mail (SQL)", "mailbot/adapters/sqlalchemy_store/outbox.py", "enqueue_many"),
     ("commit", "mailbot/adapters/sqlalchemy_store/unit_of_work.py", "commit"),
 )
 

@@ -25,6 +25,7 @@ from mailbot.domain.referral import Person, Referral
 _NOT_COLUMNS = frozenset({"history", "referral", "parties", "status"})
 
 
+@functools.cache
 def case_columns() -> tuple[str, ...]:
     """The ``Case`` fields copied one-to-one onto a ``cases`` column."""
     return tuple(f.name for f in dataclasses.fields(Case) if f.name not in _NOT_COLUMNS)
@@ -48,12 +49,12 @@ def event_from_row(row: Any) -> Event:
 # --- the referral as JSON ------------------------------------------------------------------
 
 def referral_to_json(referral: Referral) -> dict[str, Any]:
-    return {f.name: _to_json(getattr(referral, f.name)) for f in dataclasses.fields(Referral)}
+    return {name: _to_json(getattr(referral, name)) for name in _referral_fields()}
 
 
 def referral_from_json(data: dict[str, Any]) -> Referral:
-    hints = _referral_hints()
-    values = {name: _from_json(hints[name], value)
+    hints, plain = _referral_hints(), _plain_fields()
+    values = {name: value if name in plain else _from_json(hints[name], value)
               for name, value in data.items() if name in hints}
     return Referral(**values)
 
@@ -91,3 +92,22 @@ def _from_json(hint: Any, value: Any) -> Any:
 @functools.cache
 def _referral_hints() -> dict[str, Any]:
     return typing.get_type_hints(Referral)
+
+
+@functools.cache
+def _referral_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Referral))
+
+
+@functools.cache
+def _plain_fields() -> frozenset[str]:
+    """The fields read back as they are stored (text, numbers, flags, or None): working
+    out each one's type on every case loaded was most of reading a case's referral."""
+    plain = []
+    for name, hint in _referral_hints().items():
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(inner) == 1:
+            hint = inner[0]
+        if hint in (str, int, float, bool):
+            plain.append(name)
+    return frozenset(plain)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -52,8 +53,11 @@ class DeadlineEvent:
         return f"{self.reference}-stage-{self.stage_number}-{ending}.ics"
 
 
+@lru_cache(maxsize=64)
 def stage_deadline_ics(event: DeadlineEvent) -> bytes:
-    """The whole VCALENDAR as bytes, ready to attach as text/calendar."""
+    """The whole VCALENDAR as bytes, ready to attach as text/calendar. Kept for the next
+    call with an equal event: every recipient of a stage notice gets the same entry, and
+    writing one took as long as rendering an email (issue 18)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
-from markupsafe import Markup, escape
+from jinja2 import TemplateError, TemplateNotFound
 
 from mailbot.adapters import case_record_docx, decision_notice, ics_calendar
 from mailbot.adapters.jinja_context import (
@@ -25,15 +24,14 @@ from mailbot.adapters.jinja_context import (
     policy_view,
     unassigned_roles,
 )
-from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
+from mailbot.adapters.jinja_environment import ViewEnvironment, template_environment
+from mailbot.adapters.plain_dates import deadline_phrase
 from mailbot.adapters.policy_files import calendar_for
 from mailbot.domain.case import Case
-from mailbot.domain.commands import COMMANDS
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.notices import Attachment, Notice, Template
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
-from mailbot.domain.text import printable
 from mailbot.domain.working_days import LONDON
 from mailbot.shipped import shipped_dir
 
@@ -59,7 +57,8 @@ class JinjaRenderer:
         self.template_dirs = tuple(Path(d) for d in template_dirs)
         self.forms_dir = Path(forms_dir)
         self.tz = tz
-        self._environments: dict[str, Environment] = {}
+        self._environments: dict[str, ViewEnvironment] = {}
+        self._policy_views: dict[int, tuple[Policy, dict[str, Any]]] = {}
 
     def render(self, notice: Notice, *, case: Case | None, policy: Policy | None,
                partnership_name: str, recipient: Person, extra: Mapping | None = None,
@@ -71,8 +70,8 @@ class JinjaRenderer:
         context["attached"] = [name for name, _, _ in attachments]
         environment = self.environment(policy.key if policy else "")
         try:
-            subject, text, html = (environment.get_template(f"{notice.template}.{part}")
-                                   .render(context) for part in PARTS)
+            subject, text, html = environment.render_each(
+                [f"{notice.template}.{part}" for part in PARTS], context)
         except TemplateError as error:
             raise PermanentError(f"template {notice.template}: {error}") from error
         return RenderedEmail(" ".join(subject.split()), text.strip() + "\n", html, attachments)
@@ -86,18 +85,27 @@ class JinjaRenderer:
         context.update(
             notice=notice.template,
             case=case_view(case, policy, self.tz) if case else None,
-            policy=policy_view(policy) if policy else None,
+            policy=self._policy_view(policy) if policy else None,
             partnership_name=partnership_name,
             recipient=person_view(recipient),
         )
         context["unassigned_roles"] = unassigned_roles(list(context.get("unassigned", [])), policy)
         return context
 
-    def environment(self, policy_key: str) -> Environment:
+    def _policy_view(self, policy: Policy) -> dict[str, Any]:
+        """The policy's view, built once per policy: it was a third of building a context.
+        Kept with the policy itself, so a policy loaded anew never meets another's view."""
+        kept = self._policy_views.get(id(policy))
+        if kept is None or kept[0] is not policy:
+            kept = self._policy_views[id(policy)] = (policy, policy_view(policy))
+        return kept[1]
+
+    def environment(self, policy_key: str) -> ViewEnvironment:
         """One jinja environment per partnership: its own folder first, then the shared one."""
         if policy_key not in self._environments:
             own = [d / policy_key for d in self.template_dirs if policy_key]
-            self._environments[policy_key] = _environment([*own, *self.template_dirs], self.tz)
+            self._environments[policy_key] = template_environment([*own, *self.template_dirs],
+                                                                 self.tz)
         return self._environments[policy_key]
 
     def missing_templates(self, policy_key: str = "") -> list[str]:
@@ -199,39 +207,3 @@ class JinjaRenderer:
 
 def _latest(case: Case) -> datetime:
     return case.history[-1].at if case.history else case.stage_entered_at
-
-
-def _environment(search_path: list[Path], tz: ZoneInfo) -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader([str(p) for p in search_path]),
-        undefined=StrictUndefined,
-        autoescape=lambda name: bool(name and name.endswith(".html")),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        # Templates are read once per process: checking every file's mtime on each render
-        # was a tenth of composing an email.
-        auto_reload=False,
-        # Every value a template prints loses control characters and bidi overrides.
-        finalize=_printable,
-    )
-    environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
-    environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
-    environment.filters["nl2br"] = nl2br
-    # The commands that change a case, as the registry lists them (only NOTE is open to all).
-    environment.globals["case_changing_words"] = [w.verb for w in COMMANDS if w.changes_case]
-    return environment
-
-
-def _printable(value: Any) -> Any:
-    """Text a template prints, without control characters or bidi overrides; markup the
-    templates built stays markup, so it is not escaped twice."""
-    if isinstance(value, Markup):
-        return Markup(printable(str(value)))
-    return printable(value) if isinstance(value, str) else value
-
-
-def nl2br(text: str) -> Markup:
-    """Escapes ``text`` and keeps its line breaks, for the HTML part."""
-    lines = str(text).replace("\r\n", "\n").split("\n")
-    return Markup("<br>\n").join(escape(line) for line in lines)

@@ -14,13 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+# Each context type's field names, read once: asking the dataclass on every key of every
+# render was a fifth of building a template's context.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
 
 @dataclass(frozen=True)
 class NoticeContext:
     """The base of every typed context: its fields, read as a mapping."""
 
     def keys(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self))
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self))
+        return names
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():

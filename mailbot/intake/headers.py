@@ -13,6 +13,7 @@ from email.header import decode_header
 from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
 from email.message import Message
+from functools import lru_cache
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
@@ -131,8 +132,11 @@ def parse_addresses(msg: Message, name: str) -> tuple[tuple[Address, ...], bool]
     return tuple(addresses), defective
 
 
-def _addresses_from(raw: str) -> tuple[list[Address], bool]:
+@lru_cache(maxsize=1024)
+def _addresses_from(raw: str) -> tuple[tuple[Address, ...], bool]:
     """Parse with the strict header registry; fall back to angle-address reading on defects.
+    Kept per header text: the registry took half of parsing a referral, and the same few
+    addresses (the partnership's own, its business managers') are on most messages.
 
     The fallback matters for display-name spoofing such as ``alice@a.example <bob@b.example>``:
     the registry reads that as alice, but the mailbox the message really came from is bob.
@@ -146,8 +150,8 @@ def _addresses_from(raw: str) -> tuple[list[Address], bool]:
     except Exception:  # noqa: BLE001 - the registry raises many types on hostile input
         strict, clean = [], False
     if clean:
-        return strict, False
-    return _lenient_addresses(decoded(raw)), True
+        return tuple(strict), False
+    return tuple(_lenient_addresses(decoded(raw))), True
 
 
 def _lenient_addresses(text: str) -> list[Address]:

@@ -53,37 +53,47 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                   replies_per_hour: int = 10, guard: ReplyGuard | None = None,
                   held: frozenset[str] = frozenset()) -> int:
     """Writes one outbox row per recipient of each notice; returns how many were new. Rows to
-    the ``held`` addresses are kept back until the case is accepted."""
+    the ``held`` addresses are kept back until the case is accepted. The rows go to the store
+    together, but before any answer the loop guard counts, so it counts them all."""
     guard = guard or ReplyGuard(replies_per_hour)
+    waiting: list[tuple[Notice, OutboxItem]] = []
     queued = 0
     for notice in notices:
         for recipient in notice.to:
             address = recipient.email.lower()
-            if notice.auto_submitted == AUTO_REPLIED and _over_reply_limit(uow, address, now, guard):
-                _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
-                continue
-            queued += _queue_one(uow, composer, notice, case, policy, sender, recipient, now,
-                                 held=address in held)
-    return queued
+            if notice.auto_submitted == AUTO_REPLIED and address not in guard.exempt:
+                queued += _enqueue(uow, waiting)
+                if _over_reply_limit(uow, address, now, guard):
+                    _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
+                    continue
+            waiting.append((notice, _compose(composer, notice, case, policy, sender, recipient,
+                                             now, held=address in held)))
+    return queued + _enqueue(uow, waiting)
 
 
-def _queue_one(uow: UnitOfWork, composer: Composer, notice: Notice, case: Case | None,
-               policy: Policy | None, sender: Person, recipient: Person, now: datetime,
-               held: bool = False) -> int:
+def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Policy | None,
+             sender: Person, recipient: Person, now: datetime, held: bool = False) -> OutboxItem:
     message_id = new_message_id(sender.email)
     data = composer.compose(notice, case=case, policy=policy, sender=sender, recipient=recipient,
                             message_id=message_id, now=now)
-    item = OutboxItem(case_reference=case.reference if case else None, template=str(notice.template),
+    return OutboxItem(case_reference=case.reference if case else None, template=str(notice.template),
                       stage=notice.stage, key=notice.key, recipient=recipient.email.lower(),
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
-    added = uow.outbox.enqueue(item)
-    if added:
-        # Held mail is worth a line: it waits for a business manager. Queued mail is logged
-        # when it is sent.
-        log.log(logging.INFO if held else logging.DEBUG, "%s %s for %s (case %s, stage %s,"
-                " Message-ID %s)", "held" if held else "queued", notice.template,
-                recipient.email, item.case_reference or "-", notice.stage, message_id)
-    return int(added)
+
+
+def _enqueue(uow: UnitOfWork, waiting: list[tuple[Notice, OutboxItem]]) -> int:
+    """Stores the rows waiting, and empties the list; returns how many were new."""
+    added = uow.outbox.enqueue_many([item for _, item in waiting])
+    for (notice, item), new in zip(waiting, added, strict=True):
+        if new:
+            # Held mail is worth a line: it waits for a business manager. Queued mail is
+            # logged when it is sent.
+            log.log(logging.INFO if item.held else logging.DEBUG, "%s %s for %s (case %s,"
+                    " stage %s, Message-ID %s)", "held" if item.held else "queued",
+                    notice.template, item.recipient, item.case_reference or "-", notice.stage,
+                    item.message_id)
+    waiting.clear()
+    return sum(added)
 
 
 def _over_reply_limit(uow: UnitOfWork, address: str, now: datetime, guard: ReplyGuard) -> bool:
@@ -111,5 +121,5 @@ def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Poli
                            " between two automatic responders looks.",
                            "If a person is writing from that address, answer them"
                            " yourself; answers resume within the hour."]))
-    for person in guard.alert_to:
-        _queue_one(uow, composer, alert, None, policy, sender, person, now)
+    _enqueue(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
+                   for person in guard.alert_to])

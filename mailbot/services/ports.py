@@ -179,6 +179,8 @@ class InboundLog(Protocol):
 
 class Outbox(Protocol):
     def enqueue(self, item: OutboxItem) -> bool: ...  # False: already queued, nothing added
+    # enqueue() for each item in turn, in one go; of two items with the same key the first wins
+    def enqueue_many(self, items: Sequence[OutboxItem]) -> list[bool]: ...
     # Due at ``now`` and held by no send pass at ``claims_at`` (the real clock; default ``now``).
     # Only the rows sent from ``sender`` (an envelope address) when given.
     def due(self, now: datetime, limit: int = 100, claims_at: datetime | None = None,

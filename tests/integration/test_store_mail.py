@@ -120,6 +120,26 @@ def test_the_same_message_to_the_same_recipient_is_queued_only_once(store_factor
                                      recipient="tom@trust.example")) == [True]
 
 
+def test_a_batch_is_queued_as_one_row_at_a_time_would_be_and_says_which_rows_are_new(
+        store_factory):
+    enqueue(store_factory, item())
+    with store_factory() as uow:
+        added = uow.outbox.enqueue_many([
+            item(message_id="b1@x"),  # queued already, above
+            item(message_id="b2@x", key="two"),
+            item(message_id="b3@x", key="two"),  # the same key as the one before it
+            item(message_id="b4@x", key="three", held=True)])
+        uow.commit()
+    assert added == [False, True, False, True]
+    with store_factory() as uow:
+        due = uow.outbox.due(NOW)
+        assert uow.outbox.held_recipients("BSCP-2026-0001") == ["rita@school.example"]
+    assert [(row.item.key, row.item.message_id) for row in due] == [("", "a1@lscp.example"),
+                                                                     ("two", "b2@x")]
+    with store_factory() as uow:
+        assert uow.outbox.enqueue_many([]) == []
+
+
 def test_a_message_without_case_or_stage_is_still_queued_only_once(store_factory):
     # NULLs never clash in a unique constraint; the store keeps '' and 0 instead.
     caseless = dict(case_reference=None, stage=None, template="correction_request", key="m9")

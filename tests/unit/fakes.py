@@ -192,6 +192,9 @@ class _Outbox:
         self.times[row_id] = [AT_ONCE, None]
         return True
 
+    def enqueue_many(self, items) -> list[bool]:
+        return [self.enqueue(item) for item in items]
+
     def release_held(self, case_reference) -> int:
         held = [r for r in self._rows(OutboxStatus.HELD) if r.item.case_reference == case_reference]
         for row in held:

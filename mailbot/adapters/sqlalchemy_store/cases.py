@@ -3,23 +3,31 @@
 A unit of work tracks every case it added or loaded; on ``save`` and on commit it writes
 the case's columns and INSERTs the events beyond those already stored. It never updates or
 deletes an event, and refuses to commit a case whose stored history was altered.
+
+Cases are written with Core statements built once, not through the ORM's unit of work: the
+repository keeps what it last wrote of each case and UPDATEs only the columns that changed,
+and the new events go in one INSERT. A flush of the session per case written had been most
+of the deadline pass's and of acting's database time (issues 18 and 19).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, exists, select, text
+from sqlalchemy import Select, bindparam, exists, insert, select, text, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.case_reading import CaseReader
 from mailbot.adapters.sqlalchemy_store.case_rows import (
     case_from_rows,
-    copy_case_to_row,
-    event_row,
+    comparable,
+    event_values,
+    sql_values,
 )
 from mailbot.adapters.sqlalchemy_store.orm import (
     OPEN_CASES,
@@ -27,7 +35,7 @@ from mailbot.adapters.sqlalchemy_store.orm import (
     CaseRow,
     ReferenceCounterRow,
 )
-from mailbot.adapters.sqlalchemy_store.sql import statements, translated, upsert
+from mailbot.adapters.sqlalchemy_store.sql import statements, translated, upsert, upsert_for
 from mailbot.domain.case import Case, Event
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import CaseSummary
@@ -35,11 +43,20 @@ from mailbot.services.stored import CaseSummary
 _CHUNK = 500  # references in one IN (...) list
 
 
+_CASES, _EVENTS = CaseRow.__table__, CaseEventRow.__table__
+# Built once: building and keying a statement per case cost more than running it.
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_case_id"))  # SET: the values given
+_INSERT_EVENTS = insert(_EVENTS)
+_TAKEN = select(exists().where(_CASES.c.reference == bindparam("reference")))
+
+
 @dataclass
 class _Tracked:
     case: Case
-    row: CaseRow
+    case_id: int
     stored: tuple[Event, ...] = field(default=())  # the history as the database holds it
+    columns: dict[str, Any] = field(default_factory=dict)  # ``comparable``, as last written
 
 
 class SqlCaseRepository:
@@ -54,11 +71,10 @@ class SqlCaseRepository:
     def add(self, case: Case) -> None:
         if case.reference in self._tracked:
             raise PermanentError(f"case {case.reference} is already in this unit of work")
-        row = CaseRow(reference=case.reference)
-        copy_case_to_row(case, row)
-        self._session.add(row)
-        self._session.flush()  # a duplicate reference is refused here, not at commit
-        tracked = _Tracked(case, row)
+        columns = comparable(case)
+        # A duplicate reference is refused here, not at commit.
+        case_id = self._session.execute(_INSERT_CASE, sql_values(columns)).scalar_one()
+        tracked = _Tracked(case, case_id, columns=columns)
         self._tracked[case.reference] = tracked
         self._touched.add(case.reference)
         self._write(tracked)
@@ -84,16 +100,17 @@ class SqlCaseRepository:
         wanted = {r.strip().upper() for r in references} - self._tracked.keys()
         for start in range(0, len(wanted), _CHUNK):
             chunk = sorted(wanted)[start:start + _CHUNK]
-            query = select(CaseRow).where(CaseRow.reference.in_(chunk)).with_for_update()
-            rows = {row.id: row for row in self._session.scalars(query)}
-            events: dict[int, list[CaseEventRow]] = {case_id: [] for case_id in rows}
-            for event in self._session.scalars(
-                    select(CaseEventRow).where(CaseEventRow.case_id.in_(list(rows)))
-                    .order_by(CaseEventRow.case_id, CaseEventRow.seq)):
+            query = select(_CASES).where(_CASES.c.reference.in_(chunk)).with_for_update()
+            rows = {row.id: row for row in self._session.execute(query)}
+            events: dict[int, list[Any]] = {case_id: [] for case_id in rows}
+            for event in self._session.execute(
+                    select(_EVENTS).where(_EVENTS.c.case_id.in_(list(rows)))
+                    .order_by(_EVENTS.c.case_id, _EVENTS.c.seq)):
                 events[event.case_id].append(event)
             for case_id, row in rows.items():
                 case = case_from_rows(row, events[case_id])
-                self._tracked[row.reference] = _Tracked(case, row, tuple(case.history))
+                self._tracked[row.reference] = _Tracked(case, case_id, tuple(case.history),
+                                                        comparable(case))
 
     def mark(self) -> tuple[frozenset[str], int, int]:
         """Where a savepoint begins: the cases tracked, the events written and the references
@@ -140,12 +157,19 @@ class SqlCaseRepository:
         if tuple(case.history[:len(stored)]) != stored:
             raise PermanentError(f"the history of {case.reference} is append-only, but events"
                                  " already recorded were changed or removed")
-        copy_case_to_row(case, tracked.row)
+        columns = comparable(case)
+        changed = {name: value for name, value in columns.items()
+                   if tracked.columns.get(name) != value}
+        if changed:
+            self._session.execute(_UPDATE_CASE, {"b_case_id": tracked.case_id,
+                                                 **sql_values(changed)})
+        tracked.columns = columns
         new_events = case.history[len(stored):]
-        for seq, event in enumerate(new_events, start=len(stored) + 1):
-            self._session.add(event_row(tracked.row.id, seq, event))
-            self.written.append((case.reference, event))
-        self._session.flush()
+        if new_events:
+            self._session.execute(_INSERT_EVENTS, [
+                event_values(tracked.case_id, seq, event)
+                for seq, event in enumerate(new_events, start=len(stored) + 1)])
+            self.written.extend((case.reference, event) for event in new_events)
         tracked.stored = tuple(case.history)
 
     @translated
@@ -156,7 +180,7 @@ class SqlCaseRepository:
         while True:
             number = self._bump_counter(prefix, year)
             reference = f"{prefix}-{year:04d}-{number:04d}"
-            if not self._session.scalar(select(exists().where(CaseRow.reference == reference))):
+            if not self._session.scalar(_TAKEN, {"reference": reference}):
                 self.issued.append(reference)
                 return reference
 
@@ -182,13 +206,8 @@ class SqlCaseRepository:
                                           else_=table.c.last_number)}))
 
     def _bump_counter(self, prefix: str, year: int) -> int:
-        table = ReferenceCounterRow.__table__
-        statement = upsert(self._session, table).values(prefix=prefix, year=year, last_number=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.prefix, table.c.year],
-            set_={"last_number": table.c.last_number + 1},
-        ).returning(table.c.last_number)
-        return int(self._session.execute(statement).scalar_one())
+        statement = _bump_statement(self._session.get_bind().dialect.name)
+        return int(self._session.execute(statement, {"prefix": prefix, "year": year}).scalar_one())
 
     @translated
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
@@ -210,3 +229,15 @@ def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]
             .where(text(OPEN_CASES), CaseRow.next_chase_at <= now)
             .order_by(CaseRow.next_chase_at)
             .limit(limit))
+
+
+@functools.cache
+def _bump_statement(dialect: str) -> Any:
+    """The counter's upsert, built once per dialect: the next number of a series."""
+    table = ReferenceCounterRow.__table__
+    statement = upsert_for(dialect, table).values(prefix=bindparam("prefix"),
+                                                  year=bindparam("year"), last_number=1)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.prefix, table.c.year],
+        set_={"last_number": table.c.last_number + 1},
+    ).returning(table.c.last_number)

@@ -27,9 +27,12 @@ R = TypeVar("R")
 
 def upsert(session: Session, table: Table) -> Any:
     """An INSERT that offers ``on_conflict_do_nothing`` / ``_do_update`` on either dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return upsert_for(session.get_bind().dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Table) -> Any:
+    """``upsert`` by the dialect's name, for statements built once and kept."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def statements(bind: Session | Connection) -> Execute:

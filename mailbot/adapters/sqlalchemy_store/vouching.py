@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import CommandMessageRow, KnownAddressRow
@@ -37,6 +37,13 @@ class SqlCommandLog:
             ).on_conflict_do_nothing())
 
 
+_KNOWN_TABLE = KnownAddressRow.__table__
+# Built once: mail queued about a case not yet accepted asks this for every notice.
+_KNOWN = select(_KNOWN_TABLE.c.address).where(
+    _KNOWN_TABLE.c.mailbox == bindparam("mailbox"),
+    _KNOWN_TABLE.c.address.in_(bindparam("addresses", expanding=True)))
+
+
 class SqlKnownAddresses:
     def __init__(self, session: Session):
         self._session = session
@@ -46,9 +53,7 @@ class SqlKnownAddresses:
         wanted = sorted({a.lower() for a in addresses})
         if not wanted:
             return set()
-        return set(self._session.scalars(
-            select(KnownAddressRow.address)
-            .where(KnownAddressRow.mailbox == mailbox, KnownAddressRow.address.in_(wanted))))
+        return set(self._session.scalars(_KNOWN, {"mailbox": mailbox, "addresses": wanted}))
 
     @translated
     def vouch(self, mailbox: str, addresses: Iterable[str], at: datetime) -> None:

@@ -1,0 +1,144 @@
+"""The jinja ``Environment`` the renderer runs every template in: its filters, the finalizer
+that cleans what a template prints, and attribute lookups that suit the renderer's views.
+
+Rendering was most of the time spent acting on a referral (issue 18), and the templates read
+plain dicts (``jinja_context``): jinja's own ``getattr`` tries an attribute first and pays an
+``AttributeError`` for every ``case.reference`` before it looks the key up. Here a dict's key
+is looked up first unless ``dict`` itself has an attribute of that name, which is the order
+jinja's lookup already comes to, so every template reads exactly what it read before.
+
+Every value a template prints is cleaned (``printable``), and so was, once more, the whole
+output of every macro, though all it holds is the template's own text and values already
+cleaned: scanning it again was a third of rendering an HTML part. The output a macro call
+has just returned is now passed as it is, for as long as every template read holds neither
+a character ``printable`` would remove nor a ``{% filter %}`` block (whose output is
+printed without passing the finalizer); the loader checks each one as it is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.runtime import Context, Macro
+from markupsafe import Markup, escape
+
+from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
+from mailbot.domain.commands import COMMANDS
+from mailbot.domain.text import printable
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+_BREAK = Markup("<br>\n")
+_FILTER_BLOCK = re.compile(r"{%[-+]?\s*filter\b")
+
+
+class _ViewContext(Context):
+    """Notes the output of each macro call, for the finalizer to pass without a scan."""
+
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        value = Context.call(__self, __obj, *args, **kwargs)
+        if type(value) is Markup and isinstance(__obj, Macro):
+            environment = __self.environment
+            assert isinstance(environment, ViewEnvironment)
+            # One slot, not a list: when threads rendering at once overwrite each other's,
+            # a clean output is merely scanned again. Only a macro's output is ever put here.
+            environment.macro_output = value
+        return value
+
+
+class _CheckingLoader(FileSystemLoader):
+    """Reads templates from folders, and tells the environment of one whose own text could
+    make a macro's output need cleaning."""
+
+    def get_source(self, environment: Environment, template: str) -> Any:
+        source, filename, uptodate = super().get_source(environment, template)
+        if isinstance(environment, ViewEnvironment) and (
+                printable(source) != source or _FILTER_BLOCK.search(source)):
+            environment.macros_clean = False
+        return source, filename, uptodate
+
+
+class ViewEnvironment(Environment):
+    """An environment whose ``x.name`` on a plain dict reads the key without an exception,
+    and whose finalizer passes the output of the macro call just made as it is."""
+
+    context_class = _ViewContext
+    macros_clean = True  # every template read so far keeps a macro's output clean
+    macro_output: Markup | None = None  # the output of the last macro call
+
+    def render_each(self, names: Sequence[str], context: dict[str, Any]) -> list[str]:
+        """Each template rendered with one context, built once with the globals: building a
+        jinja context per template (copying the globals and ``context`` each time) was a
+        tenth of rendering an email's three parts."""
+        shared = {**self.globals, **context}  # as ``Template.render`` would layer them
+        rendered = []
+        for name in names:
+            template = self.get_template(name)
+            try:
+                rendered.append(self.concat(  # type: ignore[attr-defined]
+                    template.root_render_func(template.new_context(shared, shared=True))))
+            except Exception:
+                self.handle_exception()  # raises it again, the template's line in its traceback
+        return rendered
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+def template_environment(search_path: list[Path], tz: ZoneInfo) -> ViewEnvironment:
+    environment = ViewEnvironment(
+        loader=_CheckingLoader([str(p) for p in search_path]),
+        undefined=StrictUndefined,
+        autoescape=lambda name: bool(name and name.endswith(".html")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        # Templates are read once per process: checking every file's mtime on each render
+        # was a tenth of composing an email.
+        auto_reload=False,
+    )
+    # Every value a template prints loses control characters and bidi overrides.
+    environment.finalize = _finalizer(environment)
+    environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
+    environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
+    environment.filters["nl2br"] = nl2br
+    # The commands that change a case, as the registry lists them (only NOTE is open to all).
+    environment.globals["case_changing_words"] = [w.verb for w in COMMANDS if w.changes_case]
+    return environment
+
+
+def _finalizer(environment: ViewEnvironment) -> Callable[[Any], Any]:
+    def finalize(value: Any) -> Any:
+        if value is environment.macro_output and environment.macros_clean:
+            return value  # the template's own text and values already cleaned
+        return printable_value(value)
+
+    return finalize
+
+
+def printable_value(value: Any) -> Any:
+    """Text a template prints, without control characters or bidi overrides; markup the
+    templates built stays markup, so it is not escaped twice."""
+    if type(value) is str:  # the usual case first: called for every value printed
+        return printable(value)
+    if isinstance(value, Markup):
+        cleaned = printable(str(value))
+        return value if cleaned == value else Markup(cleaned)
+    return printable(value) if isinstance(value, str) else value
+
+
+def nl2br(text: Any) -> Markup:
+    """Escapes ``text`` and keeps its line breaks, for the HTML part."""
+    text = str(text)
+    if "\n" not in text and "\r" not in text:
+        return escape(text)
+    return _BREAK.join(escape(line) for line in text.replace("\r\n", "\n").split("\n"))
