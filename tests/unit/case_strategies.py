@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import string
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import strategies as st
 
@@ -67,9 +67,9 @@ def closed_cases(draw, reference: str = "TEST-2026-0001") -> Case:
     now = START
     for step in draw(st.lists(st.sampled_from(["escalate", "extend", "assign", "note", "chase",
                                                "letter"]), max_size=6)):
-        now += timedelta(days=draw(st.integers(1, 20)), hours=draw(st.integers(0, 5)))
+        now = _real_moment(now + timedelta(days=draw(st.integers(1, 20)), hours=draw(st.integers(0, 5))))
         _step(engine, case, step, now, draw)
-    now += timedelta(days=1)
+    now = _real_moment(now + timedelta(days=1))
     ending = draw(st.sampled_from(["resolved", "decided", "withdrawn"]))
     if ending == "resolved":
         engine.record_outcome(case, draw(phrase), now, MANAGER.email, f"<{draw(word)}@bm.example>")
@@ -79,8 +79,15 @@ def closed_cases(draw, reference: str = "TEST-2026-0001") -> Case:
         last = engine.policy.last_stage.number
         if case.stage != last:
             engine.move_to_stage(case, last, now, MANAGER.email, draw(phrase))
-        engine.record_decision(case, draw(phrase), now + timedelta(hours=1), MANAGER.email)
+        engine.record_decision(case, draw(phrase), _real_moment(now + timedelta(hours=1)), MANAGER.email)
     return case
+
+
+def _real_moment(moment: datetime) -> datetime:
+    """``moment`` as a time London's clocks really showed. Adding days and hours to a London
+    time is wall-clock arithmetic, which can land in the hour skipped in March (01:30 on the
+    last Sunday); a clock never reads that, and it compares unequal to itself read back in UTC."""
+    return moment.astimezone(UTC).astimezone(moment.tzinfo)
 
 
 def _step(engine: CaseEngine, case: Case, step: str, now: datetime, draw) -> None:
