@@ -16,6 +16,7 @@ import pytest
 
 from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.adapters.imap_marking import uid_set
+from mailbot.adapters.imap_mover import Mover
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from tests.integration.mailbox_worlds import ImapWorld, message
 from tests.servers import free_port
@@ -321,3 +322,26 @@ def test_a_batch_asked_for_ahead_and_never_taken_stays_in_the_folder(world):
     assert [m.data for m in adapter.fetch_new(limit=20)] == [message(n) for n in range(5, 15)]
     adapter.close()
     assert world.waiting() == [message(n) for n in range(5, 15)]
+
+
+def test_batches_handed_over_while_a_move_runs_are_moved_in_one_command(world):
+    world.server.append_many(world.account, [message(n) for n in range(6)])
+    adapter = world.open()
+    adapter.fetch_new()
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def move(client, uids):
+        calls.append(uids)
+        started.set()
+        release.wait(10)
+
+    mover = Mover("test", adapter._settings, "INBOX", move)
+    mover.move(adapter._uidvalidity, [2, 1])
+    assert started.wait(10)
+    mover.move(adapter._uidvalidity, [3, 4])
+    mover.move(adapter._uidvalidity, [6, 5])
+    assert mover.in_flight() == {1, 2, 3, 4, 5, 6}
+    release.set()
+    assert mover.finish() == []
+    assert calls == [[1, 2], [3, 4, 5, 6]]
+    adapter.close()
