@@ -85,6 +85,7 @@ def open_session(settings: ImapSettings) -> IMAPClient:
                             ssl_context=context, timeout=settings.timeout)
     except CONNECTION_ERRORS as error:
         raise TransientError(f"cannot connect to {settings.host}:{settings.port}") from error
+    client._imap.debug = ProtocolLogLevel()
     try:
         if settings.security == "starttls":
             client.starttls(context)
@@ -93,6 +94,22 @@ def open_session(settings: ImapSettings) -> IMAPClient:
     except BaseException:
         shut(client)
         raise
+
+
+class ProtocolLogLevel:
+    """imaplib's debug level for a session: the most detail while imapclient's protocol logger
+    shows DEBUG, none otherwise, looked up at each use.
+
+    imapclient sets the level to 5 so that its logger hears every line; imaplib then formats each
+    line read, and the repr of each message it holds, before that logger throws them away. That
+    was a third of this process's time fetching a backlog of bare referrals (issue 19). imaplib
+    only ever asks ``debug >= n``.
+    """
+
+    _logger = logging.getLogger("imapclient.imaplib")
+
+    def __ge__(self, level: int) -> bool:
+        return self._logger.isEnabledFor(logging.DEBUG)
 
 
 def ask_for_expunged_ranges(client: IMAPClient) -> None:

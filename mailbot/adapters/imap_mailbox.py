@@ -18,8 +18,10 @@ from collections.abc import Callable, Sequence
 
 from imapclient import IMAPClient
 
+from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.adapters.connection_security import check_security
 from mailbot.adapters.deadline_sleep import sleep_until
+from mailbot.adapters.imap_batches import BatchFetch, within_size
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
     CONNECTION_ERRORS,
@@ -31,18 +33,13 @@ from mailbot.adapters.imap_connection import (
     open_session,
     shut,
 )
-from mailbot.adapters.imap_marking import ProcessedFolder, uid_set
+from mailbot.adapters.imap_marking import ProcessedFolder
 from mailbot.adapters.imap_mover import Mover
 from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
 log = logging.getLogger(__name__)
-
-# Mail held in memory for one batch. At 32 MiB, a backlog of referrals each carrying a .docx
-# form took `mailbot poll` to 220 MB (issue 19); at 8 MiB the batch is still hundreds of bare
-# referrals or about 150 with forms, and the process stays well under 200 MB.
-MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 class ImapMailbox:
@@ -76,6 +73,7 @@ class ImapMailbox:
         # taken batch by batch from this list (a SEARCH per batch had made storing 10,000
         # messages cost 4.4 times a bare fetch, issue 19). Emptied whenever it may be stale.
         self._backlog: list[int] = []
+        self._ahead: BatchFetch | None = None  # the backlog's next batch, asked for ahead
         self._mover: Mover | None = None  # a second session, only while a backlog is taken
         self.batches_moved_aside = 0  # batches handed to the mover, for tests
 
@@ -96,6 +94,7 @@ class ImapMailbox:
             self._run(lambda client: self._mark(client, messages))
 
     def wait_for_new(self, timeout: float) -> bool:
+        self._forget_ahead()
         self._finish_moves()  # the backlog is taken: back to one session
         self._backlog = []
         deadline = time.monotonic() + timeout
@@ -123,6 +122,7 @@ class ImapMailbox:
                 self._drop(error)
 
     def close(self) -> None:
+        self._forget_ahead()
         self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
@@ -187,7 +187,7 @@ class ImapMailbox:
     def _drop(self, error: BaseException) -> None:
         log.warning("mailbox %s: connection lost (%s: %s)", self.name,
                     type(error).__name__, error)
-        self._backlog = []
+        self._backlog, self._ahead = [], None
         client, self._client = self._client, None
         self._waiting.idling = False
         if client is not None:
@@ -215,53 +215,63 @@ class ImapMailbox:
 
     def _fetch(self, client: IMAPClient, limit: int) -> list[RawMessage]:
         while True:
-            searched = not self._backlog
-            if searched:
-                client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
-                being_moved = self._mover.in_flight() if self._mover else frozenset()
-                self._backlog = [uid for uid in sorted(client.search(self._processed.unprocessed()))
-                                 if uid not in being_moved]
-            uids = self._within_size(client, self._backlog[:limit])
-            if not uids:
+            searched, batch = self._take_batch(client, limit)
+            if batch is None:
                 self._look_first = not self._pushes(client)
                 return []
-            del self._backlog[:len(uids)]
-            if self._backlog and self._mover is None and self._processed.mode != "flag":
-                # A backlog: move each stored batch on a second session while taking the next.
-                self._mover = Mover(self.name, self._settings, self.folder,
-                                     self._processed.move_or_recreate)
-            # One FETCH for the whole batch: a round trip per message would dominate a backlog.
-            fetched = client.fetch(uids, ["BODY.PEEK[]"])
-            self._offered_up_to = max(self._offered_up_to, uids[-1])
-            # Mail left beyond this batch is found by the next wait at once; mail that lands from
-            # now on is pushed during the IDLE or found by its first look (or by the poll).
-            self._look_first = bool(self._backlog) or not self._pushes(client)
-            # A message another session has just moved comes back as BODY[] NIL (Dovecot).
-            bodies = {uid: fetched.get(uid, {}).get(b"BODY[]") for uid in uids}
-            messages = [RawMessage(self.name, self._uidvalidity, str(uid), body)
-                        for uid, body in bodies.items() if body is not None]
+            self._offered_up_to = max(self._offered_up_to, batch.uids[-1])
+            bodies = batch.bodies()
+            messages = [RawMessage(self.name, self._uidvalidity, str(uid), bodies[uid])
+                        for uid in batch.uids if bodies.get(uid) is not None]
             if messages or searched:
+                if self._backlog:
+                    # Asked for now, read by the next fetch (imap_batches).
+                    self._ahead = BatchFetch(client, self._within_size(client, limit))
+                # Mail left beyond this batch is found by the next wait at once; mail that lands
+                # from now on is pushed during the IDLE or found by its first look (or the poll).
+                self._look_first = self._ahead is not None or not self._pushes(client)
                 return messages
             self._backlog = []  # the whole batch had gone meanwhile: the list is stale
 
-    def _within_size(self, client: IMAPClient, uids: list[int]) -> list[int]:
-        """Cut the batch so its bodies stay under max_batch_bytes (always at least one)."""
-        if len(uids) <= 1:
-            return uids
-        # If none of them is larger than an equal share of the budget, all of them fit: one
-        # cheap SEARCH instead of fetching every size, which costs as much as a third of the
-        # bodies' own fetch for a backlog of small mail.
-        share = self._max_batch_bytes // len(uids)
-        if not client.search(["UID", uid_set(uids), "LARGER", str(share)]):
-            return uids
-        sizes = client.fetch(uids, ["RFC822.SIZE"])
-        total, kept = 0, []
-        for uid in uids:
-            total += sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
-            if kept and total > self._max_batch_bytes:
-                break
-            kept.append(uid)
-        return kept
+    def _take_batch(self, client: IMAPClient, limit: int) -> tuple[bool, BatchFetch | None]:
+        """The next batch: the one asked for ahead, or the backlog's next (searched for first,
+        and then True, when none is left); None when nothing is waiting."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            self._backlog[:0] = ahead.uids[limit:]  # fewer asked for this time
+            ahead.uids = ahead.uids[:limit]
+            return False, ahead
+        searched = not self._backlog
+        if searched:
+            client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
+            being_moved = self._mover.in_flight() if self._mover else frozenset()
+            self._backlog = [uid for uid in sorted(client.search(self._processed.unprocessed()))
+                             if uid not in being_moved]
+        uids = self._within_size(client, limit)
+        if not uids:
+            return searched, None
+        if self._backlog and self._mover is None and self._processed.mode != "flag":
+            # A backlog: move each stored batch on a second session while taking the next.
+            self._mover = Mover(self.name, self._settings, self.folder,
+                                 self._processed.move_or_recreate)
+        # One FETCH for the whole batch: a round trip per message would dominate a backlog.
+        return searched, BatchFetch(client, uids)
+
+    def _within_size(self, client: IMAPClient, limit: int) -> list[int]:
+        """Takes the backlog's next batch: at most ``limit`` UIDs within the byte budget."""
+        uids = within_size(client, self._backlog[:limit], self._max_batch_bytes)
+        del self._backlog[:len(uids)]
+        return uids
+
+    def _forget_ahead(self) -> None:
+        """Reads and drops the answer to a batch asked for ahead: its mail stays in the folder
+        for the next look. Before anything else is said on the session."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            try:
+                ahead.bodies()
+            except CONNECTION_ERRORS + COMMAND_ERRORS as error:
+                self._drop(error)
 
     def _mark(self, client: IMAPClient, messages: Sequence[RawMessage]) -> None:
         uids = []
@@ -274,6 +284,9 @@ class ImapMailbox:
                 uids.append(int(message.uid))
         if not uids:
             return
+        if self._ahead is not None and (self._processed.mode == "flag" or self._mover is None
+                                        or self._mover.failed):
+            self._ahead.bodies()  # read (and kept) before the session is given another command
         if self._processed.mode == "flag":
             self._processed.flag(client, uids)
         elif self._mover is not None and not self._mover.failed:

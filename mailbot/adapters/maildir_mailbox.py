@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.domain.errors import PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
@@ -25,7 +26,6 @@ _UIDVALIDITY_FILE = "mailbot-uidvalidity"
 # A key is the unique part of a Maildir file name; anything with a path in it is not one.
 _SAFE_KEY = re.compile(r"[^/\\\x00]+")
 _DELIVERY_TIME = re.compile(r"(\d+)(?:\.M(\d+))?")
-MAX_BATCH_BYTES = 32 * 1024 * 1024  # as the IMAP adapter's: a batch of large mail stays small
 
 
 class MaildirMailbox:

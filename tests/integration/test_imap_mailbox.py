@@ -16,6 +16,7 @@ import pytest
 
 from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.adapters.imap_marking import uid_set
+from mailbot.adapters.imap_mover import Mover
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from tests.integration.mailbox_worlds import ImapWorld, message
 from tests.servers import free_port
@@ -271,12 +272,76 @@ def test_mail_that_arrives_during_a_backlog_is_taken_once_the_backlog_is(world):
 
 
 def test_a_backlog_whose_messages_went_meanwhile_is_searched_again_not_ended(world):
+    world.server.append_many(world.account, [message(n) for n in range(20)])
+    adapter = world.open()
+    adapter.mark_all_processed(adapter.fetch_new(limit=5))  # and asks for 5 to 9 ahead
+    adapter._finish_moves()  # the first five are in the processed folder before the other looks
+    with world.server.connect(world.account) as other:  # another client takes 10 to 14 meanwhile
+        other.create_folder("elsewhere")
+        other.select_folder("INBOX")
+        other.move("11:15", "elsewhere")
+    second = adapter.fetch_new(limit=5)  # asked for ahead before they went: still there then
+    assert [m.data for m in second] == [message(n) for n in range(5, 10)]
+    adapter.mark_all_processed(second)
+    # The batch asked for ahead had gone: the backlog's list is stale and searched again.
+    assert [m.data for m in adapter.fetch_new(limit=5)] == [message(n) for n in range(15, 20)]
+
+
+def test_the_next_batch_is_asked_for_before_this_one_is_stored(world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    first = adapter.fetch_new(limit=10)
+    assert len(first) == 10
+    assert _commands(caplog, r"UID FETCH 1:10 \(BODY\.PEEK\[\]\)") == 1
+    assert _commands(caplog, r"UID FETCH 11:20 \(BODY\.PEEK\[\]\)") == 1, "sent, not yet read"
+    adapter.mark_all_processed(first)
+    assert [m.data for m in adapter.fetch_new(limit=10)] == [message(n) for n in range(10, 20)]
+    adapter.close()
+
+
+def test_a_smaller_batch_than_was_asked_for_ahead_leaves_the_rest_for_the_next(world):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    offered = []
+    for limit in (10, 3, 4, 10, 10):
+        batch = adapter.fetch_new(limit=limit)
+        assert len(batch) <= limit
+        offered += [raw.data for raw in batch]
+        adapter.mark_all_processed(batch)
+    assert offered == [message(n) for n in range(25)]
+    adapter.close()
+    assert world.waiting() == []
+
+
+def test_a_batch_asked_for_ahead_and_never_taken_stays_in_the_folder(world):
     world.server.append_many(world.account, [message(n) for n in range(15)])
     adapter = world.open()
-    adapter.mark_all_processed(adapter.fetch_new(limit=5))
-    adapter._finish_moves()  # the first five are in the processed folder before the other looks
-    other = world.open()
-    taken = other.fetch_new(limit=5)  # another client takes the next five meanwhile
-    other.mark_all_processed(taken)
-    other.close()
-    assert [m.data for m in adapter.fetch_new(limit=5)] == [message(n) for n in range(10, 15)]
+    adapter.mark_all_processed(adapter.fetch_new(limit=5))  # 5 to 9 asked for ahead
+    assert adapter.wait_for_new(1) is True, "the rest is waiting"
+    assert [m.data for m in adapter.fetch_new(limit=20)] == [message(n) for n in range(5, 15)]
+    adapter.close()
+    assert world.waiting() == [message(n) for n in range(5, 15)]
+
+
+def test_batches_handed_over_while_a_move_runs_are_moved_in_one_command(world):
+    world.server.append_many(world.account, [message(n) for n in range(6)])
+    adapter = world.open()
+    adapter.fetch_new()
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def move(client, uids):
+        calls.append(uids)
+        started.set()
+        release.wait(10)
+
+    mover = Mover("test", adapter._settings, "INBOX", move)
+    mover.move(adapter._uidvalidity, [2, 1])
+    assert started.wait(10)
+    mover.move(adapter._uidvalidity, [3, 4])
+    mover.move(adapter._uidvalidity, [6, 5])
+    assert mover.in_flight() == {1, 2, 3, 4, 5, 6}
+    release.set()
+    assert mover.finish() == []
+    assert calls == [[1, 2], [3, 4, 5, 6]]
+    adapter.close()

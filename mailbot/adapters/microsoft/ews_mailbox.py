@@ -33,6 +33,7 @@ from exchangelib import Account
 from exchangelib.errors import ErrorFolderNotFound, ErrorItemNotFound
 from exchangelib.properties import FolderId
 
+from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.microsoft.ews_account import EwsConnection, EwsEndpoint
 from mailbot.adapters.microsoft.ews_errors import EWS_FAILURES, ServerBusy, is_connection_drop, translate
@@ -51,10 +52,6 @@ __all__ = ["EwsMailbox", "EwsMailer"]
 
 log = logging.getLogger(__name__)
 
-# Mail held in memory for one batch. At 32 MiB, a backlog of referrals each carrying a .docx
-# form took `mailbot poll` to 220 MB (issue 19); at 8 MiB the batch is still hundreds of bare
-# referrals or about 150 with forms, and the process stays well under 200 MB.
-MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_UID_LENGTH = 255  # the store's column; longer ItemIds are replaced by a digest
 _T = TypeVar("_T")
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.adapters.microsoft.graph_client import GRAPH_URL, MAX_THROTTLE_WAIT, GraphClient, GraphRefused
 from mailbot.adapters.microsoft.graph_delta import DeltaState
 from mailbot.adapters.microsoft.graph_folders import FolderPaths, folder_uidvalidity
@@ -34,10 +35,6 @@ __all__ = ["GraphMailbox", "GraphMailer"]
 
 log = logging.getLogger(__name__)
 
-# Mail held in memory for one batch. At 32 MiB, a backlog of referrals each carrying a .docx
-# form took `mailbot poll` to 220 MB (issue 19); at 8 MiB the batch is still hundreds of bare
-# referrals or about 150 with forms, and the process stays well under 200 MB.
-MAX_BATCH_BYTES = 8 * 1024 * 1024
 _SELECT = "id,internetMessageId,receivedDateTime"
 # Graph's signals that a deltaLink is dead and the folder must be listed afresh.
 _RESYNC_CODES = {"syncstatenotfound", "resyncrequired", "syncstateinvalid"}

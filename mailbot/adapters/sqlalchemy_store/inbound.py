@@ -42,6 +42,10 @@ _CLAIM = (select(InboundMessageRow.id, InboundMessageRow.raw)
                  InboundMessageRow.status == RECEIVED))
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
+# zlib's fastest level: a bare referral costs the same at any level (setting up the stream is
+# most of it), and a referral carrying a .docx is mostly base64 of deflated data, which level 6
+# shrinks 2% more than level 1 in 15% more time. Any level reads back with zlib.decompress.
+RAW_LEVEL = 1
 
 
 class SqlInboundLog:
@@ -57,7 +61,7 @@ class SqlInboundLog:
         digest = hashlib.sha256(data).hexdigest()
         statement = upsert(self._session, table).values(
             mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=message_id[:MESSAGE_ID],
-            sha256=digest, raw=zlib.compress(data), status=RECEIVED, case_reference=None,
+            sha256=digest, raw=zlib.compress(data, RAW_LEVEL), status=RECEIVED, case_reference=None,
             error="", received_at=self._clock(),
         ).on_conflict_do_nothing().returning(table.c.id)
         new_id = self._session.execute(statement).scalar_one_or_none()
@@ -69,18 +73,21 @@ class SqlInboundLog:
     @translated
     def record_many(self, messages: Sequence[tuple[str, int, str, str, bytes]]) -> int:
         """``record`` for a batch of (mailbox, uidvalidity, uid, message_id, data), in one
-        statement; returns how many were new."""
+        executemany; returns how many were new."""
         if not messages:
             return 0
-        table = InboundMessageRow.__table__
         received_at = self._clock()
-        rows = [dict(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
-                     message_id=message_id[:MESSAGE_ID], sha256=hashlib.sha256(data).hexdigest(),
-                     raw=zlib.compress(data), status=RECEIVED, case_reference=None, error="",
-                     received_at=received_at)
+        rows = [{"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid,
+                 "message_id": message_id[:MESSAGE_ID], "sha256": hashlib.sha256(data).hexdigest(),
+                 "raw": zlib.compress(data, RAW_LEVEL), "status": RECEIVED, "case_reference": None,
+                 "error": "", "received_at": received_at}
                 for mailbox, uidvalidity, uid, message_id, data in messages]
-        statement = upsert(self._session, table).on_conflict_do_nothing().returning(table.c.id)
-        return len(self._session.execute(statement, rows).all())
+        # The driver's executemany, counted by its rowcount: RETURNING the new ids made
+        # SQLAlchemy write out one long multi-row INSERT per page of rows, which cost 3.5 times
+        # as much on PostgreSQL (20% more on SQLite) for a number nothing else reads.
+        statement = (upsert(self._session, InboundMessageRow.__table__).on_conflict_do_nothing()
+                     .execution_options(preserve_rowcount=True))
+        return int(self._session.execute(statement, rows).rowcount)
 
     @translated
     def find(self, mailbox: str, uidvalidity: int, uid: str,
