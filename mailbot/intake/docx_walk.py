@@ -126,8 +126,8 @@ class Walker:
         for tc in tcs:
             self._count_cell()
             first = tc[0] if len(tc) else None  # the cell's properties come first
-            span, vmerge = X.span_and_merge(first if first is not None and
-                                           _NAMES[first.tag] == "tcPr" else X.child(tc, "tcPr"))
+            span, vmerge = X.first_of(first if first is not None and _NAMES[first.tag] == "tcPr"
+                                      else X.child(tc, "tcPr"), "gridSpan", "vMerge")
             paragraphs: list[str] = []
             self._blocks(tc, paragraphs, placeholder=False)
             continues = vmerge is not None and (X.attr(vmerge, "val") or "continue") == "continue"
@@ -155,13 +155,7 @@ class Walker:
     def _sdt(self, sdt: etree._Element, out: list[str], *, inline: bool) -> None:
         """A content control in a paragraph (``inline``) or around paragraphs and tables: its
         content walked, its value recorded."""
-        props = content = None
-        for part in sdt:
-            name = _NAMES[part.tag]
-            if name == "sdtPr" and props is None:
-                props = part
-            elif name == "sdtContent" and content is None:
-                content = part
+        props, content = X.first_of(sdt, "sdtPr", "sdtContent")
         settings = X.kids(props)
         placeholder = "showingPlcHdr" in settings
         checkbox = settings.get("w14:checkbox")

@@ -146,15 +146,17 @@ def legacy_control(data: etree._Element) -> dict[str, object]:
     return {"kind": "text", "name": name, "value": "", "options": ()}
 
 
-def span_and_merge(props: etree._Element | None,
-                    ) -> tuple[etree._Element | None, etree._Element | None]:
-    """A cell's w:gridSpan and w:vMerge (the first of each), from its w:tcPr."""
-    span = vmerge = None
-    if props is not None:
-        for prop in props:
-            name = NAMES[prop.tag]
-            if name == "gridSpan" and span is None:
-                span = prop
-            elif name == "vMerge" and vmerge is None:
-                vmerge = prop
-    return span, vmerge
+def first_of(parent: etree._Element | None, first: str, second: str,
+             ) -> tuple[etree._Element | None, etree._Element | None]:
+    """The first child named ``first`` and the first named ``second`` (None where there is
+    none), found in one look over the children: a cell's w:gridSpan and w:vMerge in its
+    w:tcPr, a content control's w:sdtPr and w:sdtContent."""
+    one = two = None
+    if parent is not None:
+        for child in parent:
+            name = NAMES[child.tag]
+            if name == first and one is None:
+                one = child
+            elif name == second and two is None:
+                two = child
+    return one, two
