@@ -52,14 +52,9 @@ EMAIL = "\n".join(["Child's name: Sam", "Referrer's name: Jane", "Role: Social w
 
 
 def rate(label: str, work, items: list, seconds: float = 1.5) -> float:
-    done, started = 0, time.process_time()
-    while time.process_time() - started < seconds:
-        for item in items:
-            work(item)
-        done += len(items)
-    elapsed = time.process_time() - started
-    print(f"{label:<58} {done / elapsed:>9.0f}/s  {elapsed / done * 1e3:8.3f} ms each")
-    return done / elapsed
+    per_second = _per_second(work, items, seconds)
+    print(f"{label:<58} {per_second:>9.0f}/s  {1e3 / per_second:8.3f} ms each")
+    return per_second
 
 
 def bare_parse(data: bytes) -> None:
@@ -101,12 +96,7 @@ def where_the_time_goes(forms: list[bytes]) -> None:
               ("+ read the answers (controls, tables, paragraphs)", _read))
     before = 0.0
     for name, work in stages:
-        done, started = 0, time.process_time()
-        while time.process_time() - started < 0.75:
-            for form in forms:
-                work(form)
-            done += len(forms)
-        each = (time.process_time() - started) / done * 1e3
+        each = 1e3 / _per_second(work, forms, 0.75)
         print(f"{'':<4}{name:<54} {each - before:8.3f} ms  (to here {each:.3f} ms)")
         before = each
     walk_floors(forms)
@@ -119,12 +109,7 @@ def walk_floors(forms: list[bytes]) -> None:
     elements = sum(1 for root in roots for _ in root.iter()) // len(roots)
     for name, work in ((f"bare Python visit of its {elements} elements", _visit),
                        ("lxml's C iteration, naming each (el.tag)", _iterate)):
-        done, started = 0, time.process_time()
-        while time.process_time() - started < 0.5:
-            for root in roots:
-                work(root)
-            done += len(roots)
-        each = (time.process_time() - started) / done * 1e3
+        each = 1e3 / _per_second(work, roots)
         print(f"{'':<4}{'(scale) ' + name:<54} {each:8.3f} ms")
 
 
