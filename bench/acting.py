@@ -112,13 +112,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 run(name, f"sqlite:///{folder}/bench.sqlite3", args.count, args.forms, args.profile)
             continue
-        url, admin, database = postgres_scratch(args.postgres_url)
-        try:
+        with postgres_scratch(args.postgres_url) as url:
             run(name, url, args.count, args.forms, args.profile)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
-            admin.dispose()
 
 
 if __name__ == "__main__":

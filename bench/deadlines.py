@@ -19,6 +19,7 @@ folder. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import statistics
@@ -173,14 +174,20 @@ def whole_pass(name: str, url: str, size: int, args: argparse.Namespace) -> None
         engine.dispose()
 
 
-def postgres_scratch(server_url: str) -> tuple[str, Engine, str]:
-    """A new database beside the one in ``server_url``, so the bench never touches ``test``."""
+@contextlib.contextmanager
+def postgres_scratch(server_url: str) -> Iterator[str]:
+    """A new database beside the one in ``server_url``, so the bench never touches ``test``;
+    dropped when the block ends."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     database = f"mailbot_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
-    url = make_url(server_url).set(database=database)
-    return url.render_as_string(hide_password=False), admin, database
+    try:
+        yield make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+        admin.dispose()
 
 
 def main() -> None:
@@ -202,13 +209,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 run(name, f"sqlite:///{folder}/bench.sqlite3", sizes, args.runs, args)
         else:
-            url, admin, database = postgres_scratch(args.postgres_url)
-            try:
+            with postgres_scratch(args.postgres_url) as url:
                 run(name, url, sizes, args.runs, args)
-            finally:
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
-                admin.dispose()
 
 
 if __name__ == "__main__":
