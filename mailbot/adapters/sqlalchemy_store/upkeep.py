@@ -7,7 +7,9 @@ after the worker never changes how a pass claims or marks its rows.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow, OutboxMessageRow
@@ -62,10 +64,7 @@ class SqlUpkeep:
     def outgoing(self, statuses: tuple[str, ...] = (QUEUED, FAILED),
                  limit: int = 1000) -> list[OutgoingEntry]:
         rows = self._session.execute(
-            select(OutboxMessageRow.id, OutboxMessageRow.status, OutboxMessageRow.template,
-                   OutboxMessageRow.recipient, OutboxMessageRow.case_reference,
-                   OutboxMessageRow.envelope_from, OutboxMessageRow.attempts,
-                   OutboxMessageRow.next_attempt_at, OutboxMessageRow.last_error)
+            _outgoing_entries()
             .where(OutboxMessageRow.status.in_(list(statuses)))
             .order_by(OutboxMessageRow.id).limit(limit))
         return [OutgoingEntry(*row) for row in rows]
@@ -73,10 +72,7 @@ class SqlUpkeep:
     @translated
     def outgoing_one(self, row_id: int) -> OutgoingEntry | None:
         row = self._session.execute(
-            select(OutboxMessageRow.id, OutboxMessageRow.status, OutboxMessageRow.template,
-                   OutboxMessageRow.recipient, OutboxMessageRow.case_reference,
-                   OutboxMessageRow.envelope_from, OutboxMessageRow.attempts,
-                   OutboxMessageRow.next_attempt_at, OutboxMessageRow.last_error)
+            _outgoing_entries()
             .where(OutboxMessageRow.id == row_id)).one_or_none()
         return None if row is None else OutgoingEntry(*row)
 
@@ -98,3 +94,11 @@ class SqlUpkeep:
             .where(OutboxMessageRow.id == row_id, OutboxMessageRow.status.in_([QUEUED, FAILED]))
             .values(status=QUEUED, next_attempt_at=AT_ONCE, attempts=0))
         return result.rowcount == 1
+
+
+def _outgoing_entries() -> Select[Any]:
+    """The outbox columns an ``OutgoingEntry`` holds, in its order."""
+    return select(OutboxMessageRow.id, OutboxMessageRow.status, OutboxMessageRow.template,
+                  OutboxMessageRow.recipient, OutboxMessageRow.case_reference,
+                  OutboxMessageRow.envelope_from, OutboxMessageRow.attempts,
+                  OutboxMessageRow.next_attempt_at, OutboxMessageRow.last_error)
