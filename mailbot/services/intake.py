@@ -27,7 +27,8 @@ from mailbot.domain.errors import DatabaseTrouble, TransientError, is_database_t
 from mailbot.domain.notices import ALERT_TEMPLATES, Notice, Template
 from mailbot.domain.service_notice_contexts import QuarantineAlert
 from mailbot.intake.classify import Classification, classify, may_carry_referral
-from mailbot.intake.message import InboundMessage, parse_message, read_message_id
+from mailbot.intake.message import InboundMessage, parse_message
+from mailbot.intake.message_id import read_message_id
 from mailbot.services import outgoing, referrals, replies, reply_answers
 from mailbot.services.case_matching import match_case
 from mailbot.services.context import MailboxContext, Services

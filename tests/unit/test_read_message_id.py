@@ -14,7 +14,7 @@ import pytest
 from mail_corpora import corpus
 
 from mailbot.intake.headers import normalise_message_id, raw_first
-from mailbot.intake.message import read_message_id
+from mailbot.intake.message_id import read_message_id
 
 
 def _by_the_email_parser(data: bytes) -> str:
