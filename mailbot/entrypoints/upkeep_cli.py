@@ -113,7 +113,7 @@ def _show(app, record_id: int, zone) -> int:
 
 def _release(app, record_id: int, now) -> int:
     from mailbot.entrypoints.passes import send_all
-    from mailbot.services.intake import release_quarantined
+    from mailbot.services.quarantine import release_quarantined
 
     try:
         handled = release_quarantined(app.services, record_id, now())
