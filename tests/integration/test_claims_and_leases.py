@@ -133,6 +133,45 @@ def test_two_holders_racing_for_a_free_lease_get_it_once(uow_factory):
     assert sorted(_together(3, lambda: take(names.pop()))) == [False, False, True]
 
 
+def test_renewing_keeps_only_the_holders_running_leases_and_when_each_was_taken(uow_factory):
+    later = MONDAY + timedelta(seconds=20)
+    with uow_factory() as uow:
+        for name, holder, seconds in (("mine", "a", 30), ("ran-out", "a", 10), ("theirs", "b", 30)):
+            assert uow.leases.take(name, holder, MONDAY, MONDAY + timedelta(seconds=seconds))
+        uow.commit()
+    with uow_factory() as uow:
+        renewed = uow.leases.renew(["mine", "ran-out", "theirs", "never"], "a", later,
+                                   later + timedelta(seconds=30))
+        uow.commit()
+    assert renewed == {"mine"}
+    with uow_factory() as uow:
+        running = {lease.name: lease for lease in uow.leases.running("", later)}
+    assert running["mine"].expires_at == later + timedelta(seconds=30)
+    assert running["mine"].since == MONDAY, "a renewal keeps the moment it was taken"
+    assert running["theirs"].holder == "b" and "ran-out" not in running
+
+
+def test_a_worker_keeping_many_mailboxes_renews_them_in_one_transaction(services, monkeypatch):  # noqa: F811
+    mailboxes = [f"partnership{n}" for n in range(40)]
+    everything = {f"mailbox:{m}" for m in mailboxes} | {DEADLINE_PASS}
+    valid = timedelta(seconds=45)
+    assert keep_share(services, "a", mailboxes, MONDAY, valid) == everything
+    opened = collections.Counter()
+    factory = services.uow_factory
+
+    def counted():
+        opened["transactions"] += 1
+        return factory()
+
+    monkeypatch.setattr(services, "uow_factory", counted)
+    assert keep_share(services, "a", mailboxes, MONDAY + timedelta(seconds=15), valid) == everything
+    # Its own lease, the running leases read, one renewal: not one transaction a mailbox.
+    assert opened["transactions"] == 3
+    with factory() as uow:
+        running = uow.leases.running("", MONDAY + timedelta(seconds=50))
+    assert {lease.name for lease in running} >= everything, "renewed until 15 s + 45 s"
+
+
 @pytest.mark.parametrize("mailboxes", [["bury", "hackney", "bromley", "berkshire"]])
 def test_workers_share_the_mailboxes_and_the_survivor_takes_all_when_one_stops(services, mailboxes):  # noqa: F811
     valid = timedelta(seconds=45)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import LeaseRow
@@ -41,6 +41,22 @@ class SqlLeases:
             where=or_(table.c.holder == holder, table.c.expires_at < now),
         ).returning(table.c.name)
         return self._session.execute(statement).scalar_one_or_none() is not None
+
+    @translated
+    def renew(self, names: Sequence[str], holder: str, now: datetime,
+              until: datetime) -> set[str]:
+        """Renews, in one statement, those of ``names`` that are still ``holder``'s and have not
+        run out; returns the names renewed. A lease another worker took over meanwhile is left
+        alone, as ``take`` would leave it."""
+        if not names:
+            return set()
+        statement = (update(LeaseRow)
+                     .where(LeaseRow.name.in_(list(names)), LeaseRow.holder == holder,
+                            LeaseRow.expires_at >= now)
+                     .values(expires_at=until)
+                     .returning(LeaseRow.name))
+        return set(self._session.scalars(statement,
+                                         execution_options={"synchronize_session": False}))
 
     @translated
     def release(self, names: Sequence[str], holder: str) -> None:
