@@ -9,6 +9,7 @@ policy's chasing hour.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,15 +75,21 @@ def _reminder_moment(deadline: datetime, settings: ChaserSettings,
     return calendar.local(datetime.combine(day, settings.send_at))
 
 
-def point_due(points: Iterator[ChasePoint], passed: int, now: datetime) -> ChasePoint | None:
-    """The latest point not yet passed whose time has come, or None."""
+def due_and_next(points: Iterator[ChasePoint], passed: int,
+                 now: datetime) -> tuple[ChasePoint | None, ChasePoint | None]:
+    """The latest point not yet passed whose time has come (or None), and the first point
+    after it not yet passed, where the case is to be looked at next (or None): from one walk
+    along the points, which are worked out day by day (issue 19)."""
     due = None
     for point in points:
         if point.at > now:
             break
         if point.index >= passed:
             due = point
-    return due
+    else:
+        return due, None
+    upcoming = due.index + 1 if due else passed
+    return due, next((p for p in itertools.chain((point,), points) if p.index >= upcoming), None)
 
 
 def next_point(points: Iterator[ChasePoint], passed: int) -> ChasePoint | None:
