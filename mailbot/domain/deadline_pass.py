@@ -75,7 +75,8 @@ class DeadlinePass:
         assert case.deadline is not None
         started = case.deadline_started_at or case.stage_entered_at
         return chasers.chase_points(case.deadline, started, self.policy.chasers, self.calendar,
-                                    follow_on=case.phase + 1 < len(stage.phases))
+                                    follow_on=case.phase + 1 < len(stage.phases),
+                                    start=case.chase_points_passed)
 
     def reschedule(self, case: Case) -> None:
         point = chasers.next_point(self.points(case), case.chase_points_passed)

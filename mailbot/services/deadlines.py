@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from mailbot.domain.errors import TransientError
 from mailbot.services import outgoing
 from mailbot.services.context import Services
 from mailbot.services.ports import UnitOfWork
@@ -53,6 +54,8 @@ def _chase_chunk(services: Services, references: list[str],
     """Chases the first of ``references`` in one transaction: (how many, emails queued)."""
     try:
         return _chase_in_one_go(services, references, now)
+    except TransientError:
+        raise  # the database is down or busy: one case at a time would fare no better
     except Exception:  # some case failed: chase them again one by one to find it
         log.warning("deadline pass: chasing cases %s to %s together failed; chasing them one"
                     " at a time", references[0], references[-1], exc_info=True)

@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
+from mailbot.domain.errors import DatabaseTrouble
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
 
@@ -25,15 +26,17 @@ pytest_plugins = ["tests.integration.db_fixtures"]
 
 
 class FailingFor(MailComposer):
-    """Composes like the real one, but refuses mail about one case."""
+    """Composes like the real one, but refuses mail about one case (with ``error``)."""
 
-    def __init__(self, reference: str):
+    def __init__(self, reference: str, error: Exception | None = None):
         super().__init__(JinjaRenderer())
-        self.reference = reference
+        self.reference, self.error = reference, error or RuntimeError("composing failed")
+        self.asked: list[str] = []
 
     def compose(self, notice, *, case, **kwargs):
+        self.asked.append(case.reference if case else "")
         if case is not None and case.reference == self.reference:
-            raise RuntimeError("composing failed for this case")
+            raise self.error
         return super().compose(notice, case=case, **kwargs)
 
 
@@ -78,6 +81,19 @@ def test_one_case_that_fails_is_undone_alone_and_chased_by_the_next_pass(uow_fac
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) > 0
     assert _state(uow_factory, "BSCP-2026-0002")[3] > 0
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) == 0
+
+
+def test_a_database_in_trouble_leaves_the_whole_chunk_to_the_next_pass(uow_factory):
+    references = ["BSCP-2026-0001", "BSCP-2026-0002", "BSCP-2026-0003"]
+    _open(uow_factory, references)
+    before = {reference: _state(uow_factory, reference) for reference in references}
+    troubled = FailingFor("BSCP-2026-0002", DatabaseTrouble("database unavailable or busy"))
+
+    assert run_deadline_pass(_services(uow_factory, troubled), at(1, month=12)) == 0
+
+    assert {reference: _state(uow_factory, reference) for reference in references} == before
+    assert "BSCP-2026-0003" not in troubled.asked, "not chased again a case at a time"
+    assert run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12)) > 0
 
 
 def _statements(uow_factory) -> list[str]:

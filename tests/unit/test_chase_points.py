@@ -1,17 +1,24 @@
 """``chasers.due_and_next``: the point due now and the next one, found in one walk along the
 chase points, are exactly what two walks (the due point, then the first one not passed
-after it) would find, for any points, any count already passed and any moment."""
+after it) would find, for any points, any count already passed and any moment; and the
+points from the nth on are those of all the points, without working out the earlier ones."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.domain.chasers import ChaseKind, ChasePoint, due_and_next
+from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.domain.chasers import ChaseKind, ChasePoint, chase_points, due_and_next
+from mailbot.domain.working_days import LONDON
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BURY = load_policy("bury")
+CALENDAR = calendar_for(BURY)
 
 
 def _due(points: list[ChasePoint], passed: int, now: datetime) -> ChasePoint | None:
@@ -47,3 +54,19 @@ def test_an_endless_run_of_points_is_walked_only_as_far_as_the_next_one():
 
     due, upcoming = due_and_next(endless(), 2, START + timedelta(days=5, hours=1))
     assert (due.index, upcoming.index) == (5, 6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(deadline=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2030, 12, 31),
+                             timezones=st.just(LONDON)),
+       entered_days=st.integers(min_value=0, max_value=30),
+       follow_on=st.booleans(), every=st.integers(min_value=1, max_value=5),
+       start=st.integers(min_value=0, max_value=25))
+def test_the_points_from_the_nth_on_are_those_of_all_the_points(deadline, entered_days,
+                                                                 follow_on, every, start):
+    chasers = replace(BURY.chasers, overdue_every_working_days=every)
+    entered = deadline - timedelta(days=entered_days)
+    every_point = list(islice(chase_points(deadline, entered, chasers, CALENDAR, follow_on), 40))
+    from_start = list(islice(chase_points(deadline, entered, chasers, CALENDAR, follow_on,
+                                          start=start), 40 - start))
+    assert from_start == [p for p in every_point if p.index >= start]
