@@ -10,6 +10,10 @@ command as a process. Targets: the query flat as the total grows; the whole pass
 
     .venv/bin/python bench/deadlines.py [--sizes 10000,100000] [--databases sqlite,postgresql]
                                         [--pass-at 100000] [--pass-runs 7] [--command-runs 3]
+                                        [--profile]
+
+``--profile`` profiles the last pass and prints where it went: the due query, loading the
+cases, the engine's chase, composing, the outbox rows, the vouching look-ups, commit, other.
 
 Each database is filled once and grown from one size to the next. PostgreSQL gets a scratch
 database of its own next to ``test`` (dropped afterwards); SQLite a file in a temporary

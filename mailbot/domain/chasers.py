@@ -9,6 +9,7 @@ policy's chasing hour.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,8 +41,10 @@ def chase_points(
     settings: ChaserSettings,
     calendar: WorkingCalendar,
     follow_on: bool = False,
+    start: int = 0,
 ) -> Iterator[ChasePoint]:
-    """Every chase point for one deadline, in time order (endless when overdue repeats)."""
+    """Every chase point for one deadline from the ``start``th on (the points a case has
+    passed need not be worked out again), in time order (endless when overdue repeats)."""
     local_deadline = calendar.local(deadline)
     moments: list[tuple[ChaseKind, datetime]] = []
     reminder = _reminder_moment(local_deadline, settings, calendar)
@@ -51,15 +54,20 @@ def chase_points(
     if (settings.on_the_day and calendar.is_working_day(due.date())
             and calendar.local(entered_at) < due < local_deadline):
         moments.append((ChaseKind.DUE_TODAY, due))
-    for index, (kind, at) in enumerate(moments):
+    for index, (kind, at) in enumerate(moments[start:], start=min(start, len(moments))):
         yield ChasePoint(index, kind, at)
     if follow_on:
-        yield ChasePoint(len(moments), ChaseKind.FOLLOW_ON, local_deadline)
+        if start <= len(moments):
+            yield ChasePoint(len(moments), ChaseKind.FOLLOW_ON, local_deadline)
         return
+    # Overdue notice n falls 1 + (n - 1) * every working days after the deadline's day; those
+    # before ``start`` are stepped over a day at a time, without their moments.
+    every, skipped = settings.overdue_every_working_days, max(0, start - len(moments))
     day = local_deadline.date()
-    for number in count(1):
-        step = 1 if number == 1 else settings.overdue_every_working_days
-        day = calendar.add_working_days(day, step)
+    if skipped:
+        day = calendar.add_working_days(day, 1 + (skipped - 1) * every)
+    for number in count(skipped + 1):
+        day = calendar.add_working_days(day, 1 if number == 1 else every)
         at = calendar.local(datetime.combine(day, settings.send_at))
         yield ChasePoint(len(moments) + number - 1, ChaseKind.OVERDUE, at, overdue_number=number)
 
@@ -74,15 +82,21 @@ def _reminder_moment(deadline: datetime, settings: ChaserSettings,
     return calendar.local(datetime.combine(day, settings.send_at))
 
 
-def point_due(points: Iterator[ChasePoint], passed: int, now: datetime) -> ChasePoint | None:
-    """The latest point not yet passed whose time has come, or None."""
+def due_and_next(points: Iterator[ChasePoint], passed: int,
+                 now: datetime) -> tuple[ChasePoint | None, ChasePoint | None]:
+    """The latest point not yet passed whose time has come (or None), and the first point
+    after it not yet passed, where the case is to be looked at next (or None): from one walk
+    along the points, which are worked out day by day (issue 19)."""
     due = None
     for point in points:
         if point.at > now:
             break
         if point.index >= passed:
             due = point
-    return due
+    else:
+        return due, None
+    upcoming = due.index + 1 if due else passed
+    return due, next((p for p in itertools.chain((point,), points) if p.index >= upcoming), None)
 
 
 def next_point(points: Iterator[ChasePoint], passed: int) -> ChasePoint | None:

@@ -34,16 +34,13 @@ class DeadlinePass:
             return []
         if not self.calendar.is_working_day(self.calendar.local(now).date()):
             return []  # chasers go out on working days only, even when one is late
-        point = chasers.point_due(self.points(case), case.chase_points_passed, now)
-        if point is None:
-            self.reschedule(case)
-            return []
-        case.chase_points_passed = point.index + 1
-        if point.kind == chasers.ChaseKind.FOLLOW_ON:
-            return self._follow_on(case, point.at)
-        notices = [self._chaser(case, point)]
-        self.reschedule(case)
-        return notices
+        point, upcoming = chasers.due_and_next(self.points(case), case.chase_points_passed, now)
+        if point is not None:
+            case.chase_points_passed = point.index + 1
+            if point.kind == chasers.ChaseKind.FOLLOW_ON:
+                return self._follow_on(case, point.at)
+        case.next_chase_at = upcoming.at if upcoming else None
+        return [self._chaser(case, point)] if point else []
 
     def _chaser(self, case: Case, point: chasers.ChasePoint) -> Notice:
         kinds = {chasers.ChaseKind.REMINDER: (Template.REMINDER, EventKind.REMINDER_SENT),
@@ -78,7 +75,8 @@ class DeadlinePass:
         assert case.deadline is not None
         started = case.deadline_started_at or case.stage_entered_at
         return chasers.chase_points(case.deadline, started, self.policy.chasers, self.calendar,
-                                    follow_on=case.phase + 1 < len(stage.phases))
+                                    follow_on=case.phase + 1 < len(stage.phases),
+                                    start=case.chase_points_passed)
 
     def reschedule(self, case: Case) -> None:
         point = chasers.next_point(self.points(case), case.chase_points_passed)

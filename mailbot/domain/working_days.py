@@ -10,7 +10,7 @@ day falls due at close of business on Monday (Tuesday if Monday is a bank holida
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,9 +25,16 @@ class WorkingCalendar:
     tz: ZoneInfo = LONDON
     close_of_business: time = time(17, 0)
     opening_time: time = time(9, 0)
+    # Each day's answer, once worked out: asking the ``holidays`` package was most of the
+    # deadline pass's domain time, every case asking about the same few weeks (issue 19).
+    _working: dict[date, bool] = field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.bank_holidays
+        working = self._working.get(day)
+        if working is None:
+            working = self._working[day] = day.weekday() < 5 and day not in self.bank_holidays
+        return working
 
     def local(self, moment: datetime) -> datetime:
         """The moment in this calendar's zone; naive moments are taken as already local."""

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from mailbot.bootstrap import App
 from mailbot.domain.errors import MailbotError
 from mailbot.entrypoints.lease_keeper import real_now
-from mailbot.services.polling import poll_mailbox
 from mailbot.services.ports import Mailer, OutgoingEmail
 from mailbot.services.sending import send_queued
 
@@ -18,6 +17,10 @@ from mailbot.services.sending import send_queued
 def poll_all(app: App, now: Callable[[], datetime]) -> list[str]:
     """Polls every mailbox; returns the names of those that failed or were left with mail
     waiting at the poll's limit (the others carry on)."""
+    # Imported here: `mailbot chase` and `send` never poll, and reading mail is a sixth of
+    # what starting them imports (intake, classification, the form readers).
+    from mailbot.services.polling import poll_mailbox
+
     failed = []
     for name, context in app.services.mailboxes.items():
         result = poll_mailbox(app.services, context, lambda n=name: app.open_mailbox(n), now)

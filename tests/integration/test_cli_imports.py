@@ -62,3 +62,14 @@ def test_a_looking_command_imports_no_database_mailbox_mailer_or_template_librar
     code, rest = run.stdout.split(" ", 1)
     assert code in ("0", "1"), run.stdout  # 1: cases show of a case there is not
     assert rest.startswith("[]"), run.stdout
+
+
+def test_the_deadline_pass_on_a_current_database_imports_no_migration_or_mail_reading_code(
+        config):
+    unused = ("alembic", "mako", "mailbot.services.polling", "mailbot.services.intake",
+              "mailbot.intake.classify", "quotequail")
+    run = subprocess.run([sys.executable, "-c", CHECK, ",".join(unused), "--config", str(config),
+                          "--now", "2026-04-01T09:00:00+00:00", "chase"],
+                         capture_output=True, text=True, timeout=120, cwd=config.parent)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split(" ", 1) == ["0", "[] ''\n"], run.stdout

@@ -1,17 +1,21 @@
-"""The deadline pass on a real store: due cases chased a chunk to a transaction, each case in a
-savepoint of its own, so one case that fails is undone alone (issue 19). Runs once per
-database (SQLite and PostgreSQL)."""
+"""The deadline pass on a real store: due cases chased a chunk to a transaction, their changes
+written a statement a kind, and chased again one case to a savepoint when one fails, so that
+case alone is undone (issue 19). Runs once per database (SQLite and PostgreSQL); the vouching
+look-up's contract runs over the fake store too."""
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
+from mailbot.domain.errors import DatabaseTrouble
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
 
@@ -22,15 +26,17 @@ pytest_plugins = ["tests.integration.db_fixtures"]
 
 
 class FailingFor(MailComposer):
-    """Composes like the real one, but refuses mail about one case."""
+    """Composes like the real one, but refuses mail about one case (with ``error``)."""
 
-    def __init__(self, reference: str):
+    def __init__(self, reference: str, error: Exception | None = None):
         super().__init__(JinjaRenderer())
-        self.reference = reference
+        self.reference, self.error = reference, error or RuntimeError("composing failed")
+        self.asked: list[str] = []
 
     def compose(self, notice, *, case, **kwargs):
+        self.asked.append(case.reference if case else "")
         if case is not None and case.reference == self.reference:
-            raise RuntimeError("composing failed for this case")
+            raise self.error
         return super().compose(notice, case=case, **kwargs)
 
 
@@ -75,3 +81,60 @@ def test_one_case_that_fails_is_undone_alone_and_chased_by_the_next_pass(uow_fac
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) > 0
     assert _state(uow_factory, "BSCP-2026-0002")[3] > 0
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), due) == 0
+
+
+def test_a_database_in_trouble_leaves_the_whole_chunk_to_the_next_pass(uow_factory):
+    references = ["BSCP-2026-0001", "BSCP-2026-0002", "BSCP-2026-0003"]
+    _open(uow_factory, references)
+    before = {reference: _state(uow_factory, reference) for reference in references}
+    troubled = FailingFor("BSCP-2026-0002", DatabaseTrouble("database unavailable or busy"))
+
+    assert run_deadline_pass(_services(uow_factory, troubled), at(1, month=12)) == 0
+
+    assert {reference: _state(uow_factory, reference) for reference in references} == before
+    assert "BSCP-2026-0003" not in troubled.asked, "not chased again a case at a time"
+    assert run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12)) > 0
+
+
+def _statements(uow_factory) -> list[str]:
+    """Every statement the engine behind ``uow_factory`` runs from now on."""
+    with uow_factory() as uow:
+        engine = uow.session.get_bind()
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: sent.append(" ".join(statement.split())))
+    return sent
+
+
+def test_a_pass_writes_its_cases_events_and_vouching_look_ups_a_statement_a_kind(uow_factory):
+    references = [f"BSCP-2026-{n:04d}" for n in range(1, 8)]
+    _open(uow_factory, references)
+    sent = _statements(uow_factory)
+
+    queued = run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12))
+
+    assert queued > 0 and all(_state(uow_factory, r)[2] > 0 for r in references)
+    kinds = Counter(next((kind for kind in ("UPDATE cases", "INSERT INTO case_events",
+                                            "FROM known_addresses", "SAVEPOINT")
+                          if kind in statement), "other") for statement in sent)
+    assert kinds["UPDATE cases"] <= 2  # one per set of columns changed, not one a case
+    assert kinds["INSERT INTO case_events"] == 1
+    assert kinds["FROM known_addresses"] == 1
+    assert kinds["SAVEPOINT"] == 0  # nothing failed, so no case was chased apart
+
+
+def test_addresses_looked_up_together_are_answered_as_one_at_a_time(store_factory):
+    with store_factory() as uow:
+        uow.known.vouch("bury", ["Known@School.example"], at(1, month=12))
+        uow.commit()
+    with store_factory() as uow:
+        uow.known.look_up("bury", ["known@school.example", "new@school.example"])
+        assert uow.known.known("bury", ["KNOWN@school.example", "new@school.example"]) == {
+            "known@school.example"}
+        assert uow.known.known("other", ["known@school.example"]) == set()
+        with pytest.raises(RuntimeError), uow.savepoint():
+            uow.known.vouch("bury", ["new@school.example"], at(1, month=12))
+            raise RuntimeError("undone")
+        assert uow.known.known("bury", ["new@school.example"]) == set()
+        uow.known.vouch("bury", ["new@school.example"], at(1, month=12))
+        assert uow.known.known("bury", ["new@school.example"]) == {"new@school.example"}

@@ -151,3 +151,19 @@ def test_working_hours_across_the_spring_change_keep_office_hours(calendar):
     end = calendar.deadline_in_working_hours(london(2026, 3, 27, 16), 2)
     assert end == london(2026, 3, 30, 10)
     assert end.utcoffset() == timedelta(hours=1)
+
+
+def test_each_day_is_looked_up_among_the_bank_holidays_once(calendar):
+    class Counting(set):
+        asked: list[date] = []
+
+        def __contains__(self, day):
+            self.asked.append(day)
+            return super().__contains__(day)
+
+    counting = replace(calendar, bank_holidays=Counting({date(2026, 12, 25)}))
+    for _ in range(3):
+        assert counting.add_working_days(date(2026, 12, 18), 6) == date(2026, 12, 29)
+    assert sorted(Counting.asked) == sorted(set(Counting.asked))
+    # A calendar made from it with other holidays remembers nothing of its answers.
+    assert replace(counting, bank_holidays=frozenset()).is_working_day(date(2026, 12, 25))

@@ -45,15 +45,34 @@ _KNOWN = select(_KNOWN_TABLE.c.address).where(
 
 
 class SqlKnownAddresses:
+    """``look_up`` asks about many addresses at once; ``known`` then answers about them from
+    memory. A vouch another worker commits meanwhile may be missed: mail to that address is
+    then held, as it would have been a moment earlier, and goes when the case is accepted."""
+
     def __init__(self, session: Session):
         self._session = session
+        self._looked_up: dict[str, dict[str, bool]] = {}  # mailbox: {address: vouched for}
 
     @translated
     def known(self, mailbox: str, addresses: Iterable[str]) -> set[str]:
-        wanted = sorted({a.lower() for a in addresses})
+        wanted = {a.lower() for a in addresses}
+        answers = self._looked_up.get(mailbox, {})
+        if not wanted <= answers.keys():
+            return self._select(mailbox, wanted)
+        return {address for address in wanted if answers[address]}
+
+    @translated
+    def look_up(self, mailbox: str, addresses: Iterable[str]) -> None:
+        wanted = {a.lower() for a in addresses if a}
+        known = self._select(mailbox, wanted)
+        self._looked_up.setdefault(mailbox, {}).update(
+            (address, address in known) for address in wanted)
+
+    def _select(self, mailbox: str, wanted: set[str]) -> set[str]:
         if not wanted:
             return set()
-        return set(self._session.scalars(_KNOWN, {"mailbox": mailbox, "addresses": wanted}))
+        return set(self._session.scalars(_KNOWN, {"mailbox": mailbox,
+                                                  "addresses": sorted(wanted)}))
 
     @translated
     def vouch(self, mailbox: str, addresses: Iterable[str], at: datetime) -> None:
@@ -62,3 +81,5 @@ class SqlKnownAddresses:
             self._session.execute(upsert(self._session, table).values(
                 mailbox=mailbox, address=address, vouched_at=at,
             ).on_conflict_do_nothing())
+            # Asked again next time, not remembered as vouched for: a savepoint may yet undo this.
+            self._looked_up.get(mailbox, {}).pop(address, None)
