@@ -44,12 +44,15 @@ def read_docx(package: DocxPackage) -> FormReading:
     # A tag naming a field is the form's own word; an alias or a legacy field's bookmark name
     # is weaker (LibreOffice keeps only the alias, around the first paragraph of an answer),
     # so those come after the tables.
-    for control in doc.controls:
-        _from_control(control, builder, by_tag=True)
+    tagged = [_exact(control) for control in doc.controls]
+    for control, exact in zip(doc.controls, tagged, strict=True):
+        if exact:
+            _from_control(control, builder)
     for number, table in enumerate(doc.tables, start=1):
         read_table(table, builder, f"table {number}")
-    for control in doc.controls:
-        _from_control(control, builder, by_tag=False)
+    for control, exact in zip(doc.controls, tagged, strict=True):
+        if not exact:
+            _from_control(control, builder)
     read_lines(doc.paragraphs, builder, "paragraph", stop_at_signature=False)
     return builder.build()
 
@@ -70,10 +73,14 @@ def _control_key(name: str) -> tuple[str | None, str]:
     return (key if key in F.FIELD_BY_KEY else None), meaning
 
 
-def _from_control(control: FormControl, builder: ReadingBuilder, *, by_tag: bool) -> None:
-    exact = control.source == "content control" and control.name.partition("=")[0] in \
+def _exact(control: FormControl) -> bool:
+    """A content control whose tag names a field."""
+    return control.source == "content control" and control.name.partition("=")[0] in \
         F.FIELD_BY_KEY
-    if exact != by_tag or control.placeholder:
+
+
+def _from_control(control: FormControl, builder: ReadingBuilder) -> None:
+    if control.placeholder:
         return
     key, meaning = _control_key(control.name)
     if key is None and control.alias:

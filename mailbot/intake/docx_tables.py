@@ -9,6 +9,8 @@ meaning; vertically merged cells folded into the row where they start; Bury's ou
 
 from __future__ import annotations
 
+import functools
+
 from mailbot.intake import fields as F
 from mailbot.intake.docx_page import Cell, Table
 from mailbot.intake.docx_xml import PLACEHOLDER_TEXTS
@@ -63,7 +65,16 @@ def _fold_into(above: list[Cell], row: list[Cell]) -> None:
 
 def cell_label(cell: Cell, section: str) -> Label | None:
     """(field key, the answer lines after the label in the same cell) for a label cell."""
-    text = unprompted(cell.text)
+    text = cell.text
+    if len(text) > 400 + _LONGEST_PROMPT:  # too long for a label, even after a prompt
+        return None
+    return _cell_label(text, section)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cell_label(text: str, section: str) -> Label | None:
+    # A form prints the same labels in every copy: each is worked out once (issue 18).
+    text = unprompted(text)
     if not text or len(text) > 400:
         return None
     lines = text.splitlines()

@@ -10,11 +10,14 @@ consulted, and never used as paths.
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -216,9 +219,7 @@ def _main_part(archive: zipfile.ZipFile) -> tuple[str, str]:
         if "mimetype" in names and b"opendocument" in probe.read("mimetype"):
             raise refuse("odt", "an OpenDocument file (.odt)", _SAVE_AS)
         raise refuse("zip", "a zip archive, not a Word document")
-    types = probe.xml("[Content_Types].xml")
-    overrides = {o.get("PartName", "").lstrip("/"): o.get("ContentType", "").lower()
-                 for o in types if str(o.tag).endswith("Override")}
+    overrides = _overrides(probe.read("[Content_Types].xml"))
     target = _office_document_target(probe, names)
     if target is None:
         target = next((p for p, t in overrides.items() if t in _MAIN_TYPES), None)
@@ -229,10 +230,23 @@ def _main_part(archive: zipfile.ZipFile) -> tuple[str, str]:
 def _office_document_target(probe: DocxPackage, names: set[str]) -> str | None:
     if "_rels/.rels" not in names:
         return None
-    for rel in probe.xml("_rels/.rels"):
+    target = _office_target(probe.read("_rels/.rels"))
+    return target if target is not None and target in names else None
+
+
+# One program writes the same content types and relationships into every file it saves, so
+# each set of bytes is parsed once (issue 18); a part that is refused is not kept.
+@functools.lru_cache(maxsize=256)
+def _overrides(data: bytes) -> Mapping[str, str]:
+    return MappingProxyType({o.get("PartName", "").lstrip("/"): o.get("ContentType", "").lower()
+                             for o in parse_xml(data) if str(o.tag).endswith("Override")})
+
+
+@functools.lru_cache(maxsize=256)
+def _office_target(data: bytes) -> str | None:
+    for rel in parse_xml(data):
         if str(rel.get("Type", "")).endswith("/officeDocument"):
-            target = str(rel.get("Target", "")).lstrip("/")
-            return target if target in names else None
+            return str(rel.get("Target", "")).lstrip("/")
     return None
 
 
