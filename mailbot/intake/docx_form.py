@@ -17,6 +17,7 @@ import zlib
 from lxml import etree
 
 from mailbot.domain.errors import FormError
+from mailbot.intake import field_labels as L
 from mailbot.intake import fields as F
 from mailbot.intake.docx_tables import read_table, unprompted
 from mailbot.intake.docx_walk import walk_document
@@ -69,7 +70,7 @@ def _control_key(name: str) -> tuple[str | None, str]:
     if name in F.FIELD_BY_KEY:
         return name, meaning
     spaced = _CAMEL_HUMP.sub(" ", name).replace("_", " ")
-    key = F.match_label(spaced)
+    key = L.match_label(spaced)
     return (key if key in F.FIELD_BY_KEY else None), meaning
 
 

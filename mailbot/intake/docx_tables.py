@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from mailbot.intake import fields as F
+from mailbot.intake import field_labels as L
 from mailbot.intake.docx_page import Cell, Table
 from mailbot.intake.docx_xml import PLACEHOLDER_TEXTS
 from mailbot.intake.labelled_text import label_at_start, read_lines
@@ -81,7 +81,7 @@ def _cell_label(text: str, section: str) -> Label | None:
     opened = label_at_start(lines[0], section)
     if opened is not None and (opened[2] or len(lines) > 1):
         return opened[0], (opened[2], *lines[1:])
-    key = F.match_label(text, section)
+    key = L.match_label(text, section)
     return (key, ()) if key else None
 
 
@@ -190,7 +190,7 @@ class _TableReader:
 def _heading(row: list[Cell]) -> str | None:
     """The section a row opens when it holds one text and that text is a heading."""
     texts = [c.text for c in row if c.text]
-    return F.section_of_heading(texts[0]) if len(texts) == 1 else None
+    return L.section_of_heading(texts[0]) if len(texts) == 1 else None
 
 
 def _unknown_label(cell: Cell) -> bool:

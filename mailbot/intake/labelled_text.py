@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from mailbot.domain.sign_offs import SIGN_OFF
+from mailbot.intake import field_labels as L
 from mailbot.intake import fields as F
 from mailbot.intake.reading import ReadingBuilder
 
@@ -34,10 +35,10 @@ def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
 def _label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     text = line.strip()
     if m := _SPLIT.match(text):
-        key = F.match_label(m["label"], section)
+        key = L.match_label(m["label"], section)
         if key:
             return key, m["label"], m["value"]
-    key = F.match_label(text, section) if len(text) < 200 else None
+    key = L.match_label(text, section) if len(text) < 200 else None
     if key:  # a label alone on its line, the answer below it
         return key, text, ""
     return None
@@ -60,7 +61,7 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
         if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
             break
         opened = label_at_start(line, section)
-        if opened is None and (heading := F.section_of_heading(line)):
+        if opened is None and (heading := L.section_of_heading(line)):
             _flush(builder, key, buffer, where, start, first_key)
             key, buffer, section = None, [], heading
             continue
@@ -80,7 +81,7 @@ def _split_lines(lines: Iterable[str]):
             if ":" not in line:  # every inline label ends in a colon
                 yield number, line
                 continue
-            for part in F.INLINE_LABELS.split(line):
+            for part in L.INLINE_LABELS.split(line):
                 if part or not line:
                     yield number, part
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from mailbot.intake import fields as F
+from mailbot.intake import field_labels as L
 from mailbot.intake.docx_page import Cell
 from mailbot.intake.reading import ReadingBuilder
 
@@ -24,7 +24,7 @@ FIELDS = {3: ("stage_3_outcome_date", "stage_3_evidence"),
 def is_outcome_table(rows: list[list[Cell]]) -> bool:
     if not rows or len(rows[0]) < 3:
         return False
-    head = [F.normalise_label(cell.text) for cell in rows[0][:3]]
+    head = [L.normalise_label(cell.text) for cell in rows[0][:3]]
     return (head[0] == "stage" and head[1].startswith("date outcome")
             and head[2].startswith("supporting evidence"))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from mailbot.domain.referral import AgencyType
+from mailbot.intake import field_labels as L
 from mailbot.intake import fields as F
 
 
@@ -87,7 +88,7 @@ class ReadingBuilder:
         raw = raw.strip()
         if not raw or not F.unmarked(raw).strip():
             return
-        if key == F.CONTACT:
+        if key == L.CONTACT:
             self._add_contact(raw, where)
             return
         if key in _PERSON_EMAIL and F.EMAIL_RE.search(raw):

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from mailbot.domain.referral import AgencyType, Referral
+from mailbot.intake import field_labels as L
 from mailbot.intake import fields as F
 
 
@@ -31,26 +32,26 @@ def test_every_field_key_is_an_attribute_of_the_referral():
     ("Desired outcome for the child and / or family. Please include details of what it is you "
      "are requesting happens as a result of this challenge", "desired_outcome"),
     ("Summary of disagreement", "summary"),
-    ("Contact Details", F.CONTACT),
+    ("Contact Details", L.CONTACT),
     ("Is the child subject to a Child Protection Plan?", "child_protection_plan"),
     ("stage_reached", "stage_reached"),
 ])
 def test_labels_are_matched_whatever_their_case_punctuation_and_wording(label, key):
-    assert F.match_label(label) == key
+    assert L.match_label(label) == key
 
 
 @pytest.mark.parametrize("text", ["Stage", "Date Outcome Resolved", "Supporting Evidence",
                                   "Final decision of", "Stage 3", "Hello there"])
 def test_words_of_the_bury_stage_table_are_not_taken_for_labels(text):
-    assert F.match_label(text) is None
+    assert L.match_label(text) is None
 
 
 def test_a_generic_label_means_the_field_of_the_section_it_is_in():
-    assert F.match_label("Name") == "referrer_name"
-    assert F.match_label("Name", "other_agency") == "other_agency_contact_name"
-    assert F.match_label("Email", "safeguarding_lead") == "safeguarding_lead_email"
-    assert F.section_of_heading("Outcome Resolution Notice Referrer details:") == "referrer"
-    assert F.section_of_heading("The other agency") == "other_agency"
+    assert L.match_label("Name") == "referrer_name"
+    assert L.match_label("Name", "other_agency") == "other_agency_contact_name"
+    assert L.match_label("Email", "safeguarding_lead") == "safeguarding_lead_email"
+    assert L.section_of_heading("Outcome Resolution Notice Referrer details:") == "referrer"
+    assert L.section_of_heading("The other agency") == "other_agency"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
