@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from jinja2.runtime import Context, Macro
 from markupsafe import Markup, escape
 
+from mailbot.adapters.jinja_steady import STEADY, SteadyParts
 from mailbot.adapters.plain_dates import date_phrase, deadline_phrase
 from mailbot.domain.commands import COMMANDS
 from mailbot.domain.text import printable
@@ -37,13 +38,17 @@ _FILTER_BLOCK = re.compile(r"{%[-+]?\s*filter\b")
 
 
 class _ViewContext(Context):
-    """Notes the output of each macro call, for the finalizer to pass without a scan."""
+    """Notes the output of each macro call, for the finalizer to pass without a scan, and
+    keeps the output of a steady macro (``jinja_steady``)."""
 
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        value = Context.call(__self, __obj, *args, **kwargs)
-        if type(value) is Markup and isinstance(__obj, Macro):
-            environment = __self.environment
-            assert isinstance(environment, ViewEnvironment)
+        if type(__obj) is not Macro:
+            return Context.call(__self, __obj, *args, **kwargs)
+        environment = __self.environment
+        assert isinstance(environment, ViewEnvironment)
+        value = environment.steady.call(__obj, args, kwargs, lambda: Context.call(
+            __self, __obj, *args, **kwargs))
+        if type(value) is Markup:
             # One slot, not a list: when threads rendering at once overwrite each other's,
             # a clean output is merely scanned again. Only a macro's output is ever put here.
             environment.macro_output = value
@@ -52,14 +57,27 @@ class _ViewContext(Context):
 
 class _CheckingLoader(FileSystemLoader):
     """Reads templates from folders, and tells the environment of one whose own text could
-    make a macro's output need cleaning."""
+    make a macro's output need cleaning; notes each file's source, where a macro's is found."""
 
     def get_source(self, environment: Environment, template: str) -> Any:
         source, filename, uptodate = super().get_source(environment, template)
-        if isinstance(environment, ViewEnvironment) and (
-                printable(source) != source or _FILTER_BLOCK.search(source)):
-            environment.macros_clean = False
+        if isinstance(environment, ViewEnvironment):
+            if printable(source) != source or _FILTER_BLOCK.search(source):
+                environment.macros_clean = False
+            environment.steady.sources[filename] = (template, source)
         return source, filename, uptodate
+
+
+class _SteadyTemplate(Template):
+    """A template that, included in an email, renders once while its names stay the same."""
+
+    @classmethod
+    def _from_namespace(cls, environment: Environment, namespace: Any, globals: Any) -> Any:
+        template = super()._from_namespace(environment, namespace, globals)
+        if isinstance(environment, ViewEnvironment) and template.name:
+            template.root_render_func = environment.steady.wrap(  # type: ignore[method-assign]
+                template.name, template.root_render_func)
+        return template
 
 
 class ViewEnvironment(Environment):
@@ -67,8 +85,14 @@ class ViewEnvironment(Environment):
     and whose finalizer passes the output of the macro call just made as it is."""
 
     context_class = _ViewContext
+    template_class = _SteadyTemplate
     macros_clean = True  # every template read so far keeps a macro's output clean
     macro_output: Markup | None = None  # the output of the last macro call
+
+    def __init__(self, **options: Any):
+        # The parts of its templates that read only a partnership's facts, and their output.
+        self.steady = SteadyParts(self, STEADY)
+        super().__init__(**options)
 
     def render_each(self, names: Sequence[str], context: dict[str, Any]) -> list[str]:
         """Each template rendered with one context, built once with the globals: building a
@@ -113,6 +137,7 @@ def template_environment(search_path: list[Path], tz: ZoneInfo) -> ViewEnvironme
     environment.filters["nl2br"] = nl2br
     # The commands that change a case, as the registry lists them (only NOTE is open to all).
     environment.globals["case_changing_words"] = [w.verb for w in COMMANDS if w.changes_case]
+    environment.steady.allowed = STEADY | {"case_changing_words"}
     return environment
 
 
