@@ -46,8 +46,11 @@ class _ViewContext(Context):
             return Context.call(__self, __obj, *args, **kwargs)
         environment = __self.environment
         assert isinstance(environment, ViewEnvironment)
-        value = environment.steady.call(__obj, args, kwargs, lambda: Context.call(
-            __self, __obj, *args, **kwargs))
+        if environment.steady.steady_names(__obj) is None:  # most calls: para(), heading()
+            value = Context.call(__self, __obj, *args, **kwargs)
+        else:
+            value = environment.steady.call(__obj, args, kwargs, lambda: Context.call(
+                __self, __obj, *args, **kwargs))
         if type(value) is Markup:
             # One slot, not a list: when threads rendering at once overwrite each other's,
             # a clean output is merely scanned again. Only a macro's output is ever put here.

@@ -94,8 +94,7 @@ class SteadyParts:
              invoke: Callable[[], Any]) -> Any:
         """The macro's output (``invoke`` calls it), kept when the macro is steady and its
         arguments are flags or numbers."""
-        code = macro._func.__code__
-        names = self._macros[code] if code in self._macros else self._judge_macro(macro)
+        names = self.steady_names(macro)
         context = _defined_in(macro) if names is not None else None
         # jinja hands every call the variables of the loop or block it is made in, for
         # functions that take the context; a macro does not.
@@ -103,8 +102,13 @@ class SteadyParts:
         if context is None or not all(type(a) in _SCALARS for a in (*args, *given.values())):
             return invoke()
         values = tuple(context.resolve_or_missing(n) for n in names)  # type: ignore[union-attr]
-        key = ("macro", code, args, tuple(sorted(given.items())), _key(values))
+        key = ("macro", macro._func.__code__, args, tuple(sorted(given.items())), _key(values))
         return self._output(key, values, invoke)
+
+    def steady_names(self, macro: Macro) -> tuple[str, ...] | None:
+        """The names a steady macro reads; None for any other macro."""
+        code = macro._func.__code__
+        return self._macros[code] if code in self._macros else self._judge_macro(macro)
 
     def _judge_macro(self, macro: Macro) -> tuple[str, ...] | None:
         code = macro._func.__code__
