@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal_column, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,8 +54,8 @@ class SqlOutbox:
             case_reference=item.case_reference or "", template=item.template,
             stage=item.stage or 0, key=item.key, recipient=item.recipient,
             message_id=_bare(item.message_id), envelope_from=item.envelope_from, data=item.data,
-            status=HELD if item.held else QUEUED, attempts=0, next_attempt_at=AT_ONCE,
-            last_error="", sent_at=None, created_at=created_at) for item in items]))
+            status=HELD if item.held else QUEUED, next_attempt_at=AT_ONCE,
+            created_at=created_at) for item in items]))
         return [_bare(item.message_id) in added for item in items]
 
     @translated
@@ -222,6 +222,11 @@ def _enqueue_statement(dialect: str):
     runs: building and keying a new statement for every message was most of queueing one."""
     table = OutboxMessageRow.__table__
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # What every new row starts with is written into the statement: psycopg parses again,
+    # rather than caching, a statement with more than 50 parameters, which four rows of
+    # fourteen made it.
+    insert = insert.values(attempts=literal_column("0"), last_error=literal_column("''"),
+                           sent_at=null())
     # Only the natural key counts as "already queued"; a clashing Message-ID is a bug and must
     # fail loudly rather than silently drop a message.
     return insert.on_conflict_do_nothing(index_elements=[
