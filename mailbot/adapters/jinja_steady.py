@@ -170,7 +170,10 @@ def _defined_in(macro: Macro) -> Context | None:
     """The context the macro was defined in, whose names it reads (its module's, for
     ``import ... with context``)."""
     for cell in macro._func.__closure__ or ():
-        contents = cell.cell_contents
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # a name the module has not assigned (yet)
+            continue
         # Its module's context itself, or ``resolve``, that context's bound lookup.
         contents = getattr(contents, "__self__", contents)
         if isinstance(contents, Context):
