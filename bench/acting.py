@@ -52,7 +52,7 @@ PARTS = (
     ("render the mail (jinja)", "mailbot.adapters.jinja_renderer:JinjaRenderer.render"),
     ("  of which the calendar entry", "mailbot.adapters.ics_calendar:stage_deadline_ics"),
     ("build the MIME", "mailbot.adapters.email_builder:build_email"),
-    ("  of which quoted-printable", "mailbot.adapters.mime_writer:quoted_printable"),
+    ("  of which the text parts", "mailbot.adapters.mime_writer:text_part"),
     ("queue the mail (SQL)", "mailbot.adapters.sqlalchemy_store.outbox:SqlOutbox.enqueue_many"),
     ("commit", "mailbot.adapters.sqlalchemy_store.unit_of_work:SqlAlchemyUnitOfWork.commit"),
 )
