@@ -7,7 +7,7 @@
    (fetch, store compressed, move to the processed folder) and acting (open a case, queue
    three emails, commit). Each of ``--rounds`` rounds has a fresh mailbox; medians are shown.
    It runs in this process so that interpreter start-up is not counted. ``--profile`` prints
-   where the intake time goes.
+   where the ingest time goes (fetch, store, move; not acting).
 3. Memory: peak RSS of the `mailbot poll` command over backlogs of two sizes, to show that
    it does not grow with the backlog.
 
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -180,19 +181,50 @@ def _wait_for_ack(smtp: SmtpServer, before: int, recipient: str, timeout: float 
 
 # --- 2. backlog rate -----------------------------------------------------------------------------
 
-def bare_fetch_seconds(dovecot: DovecotServer, account: ImapAccount) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Spent:
+    """One timed run: wall seconds, this process's CPU seconds (its threads too), and the CPU
+    seconds of the Dovecot processes that served it (counted once they have exited)."""
+
+    wall: float
+    cpu: float
+    server: float
+
+
+class Stopwatch:
+    def __init__(self, dovecot: DovecotServer):
+        self._dovecot = dovecot
+        time.sleep(0.3)  # the sessions before (the backlog's APPENDs) end and are reaped
+        self._started = (time.monotonic(), time.process_time(), self._server())
+
+    def _server(self) -> float:
+        """CPU of the master's exited children (the imap processes, reaped as they log out)."""
+        pid = self._dovecot.pid
+        if pid is None:
+            return 0.0
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+
+    def spent(self) -> Spent:
+        wall, cpu = time.monotonic() - self._started[0], time.process_time() - self._started[1]
+        time.sleep(0.3)  # the sessions' processes exit and are reaped
+        return Spent(wall, cpu, self._server() - self._started[2])
+
+
+def bare_fetch_seconds(dovecot: DovecotServer, account: ImapAccount) -> tuple[Spent, int]:
     """A plain client: log in, select, search, fetch every message in batches."""
-    started = time.monotonic()
+    watch = Stopwatch(dovecot)
     fetched = 0
     with dovecot.connect(account) as client:
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search(["ALL"]))
         for i in range(0, len(uids), BATCH):
             fetched += len(client.fetch(uids[i:i + BATCH], ["BODY.PEEK[]"]))
-    return time.monotonic() - started, fetched
+    return watch.spent(), fetched
 
 
-def backlog(dovecot: DovecotServer, count: int, rounds: int, profile: bool) -> None:
+def backlog(dovecot: DovecotServer, count: int, rounds: int, profile: bool,
+            act: bool = True) -> None:
     """Each round puts ``count`` referrals in a fresh mailbox and times a bare fetch of them
     and then mailbot's intake of the same; the medians over rounds are printed, because one
     round of a fifth of a second on a shared machine is mostly noise."""
@@ -201,11 +233,14 @@ def backlog(dovecot: DovecotServer, count: int, rounds: int, profile: bool) -> N
     for _ in range(rounds):
         account = dovecot.add_user()
         dovecot.append_many(account, (referral(n) for n in range(count)))
-        fetch, fetched = bare_fetch_seconds(dovecot, account)
+        spent, fetched = bare_fetch_seconds(dovecot, account)
         assert fetched == count, f"the bare fetch saw {fetched} of {count} messages"
-        ingest, acting = _intake_seconds(dovecot, account, count, profiler)
-        fetches.append(fetch)
-        ingests.append(ingest)
+        taken, acting = _intake_seconds(dovecot, account, count, profiler, act)
+        print(f"  round: bare fetch wall {spent.wall:.3f} s, CPU {spent.cpu:.3f} s, Dovecot"
+              f" {spent.server:.2f} s; ingest wall {taken.wall:.3f} s, CPU {taken.cpu:.3f} s,"
+              f" Dovecot {taken.server:.2f} s; ratio {taken.wall / spent.wall:.2f}x", flush=True)
+        fetches.append(spent.wall)
+        ingests.append(taken.wall)
         actings.append(acting)
     ratios = sorted(i / f for i, f in zip(ingests, fetches, strict=True))
     fetch, ingest, acting = (statistics.median(v) for v in (fetches, ingests, actings))
@@ -214,14 +249,17 @@ def backlog(dovecot: DovecotServer, count: int, rounds: int, profile: bool) -> N
           f" compressed, move) {ingest:.3f} s ({count / ingest:,.0f} msg/s); ratio"
           f" {statistics.median(ratios):.1f}x (rounds {ratios[0]:.1f}x to {ratios[-1]:.1f}x)"
           f"  (target: 2x, issue 19)", flush=True)
-    print(f"then acting on them (open a case, queue 3 emails each): {acting:.2f} s"
-          f" ({count / acting:,.0f} msg/s, {acting / count * 1000:.1f} ms each)", flush=True)
+    if act:
+        print(f"then acting on them (open a case, queue 3 emails each): {acting:.2f} s"
+              f" ({count / acting:,.0f} msg/s, {acting / count * 1000:.1f} ms each)", flush=True)
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"mailbot|email|jinja2", 30)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(r"mailbot|imaplib|imapclient|sqlalchemy", 30)
 
 
 def _intake_seconds(dovecot: DovecotServer, account: ImapAccount, count: int,
-                    profiler: cProfile.Profile | None) -> tuple[float, float]:
+                    profiler: cProfile.Profile | None, act: bool) -> tuple[Spent, float]:
     """mailbot's pass over the backlog in this process, so interpreter start-up is not
     counted: the two halves of services.polling.drain_mailbox, timed apart. Ingest takes the
     backlog off the server into the store; acting opens the cases and queues the mail."""
@@ -233,19 +271,19 @@ def _intake_seconds(dovecot: DovecotServer, account: ImapAccount, count: int,
         now = datetime.fromisoformat(NOW).replace(tzinfo=LONDON)
         if profiler:
             profiler.enable()
-        started = time.monotonic()
+        watch = Stopwatch(dovecot)
         mailbox = app.open_mailbox("bury")
         stored = 0
         while messages := mailbox.fetch_new(BATCH):
             stored += store_messages(app.services, messages)
             mailbox.mark_all_processed(messages)
         mailbox.close()  # waits for the last batch's move
-        ingest = time.monotonic() - started
-        started = time.monotonic()
-        acted = act_on_pending(app.services, context, lambda: now)
-        acting = time.monotonic() - started
         if profiler:
             profiler.disable()
+        ingest = watch.spent()
+        started = time.monotonic()
+        acted = act_on_pending(app.services, context, lambda: now) if act else stored
+        acting = time.monotonic() - started
     assert stored == acted == count, (stored, acted)
     return ingest, acting
 
@@ -346,7 +384,9 @@ def main() -> None:
                         help="backlog sizes of referrals carrying a .docx form whose peak memory"
                              " is measured, for `mailbot poll` and `mailbot run` ('' to skip)")
     parser.add_argument("--profile", action="store_true",
-                        help="print where the backlog's intake time goes (cProfile)")
+                        help="print where the backlog's ingest time goes (cProfile)")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="time the backlog's ingest alone, not acting on it")
     args = parser.parse_args()
     # aiosmtpd warns about a deprecated attribute the capturing server reads, once a message.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
@@ -356,7 +396,7 @@ def main() -> None:
         if args.latency:
             latency(dovecot, args.latency)
         if args.backlog:
-            backlog(dovecot, args.backlog, args.rounds, args.profile)
+            backlog(dovecot, args.backlog, args.rounds, args.profile, not args.ingest_only)
         for size in filter(None, args.memory.split(",")):
             memory(dovecot, int(size))
         for size in filter(None, args.memory_forms.split(",")):

@@ -14,6 +14,7 @@ one command is outstanding: the session reads its answer before sending any othe
 from __future__ import annotations
 
 import imaplib
+import re
 
 from imapclient import IMAPClient
 from imapclient.response_parser import parse_fetch_response
@@ -41,10 +42,38 @@ class BatchFetch:
             if status != "OK":
                 raise imaplib.IMAP4.error(f"FETCH answered {status}: {data}")
             _, data = imap._untagged_response(status, data, "FETCH")
-            fetched = parse_fetch_response(data, self._client.normalise_times, True)
-            # A message another session has just moved comes back as BODY[] NIL (Dovecot).
-            self._bodies = {uid: fetched.get(uid, {}).get(b"BODY[]") for uid in self.uids}
+            self._bodies = bodies_in(data, self.uids)
         return self._bodies
+
+
+# One message's answer as imaplib hands it over when it is what we asked for and nothing else:
+# (b"<seq> (UID <uid> BODY[] {<size>}", <body>) and then b")". Dovecot and most servers answer
+# a UID FETCH of BODY.PEEK[] so.
+_PLAIN_ANSWER = re.compile(rb"\d+ \(UID (\d+) BODY\[\] \{\d+\}")
+
+
+def bodies_in(data: list, uids: list[int]) -> Bodies:
+    """The bodies of ``uids`` in a FETCH answer's untagged data (as imaplib keeps it).
+
+    The plain answer is read with one regular expression a message; anything else (other
+    items, another order, BODY[] NIL for a message another session has just moved) goes to
+    imapclient's parser. Its tokenizer had cost 11 us a message, a fifth of this process's
+    time for a backlog of small mail.
+    """
+    fetched: dict[int, bytes] = {}
+    items = iter(data)
+    for item in items:
+        head = _PLAIN_ANSWER.fullmatch(item[0]) if type(item) is tuple else None
+        if head is None or next(items, None) != b")":
+            return _parsed(data, uids)
+        fetched[int(head[1])] = item[1]
+    return {uid: fetched.get(uid) for uid in uids}
+
+
+def _parsed(data: list, uids: list[int]) -> Bodies:
+    fetched = parse_fetch_response(data, False, True)
+    # A message another session has just moved comes back as BODY[] NIL (Dovecot).
+    return {uid: fetched.get(uid, {}).get(b"BODY[]") for uid in uids}
 
 
 def within_size(client: IMAPClient, uids: list[int], budget: int) -> list[int]:
