@@ -1,11 +1,12 @@
 """The IMAP mailbox: a partnership's shared mailbox on Dovecot, Exchange Online or the like.
 
-Processed mail is moved to the processed folder (imap_marking); during a backlog, moves run on
-a second session (imap_mover) while the next batch is taken, and where QRESYNC is offered each
-session hears of a moved batch as one VANISHED range. New mail is awaited with IDLE or by polling
-(imap_waiting); the next fetch ends an IDLE a wait left running. A dropped connection is
-re-opened with jittered exponential backoff; failures surface as TransientError, refused logins
-as PermanentError.
+A backlog is searched once and taken batch by batch, the next batch asked for ahead
+(imap_batches). Processed mail is moved to the processed folder (imap_marking); during a
+backlog, moves run on a second session (imap_mover) while the next batch is taken, and where
+QRESYNC is offered each session hears of a moved batch as one VANISHED range. New mail is
+awaited with IDLE or by polling (imap_waiting); the next fetch ends an IDLE a wait left running.
+A dropped connection is re-opened with jittered exponential backoff; failures surface as
+TransientError, refused logins as PermanentError.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from imapclient import IMAPClient
 from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.adapters.connection_security import check_security
 from mailbot.adapters.deadline_sleep import sleep_until
-from mailbot.adapters.imap_batches import BatchFetch, within_size
+from mailbot.adapters.imap_batches import Backlog, BatchFetch
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
     CONNECTION_ERRORS,
@@ -63,17 +64,12 @@ class ImapMailbox:
         self.use_idle = use_idle  # config's idle = false: poll even where the server offers IDLE
         self._waiting = Waiting(self._arrived, poll_interval, idle_renew)
         self._look_first = True  # look for mail before waiting (after a fetch that left some)
-        self._max_batch_bytes = max_batch_bytes
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
         self._processed = ProcessedFolder(processed_folder)
         self._uidvalidity = 0
         self._offered_up_to = 0  # highest UID fetch_new has looked at, under _uidvalidity
-        # UIDs one SEARCH found that no fetch has taken yet: a backlog is searched once and
-        # taken batch by batch from this list (a SEARCH per batch had made storing 10,000
-        # messages cost 4.4 times a bare fetch, issue 19). Emptied whenever it may be stale.
-        self._backlog: list[int] = []
-        self._ahead: BatchFetch | None = None  # the backlog's next batch, asked for ahead
+        self._backlog = Backlog(max_batch_bytes)  # what one SEARCH found, taken batch by batch
         self._mover: Mover | None = None  # a second session, only while a backlog is taken
         self.batches_moved_aside = 0  # batches handed to the mover, for tests
 
@@ -96,7 +92,7 @@ class ImapMailbox:
     def wait_for_new(self, timeout: float) -> bool:
         self._forget_ahead()
         self._finish_moves()  # the backlog is taken: back to one session
-        self._backlog = []
+        self._backlog.forget()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -182,12 +178,13 @@ class ImapMailbox:
             if self._uidvalidity:
                 log.warning("mailbox %s: UIDVALIDITY of %s changed from %d to %d; rescanning",
                             self.name, self.folder, self._uidvalidity, uidvalidity)
-            self._uidvalidity, self._offered_up_to, self._backlog = uidvalidity, 0, []
+            self._uidvalidity, self._offered_up_to = uidvalidity, 0
+            self._backlog.forget()
 
     def _drop(self, error: BaseException) -> None:
         log.warning("mailbox %s: connection lost (%s: %s)", self.name,
                     type(error).__name__, error)
-        self._backlog, self._ahead = [], None
+        self._backlog.forget()
         client, self._client = self._client, None
         self._waiting.idling = False
         if client is not None:
@@ -209,7 +206,8 @@ class ImapMailbox:
             # Still stored, still in the folder: offered again (a replay) and moved then.
             log.warning("mailbox %s: %d processed messages left in %s (%s)", self.name,
                         len(left), self.folder, error)
-            self._offered_up_to, self._backlog = 0, []
+            self._offered_up_to = 0
+            self._backlog.forget()
 
     # -- mail --------------------------------------------------------------------------------
 
@@ -224,54 +222,42 @@ class ImapMailbox:
             messages = [RawMessage(self.name, self._uidvalidity, str(uid), bodies[uid])
                         for uid in batch.uids if bodies.get(uid) is not None]
             if messages or searched:
-                if self._backlog:
-                    # Asked for now, read by the next fetch (imap_batches).
-                    self._ahead = BatchFetch(client, self._within_size(client, limit))
+                self._backlog.ask_ahead(client, limit)  # read by the next fetch
                 # Mail left beyond this batch is found by the next wait at once; mail that lands
                 # from now on is pushed during the IDLE or found by its first look (or the poll).
-                self._look_first = self._ahead is not None or not self._pushes(client)
+                self._look_first = self._backlog.ahead is not None or not self._pushes(client)
                 return messages
-            self._backlog = []  # the whole batch had gone meanwhile: the list is stale
+            self._backlog.forget()  # the whole batch had gone meanwhile: the list is stale
 
     def _take_batch(self, client: IMAPClient, limit: int) -> tuple[bool, BatchFetch | None]:
         """The next batch: the one asked for ahead, or the backlog's next (searched for first,
         and then True, when none is left); None when nothing is waiting."""
-        ahead, self._ahead = self._ahead, None
+        ahead = self._backlog.take_ahead(limit)
         if ahead is not None:
-            self._backlog[:0] = ahead.uids[limit:]  # fewer asked for this time
-            ahead.uids = ahead.uids[:limit]
             return False, ahead
-        searched = not self._backlog
+        searched = not self._backlog.uids
         if searched:
             client.noop()  # SEARCH alone does not make Dovecot look for newly delivered mail
             being_moved = self._mover.in_flight() if self._mover else frozenset()
-            self._backlog = [uid for uid in sorted(client.search(self._processed.unprocessed()))
-                             if uid not in being_moved]
-        uids = self._within_size(client, limit)
+            self._backlog.uids = [uid for uid in sorted(client.search(self._processed.unprocessed()))
+                                  if uid not in being_moved]
+        uids = self._backlog.next_uids(client, limit)
         if not uids:
             return searched, None
-        if self._backlog and self._mover is None and self._processed.mode != "flag":
+        if self._backlog.uids and self._mover is None and self._processed.mode != "flag":
             # A backlog: move each stored batch on a second session while taking the next.
             self._mover = Mover(self.name, self._settings, self.folder,
                                  self._processed.move_or_recreate)
         # One FETCH for the whole batch: a round trip per message would dominate a backlog.
         return searched, BatchFetch(client, uids)
 
-    def _within_size(self, client: IMAPClient, limit: int) -> list[int]:
-        """Takes the backlog's next batch: at most ``limit`` UIDs within the byte budget."""
-        uids = within_size(client, self._backlog[:limit], self._max_batch_bytes)
-        del self._backlog[:len(uids)]
-        return uids
-
     def _forget_ahead(self) -> None:
         """Reads and drops the answer to a batch asked for ahead: its mail stays in the folder
         for the next look. Before anything else is said on the session."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            try:
-                ahead.bodies()
-            except CONNECTION_ERRORS + COMMAND_ERRORS as error:
-                self._drop(error)
+        try:
+            self._backlog.drop_ahead()
+        except CONNECTION_ERRORS + COMMAND_ERRORS as error:
+            self._drop(error)
 
     def _mark(self, client: IMAPClient, messages: Sequence[RawMessage]) -> None:
         uids = []
@@ -284,9 +270,10 @@ class ImapMailbox:
                 uids.append(int(message.uid))
         if not uids:
             return
-        if self._ahead is not None and (self._processed.mode == "flag" or self._mover is None
-                                        or self._mover.failed):
-            self._ahead.bodies()  # read (and kept) before the session is given another command
+        ahead = self._backlog.ahead
+        if ahead is not None and (self._processed.mode == "flag" or self._mover is None
+                                  or self._mover.failed):
+            ahead.bodies()  # read (and kept) before the session is given another command
         if self._processed.mode == "flag":
             self._processed.flag(client, uids)
         elif self._mover is not None and not self._mover.failed:
