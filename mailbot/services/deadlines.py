@@ -3,7 +3,7 @@
 The store finds the due cases by index (``next_chase_at``), so the pass costs the same
 with ten thousand open cases as with ten. Due cases are chased a chunk at a time in one
 transaction: their rows read in two statements, the addresses already vouched for in one,
-the case changes and events written in one statement of each kind at commit. A commit per
+the case changes, events and outgoing mail written in one statement of each kind. A commit per
 case had made the pass about four times slower, and a savepoint and two writes per case
 were half of what was left (issue 19).
 
@@ -24,6 +24,7 @@ from datetime import datetime
 from mailbot.domain.errors import TransientError
 from mailbot.services import outgoing
 from mailbot.services.context import Services
+from mailbot.services.messaging import Waiting, store_waiting
 from mailbot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,10 @@ def _chase_in_one_go(services: Services, references: list[str],
     with services.uow_factory() as uow:
         uow.cases.get_many(references)
         _look_up_vouched(services, uow, references)
-        chased, queued = _chase_until(references, lambda r: _chase_one(services, uow, r, now))
+        waiting: Waiting = []
+        chased, queued = _chase_until(references,
+                                      lambda r: _chase_one(services, uow, r, now, waiting))
+        queued += store_waiting(uow, waiting)  # the chunk's mail in one INSERT
         uow.commit()
     return chased, queued
 
@@ -114,10 +118,11 @@ def _look_up_vouched(services: Services, uow: UnitOfWork, references: list[str])
         uow.known.look_up(mailbox, addresses)
 
 
-def _chase_one(services: Services, uow: UnitOfWork, reference: str, now: datetime) -> int:
+def _chase_one(services: Services, uow: UnitOfWork, reference: str, now: datetime,
+               into: Waiting | None = None) -> int:
     case = uow.cases.get(reference)
     if case is None:
         return 0
     mailbox = services.for_policy(case.policy_key)
     notices = mailbox.engine.chase(case, now)
-    return outgoing.queue_for(services, uow, mailbox, notices, case, now)
+    return outgoing.queue_for(services, uow, mailbox, notices, case, now, into)

@@ -27,6 +27,7 @@ from mailbot.services.ports import Composer, UnitOfWork
 from mailbot.services.stored import OutboxItem
 
 log = logging.getLogger(__name__)
+Waiting = list[tuple[Notice, OutboxItem]]  # rows composed, not yet stored
 
 
 def new_message_id(address: str) -> str:
@@ -51,24 +52,26 @@ class ReplyGuard:
 def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                   case: Case | None, policy: Policy | None, sender: Person, now: datetime,
                   replies_per_hour: int = 10, guard: ReplyGuard | None = None,
-                  held: frozenset[str] = frozenset()) -> int:
+                  held: frozenset[str] = frozenset(), into: Waiting | None = None) -> int:
     """Writes one outbox row per recipient of each notice; returns how many were new. Rows to
     the ``held`` addresses are kept back until the case is accepted. The rows go to the store
-    together, but before any answer the loop guard counts, so it counts them all."""
+    together, but before any answer the loop guard counts, so it counts them all. Given
+    ``into``, the rows are left there for the caller to store with ``store_waiting`` (a pass
+    over many cases stores all their mail in one statement)."""
     guard = guard or ReplyGuard(replies_per_hour)
-    waiting: list[tuple[Notice, OutboxItem]] = []
+    waiting: Waiting = [] if into is None else into
     queued = 0
     for notice in notices:
         for recipient in notice.to:
             address = recipient.email.lower()
             if notice.auto_submitted == AUTO_REPLIED and address not in guard.exempt:
-                queued += _enqueue(uow, waiting)
+                queued += store_waiting(uow, waiting)
                 if _over_reply_limit(uow, address, now, guard):
                     _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
                     continue
             waiting.append((notice, _compose(composer, notice, case, policy, sender, recipient,
                                              now, held=address in held)))
-    return queued + _enqueue(uow, waiting)
+    return queued + (0 if into is not None else store_waiting(uow, waiting))
 
 
 def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Policy | None,
@@ -81,7 +84,7 @@ def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Poli
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
 
 
-def _enqueue(uow: UnitOfWork, waiting: list[tuple[Notice, OutboxItem]]) -> int:
+def store_waiting(uow: UnitOfWork, waiting: Waiting) -> int:
     """Stores the rows waiting, and empties the list; returns how many were new."""
     added = uow.outbox.enqueue_many([item for _, item in waiting])
     for (notice, item), new in zip(waiting, added, strict=True):
@@ -121,5 +124,5 @@ def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Poli
                            " between two automatic responders looks.",
                            "If a person is writing from that address, answer them"
                            " yourself; answers resume within the hour."]))
-    _enqueue(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
+    store_waiting(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
                    for person in guard.alert_to])

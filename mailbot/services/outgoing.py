@@ -18,20 +18,22 @@ from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.messaging import ReplyGuard, queue_notices
+from mailbot.services.messaging import ReplyGuard, Waiting, queue_notices
 from mailbot.services.ports import UnitOfWork
 
 
 def queue_for(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
-              notices: list[Notice], case: Case | None, now: datetime) -> int:
-    """Queues the notices from this mailbox; returns how many messages were new."""
+              notices: list[Notice], case: Case | None, now: datetime,
+              into: Waiting | None = None) -> int:
+    """Queues the notices from this mailbox; returns how many messages were new (given
+    ``into``, their rows are left there: see ``messaging.queue_notices``)."""
     held = unvouched(uow, mailbox, case, (p.email for n in notices for p in n.to))
     guard = ReplyGuard(services.replies_per_recipient_per_hour,
                        exempt=mailbox.business_manager_addresses,
                        alert_to=mailbox.partnership.business_managers)
     return queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
                          sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                         guard=guard, held=held)
+                         guard=guard, held=held, into=into)
 
 
 def unvouched(uow: UnitOfWork, mailbox: MailboxContext, case: Case | None,

@@ -106,7 +106,7 @@ def _statements(uow_factory) -> list[str]:
     return sent
 
 
-def test_a_pass_writes_its_cases_events_and_vouching_look_ups_a_statement_a_kind(uow_factory):
+def test_a_pass_writes_its_cases_events_mail_and_vouching_look_ups_a_statement_a_kind(uow_factory):
     references = [f"BSCP-2026-{n:04d}" for n in range(1, 8)]
     _open(uow_factory, references)
     sent = _statements(uow_factory)
@@ -115,10 +115,12 @@ def test_a_pass_writes_its_cases_events_and_vouching_look_ups_a_statement_a_kind
 
     assert queued > 0 and all(_state(uow_factory, r)[2] > 0 for r in references)
     kinds = Counter(next((kind for kind in ("UPDATE cases", "INSERT INTO case_events",
-                                            "FROM known_addresses", "SAVEPOINT")
+                                            "INSERT INTO outbox", "FROM known_addresses",
+                                            "SAVEPOINT")
                           if kind in statement), "other") for statement in sent)
     assert kinds["UPDATE cases"] <= 2  # one per set of columns changed, not one a case
     assert kinds["INSERT INTO case_events"] == 1
+    assert kinds["INSERT INTO outbox"] == 1  # every case's mail together, not a case at a time
     assert kinds["FROM known_addresses"] == 1
     assert kinds["SAVEPOINT"] == 0  # nothing failed, so no case was chased apart
 
