@@ -46,3 +46,32 @@ def test_a_database_behind_is_still_upgraded(database_url):
     assert schema_status(database_url).current == "0001"
     migrate(database_url)
     assert schema_status(database_url).current == head_revision()
+
+
+
+def test_outgoing_mail_is_compressed_with_lz4_where_postgresql_has_it():
+    from alembic import command
+
+    from mailbot.adapters.migrate import alembic_config
+    from mailbot.adapters.sqlalchemy_store import make_engine
+    from tests.integration.db_fixtures import postgres_schema_url
+
+    def compression(connection) -> tuple[str, str]:
+        methods = connection.exec_driver_sql(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar()
+        method = connection.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'outbox'::regclass"
+            " AND attname = 'data'").scalar()
+        return ("l" if methods and "lz4" in methods else ""), method
+
+    for url in postgres_schema_url():
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                expected, method = compression(connection)
+                assert method == expected, "lz4 wherever the server was built with it"
+                command.downgrade(alembic_config(connection), "0006_intake")
+                assert compression(connection)[1] == "", "and back to the server's default"
+        finally:
+            engine.dispose()
