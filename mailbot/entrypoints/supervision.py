@@ -19,13 +19,15 @@ from datetime import datetime
 
 from mailbot.domain.errors import MailbotError, TransientError, is_database_trouble
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.health import record_poll, report_job_health
+from mailbot.services.health import record_polls, report_job_health
 from mailbot.services.polling import report_mailbox_health
 from mailbot.services.ports import Mailer, OutgoingEmail
 
 log = logging.getLogger(__name__)
 
-POLL_RECORD_SECONDS = 60.0  # how often a working mailbox's "last good poll" is written
+# How often the mailboxes' "last good poll" times are written: all of them together, in one
+# transaction, and a mailbox's first at once.
+POLL_RECORD_SECONDS = 60.0
 
 
 def describe(error: BaseException) -> str:
@@ -40,7 +42,9 @@ class Supervision:
         self._lock = threading.Lock()
         self._healthy: dict[str, bool] = {}  # what was last stored, by state key
         self._unreported: dict[str, tuple[str, datetime]] = {}  # key -> (problem, since)
-        self._poll_recorded: dict[str, float] = {}
+        self._good_polls: dict[str, datetime] = {}  # not yet written, by mailbox name
+        self._polls_recorded: set[str] = set()
+        self._polls_due = 0.0  # time.monotonic() at which those waiting are written
 
     # --- mailboxes ------------------------------------------------------------------------
 
@@ -59,10 +63,21 @@ class Supervision:
         if self._healthy.get(key) is not True:
             self._recovered(key, lambda when, problem: report_mailbox_health(
                 self.services, context, when, problem=problem))
-        last = self._poll_recorded.get(context.name, 0.0)
-        if time.monotonic() - last >= POLL_RECORD_SECONDS:
-            self._quietly(lambda: record_poll(self.services, context.name, self.now()))
-            self._poll_recorded[context.name] = time.monotonic()
+        self._poll_worked(context.name, self.now())
+
+    def _poll_worked(self, name: str, when: datetime) -> None:
+        with self._lock:
+            self._good_polls[name] = when
+            if name in self._polls_recorded and time.monotonic() < self._polls_due:
+                return
+            waiting, self._good_polls = self._good_polls, {}
+            self._polls_due = time.monotonic() + POLL_RECORD_SECONDS
+        if self._quietly(lambda: record_polls(self.services, waiting)):
+            with self._lock:
+                self._polls_recorded.update(waiting)
+        else:  # tried again with the next one; a newer time for a mailbox wins
+            with self._lock:
+                self._good_polls = {**waiting, **self._good_polls}
 
     # --- jobs -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ recovers. ``read_status`` gathers what `mailbot status` prints.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,15 @@ DEADLINE_PASS_RAN = "deadline-pass:last-run"
 def record_poll(services: Services, mailbox: str, now: datetime) -> None:
     """The mailbox was drained without trouble at ``now``."""
     _set(services, LAST_POLL + mailbox, now.isoformat())
+
+
+def record_polls(services: Services, moments: Mapping[str, datetime]) -> None:
+    """Each mailbox was drained without trouble at its moment: all written in one transaction
+    (a worker watching 150 mailboxes would otherwise commit one a mailbox every minute)."""
+    with services.uow_factory() as uow:
+        for mailbox, moment in moments.items():
+            uow.state.set(LAST_POLL + mailbox, moment.isoformat())
+        uow.commit()
 
 
 def record_deadline_pass(services: Services, now: datetime) -> None:
