@@ -125,4 +125,4 @@ def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Poli
                            "If a person is writing from that address, answer them"
                            " yourself; answers resume within the hour."]))
     store_waiting(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
-                   for person in guard.alert_to])
+                        for person in guard.alert_to])
