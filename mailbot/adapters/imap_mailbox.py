@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,6 @@ from imapclient import IMAPClient
 
 from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
 from mailbot.adapters.connection_security import check_security
-from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.imap_batches import Backlog, BatchFetch
 from mailbot.adapters.imap_connection import (
     COMMAND_ERRORS,
@@ -37,6 +37,7 @@ from mailbot.adapters.imap_connection import (
 from mailbot.adapters.imap_marking import ProcessedFolder
 from mailbot.adapters.imap_mover import Mover
 from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting
+from mailbot.adapters.pauses import Pauses
 from mailbot.domain.errors import ConfigError, PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
@@ -62,7 +63,9 @@ class ImapMailbox:
         self._settings = ImapSettings(host, port, security, username, password, token_provider,
                                       timeout, ssl_context)
         self.use_idle = use_idle  # config's idle = false: poll even where the server offers IDLE
-        self._waiting = Waiting(self._arrived, poll_interval, idle_renew)
+        self._pauses = Pauses()
+        self._waiting = Waiting(self._arrived, poll_interval, idle_renew, self._pauses)
+        self._in_wait = False  # a wait is under way: interrupt may shut its session
         self._look_first = True  # look for mail before waiting (after a fetch that left some)
         self._client: IMAPClient | None = None
         self._backoff = Backoff()
@@ -93,8 +96,24 @@ class ImapMailbox:
         self._forget_ahead()
         self._finish_moves()  # the backlog is taken: back to one session
         self._backlog.forget()
-        deadline = time.monotonic() + timeout
-        while True:
+        self._in_wait = True
+        try:
+            return self._wait(time.monotonic() + timeout)
+        finally:
+            self._in_wait = False
+
+    def interrupt(self) -> None:
+        """From the worker's main thread, as it stops: ends a wait under way at once, and any
+        later one. A wait blocked in IDLE is woken by shutting its socket (the session is
+        closed next anyway); a fetch or marking under way is left to finish."""
+        self._pauses.interrupt()
+        client = self._client
+        if self._in_wait and client is not None:
+            with contextlib.suppress(OSError):
+                client.socket().shutdown(socket.SHUT_RDWR)
+
+    def _wait(self, deadline: float) -> bool:
+        while not self._pauses.interrupted:
             try:
                 client = self._connected()
                 if not self._waiting.idling:
@@ -112,10 +131,13 @@ class ImapMailbox:
                 return self._waiting.idle(client, deadline)
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
-                if not sleep_until(deadline, self._backoff.wait()):
+                if not self._pauses.sleep_until(deadline, self._backoff.wait()):
                     return False
             except CONNECTION_ERRORS + COMMAND_ERRORS as error:
+                if self._pauses.interrupted:
+                    break  # its socket was shut to end the wait: not a lost connection
                 self._drop(error)
+        return False
 
     def close(self) -> None:
         self._forget_ahead()

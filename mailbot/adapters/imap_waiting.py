@@ -1,9 +1,10 @@
 """How an IMAP mailbox waits for new mail on its session: IDLE where the server pushes, else
 polling every ``poll_interval``.
 
-``ImapMailbox.wait_for_new`` decides which; this keeps the waiting's own state. An IDLE outlives
-the call that began it: the worker waits in short slices (so it can stop promptly), and each
-slice resumes the same IDLE without a command; the mailbox's next command ends it. An IDLE is
+``ImapMailbox.wait_for_new`` decides which; this keeps the waiting's own state. A wait lasts
+until the watcher's next look (a minute or so); the worker stopping ends it sooner, through
+``Pauses`` and the adapter shutting the IDLE's socket. An IDLE outlives the wait that began it:
+the next wait resumes it without a command, and the mailbox's next command ends it. An IDLE is
 re-issued before the 29-minute limit of RFC 2177.
 """
 
@@ -17,8 +18,8 @@ from collections.abc import Callable
 from imapclient import IMAPClient
 from imapclient.imapclient import _parse_untagged_response as parse_untagged
 
-from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.imap_connection import Disconnected, forget_unread_responses
+from mailbot.adapters.pauses import Pauses
 
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 29 minutes
 # Mail that lands in the instant IDLE starts can be announced before the server's "+ idling",
@@ -36,8 +37,8 @@ class Waiting:
     """
 
     def __init__(self, arrived: Callable[[IMAPClient], bool], poll_interval: float,
-                 idle_renew: float):
-        self._arrived = arrived
+                 idle_renew: float, pauses: Pauses):
+        self._arrived, self._pauses = arrived, pauses
         self._poll_interval, self._idle_renew = poll_interval, idle_renew
         self.idling = False  # an IDLE is running on the session, begun by an earlier wait
         self._renew_at = self._first_look_at = self._poll_at = 0.0
@@ -48,7 +49,7 @@ class Waiting:
 
     def poll(self, client: IMAPClient, deadline: float) -> bool:
         """Look every poll_interval, on a schedule kept across waits."""
-        while sleep_until(deadline, self._poll_at - time.monotonic()):
+        while self._pauses.sleep_until(deadline, self._poll_at - time.monotonic()):
             self.looked()
             if self._arrived(client):
                 return True
@@ -72,10 +73,13 @@ class Waiting:
             client.idle_done()  # what it reports is found again by the command that follows
 
     def idle(self, client: IMAPClient, deadline: float) -> bool:
-        """Wait in the running IDLE until ``deadline``; on time out it keeps running."""
-        while True:
+        """Wait in the running IDLE until ``deadline``; on time out it keeps running. On an
+        interrupt (its socket shut to wake it) it returns False: the session is closed next."""
+        while not self._pauses.interrupted:
             until = min(deadline, self._renew_at, self._first_look_at)
             responses = client.idle_check(timeout=max(0.0, until - time.monotonic()))
+            if self._pauses.interrupted:
+                break
             if _mentions(responses, b"BYE"):
                 raise Disconnected("server said BYE during IDLE")
             if _mentions(responses, b"EXISTS"):
@@ -95,6 +99,7 @@ class Waiting:
                 if self.start_idle(client):
                     return True
                 self._first_look_at = math.inf
+        return False
 
 
 def _already_read(client: IMAPClient) -> list[tuple]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
+from mailbot.adapters.pauses import Pauses
 from mailbot.domain.errors import PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
@@ -39,6 +40,7 @@ class MaildirMailbox:
         self.path = Path(path)
         self.processed_path = self.path / f".{processed_folder}"
         self.poll_interval = poll_interval
+        self._pauses = Pauses()
         self.max_batch_bytes = max_batch_bytes
         self._offered: set[str] = set()
 
@@ -89,16 +91,19 @@ class MaildirMailbox:
         """Poll the folder's directories; a change of their mtime triggers a fresh listing."""
         deadline = time.monotonic() + timeout
         stamp = None
-        while True:
+        while not self._pauses.interrupted:
             current = self._stamp()
             if current != stamp:
                 stamp = current
                 if self._arrived():
                     return True
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not self._pauses.sleep(min(self.poll_interval, remaining)):
                 return False
-            time.sleep(min(self.poll_interval, remaining))
+        return False
+
+    def interrupt(self) -> None:
+        self._pauses.interrupt()
 
     def close(self) -> None:
         self._offered = set()

@@ -61,6 +61,11 @@ class LeaseKeeper:
         event.clear()
         return self.holds_mailbox(name)
 
+    def wake_waiters(self) -> None:
+        """The worker stops: every ``wait_for_mailbox`` under way returns now."""
+        for event in self._gained.values():
+            event.set()
+
     def _holds(self, name: str) -> bool:
         with self._lock:
             until = self._held.get(name)

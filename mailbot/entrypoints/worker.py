@@ -6,12 +6,14 @@ most ``worker.slice_messages`` messages, sends what that queued (so an acknowled
 within seconds), and queues again while mail is left, so a backlog in one mailbox is taken in
 slices between other mailboxes' mail. Besides push, every watcher looks for mail every
 ``poll_seconds`` (jittered), which is all a mailbox gets when the server's push fails it
-(Dovecot past its inotify limit). Waits are jittered too, so 150 watchers do not wake in the
-same instant. APScheduler runs the deadline pass and the send job on intervals, one instance
-of each at a time. Nothing ends a watcher or a job but a stop: any error in one (expected or
-not) is logged, reported to the business managers once (and its recovery once), and retried
-after a jittered back-off, while the others carry on (``supervision.py``). SIGTERM and SIGINT
-stop everything cleanly.
+(Dovecot past its inotify limit). A quiet watcher sleeps until that look: 150 watchers
+waking every few seconds only to wait again cost more than all their looks together. Looks
+are jittered, so the watchers do not wake in the same instant, and a stop interrupts every
+wait (``Mailbox.interrupt``) rather than waiting for it to end. APScheduler runs the deadline
+pass and the send job on intervals, one instance of each at a time. Nothing ends a watcher or
+a job but a stop: any error in one (expected or not) is logged, reported to the business
+managers once (and its recovery once), and retried after a jittered back-off, while the others
+carry on (``supervision.py``). SIGTERM and SIGINT stop everything cleanly.
 
 Several workers may share one PostgreSQL database: each watches only the mailboxes whose
 lease it holds, and runs the deadline pass only while it holds that lease (``LeaseKeeper``);
@@ -40,11 +42,12 @@ from mailbot.entrypoints.turns import Turns, spread
 from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.health import record_deadline_pass
 from mailbot.services.polling import take_waiting
+from mailbot.services.ports import Mailbox
 
 log = logging.getLogger(__name__)
 
-WAIT_SLICE_SECONDS = 5.0  # how long one IDLE or sleep lasts: bounds how long a stop takes
 MAX_BACKOFF_SECONDS = 300.0
+STOP_GRACE_SECONDS = 10.0  # how long a stop waits for a watcher to finish what it is doing
 
 
 class Worker:
@@ -58,6 +61,10 @@ class Worker:
         self.health = Supervision(app.services, now)
         self.mailer = app.mailer = WatchedMailer(app.mailer)
         self.backoff: dict[str, float] = {}  # each watcher's next wait after a failure
+        # The watchers' open mailboxes, for a stop to wake. No lock: stop runs in a signal
+        # handler, which a second signal could re-enter; a dict's one-step updates and its
+        # copy are atomic.
+        self._open: dict[str, Mailbox] = {}
         self.leases = LeaseKeeper(app.services, list(app.services.mailboxes),
                                   app.settings.worker.lease_seconds, self.stopping)
         self.leases.on_deadline_pass = self._chase_now  # taken over: chase without waiting
@@ -102,13 +109,15 @@ class Worker:
         settings = self.app.mailbox_settings[name]
         self.backoff[name] = 1.0
         while not self.stopping.is_set():
-            if not self.leases.wait_for_mailbox(name, WAIT_SLICE_SECONDS):
+            if not self.leases.wait_for_mailbox(name, settings.poll_seconds):
                 continue  # another worker watches it; this one takes over if that one dies
             try:
                 mailbox = self.app.open_mailbox(name)
                 try:
+                    self._open[name] = mailbox
                     self._watch_open(name, context, mailbox, settings.poll_seconds)
                 finally:
+                    del self._open[name]
                     mailbox.close()
             except Exception as error:  # noqa: BLE001 - the watcher's supervision boundary
                 # Jittered, so mailboxes that failed together (a server restart) come back apart.
@@ -142,8 +151,9 @@ class Worker:
                 self.backoff[name] = 1.0
                 if taken.more:
                     continue  # mail left: queue for another turn behind the others waiting
-            wait = min(spread(WAIT_SLICE_SECONDS), next_look - time.monotonic())
-            look = mailbox.wait_for_new(max(wait, 0.01))
+            # Until the next look: push (or a stop's interrupt) ends the wait sooner. Without
+            # push there is nothing to wake for before then either.
+            look = mailbox.wait_for_new(max(next_look - time.monotonic(), 0.01))
 
     def start(self) -> list[threading.Thread]:
         worker = self.app.settings.worker
@@ -163,7 +173,12 @@ class Worker:
         return threads
 
     def stop(self) -> None:
+        """Ends every wait at once; a watcher busy with mail finishes its turn first. Safe to
+        call from a signal handler: it only sets events and shuts sockets."""
         self.stopping.set()
+        for mailbox in list(self._open.values()):  # one opened later sees ``stopping`` first
+            mailbox.interrupt()
+        self.leases.wake_waiters()
 
 
 def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False) -> int:
@@ -184,7 +199,7 @@ def run_worker(app: App, now: Callable[[], datetime], fixed_clock: bool = False)
         worker.stopping.wait(1.0)
     worker.scheduler.shutdown(wait=True)
     for thread in threads:
-        thread.join(timeout=WAIT_SLICE_SECONDS * 2)
+        thread.join(timeout=STOP_GRACE_SECONDS)
     worker.leases.let_go()
     log.info("worker stopped")
     return 0

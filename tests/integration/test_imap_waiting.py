@@ -1,7 +1,8 @@
 """Waiting for mail on IMAP with 150 mailboxes in mind (issue 19): an IDLE outlives the wait
-slice that began it, so a quiet mailbox costs no command between looks; and a mailbox whose
-server never pushes (Dovecot past its inotify limit) still has its mail acted on, found by the
-worker's periodic look."""
+that began it, so a quiet mailbox costs no command between looks; a quiet watcher wakes only
+for its look (or push), and a stop interrupts it at once; and a mailbox whose server never
+pushes (Dovecot past its inotify limit) still has its mail acted on, found by the worker's
+periodic look."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.adapters.imap_mailbox import ImapMailbox
 from mailbot.bootstrap import bootstrap
 from mailbot.config import load_settings
 from mailbot.domain.working_days import LONDON
@@ -95,6 +97,68 @@ sender_trust = "none"
             thread.join(timeout=30)
         relay.stop()
     assert relay.swallowed > 0, "the relay let push through: this test proves nothing"
+
+
+def test_a_quiet_watcher_wakes_only_for_its_look_and_a_stop_ends_every_wait_at_once(
+        dovecot, tmp_path, monkeypatch):
+    """150 watchers each woken every 5 s only to wait again cost about half the worker's CPU
+    at rest; the wait now lasts until the look, and the stop no longer needs it short."""
+    account = dovecot.add_user()
+    monkeypatch.setenv("W18_MAILBOX_PASSWORD", account.password)
+    waits: list[float] = []
+    real_wait = ImapMailbox.wait_for_new
+
+    def counted_wait(self, timeout: float) -> bool:
+        waits.append(timeout)
+        return real_wait(self, timeout)
+
+    monkeypatch.setattr(ImapMailbox, "wait_for_new", counted_wait)
+    (tmp_path / "config.toml").write_text(f"""
+[database]
+url = "sqlite:///mailbot.sqlite3"
+[outgoing]
+kind = "directory"
+directory = "outbox"
+[[mailbox]]
+name = "bury"
+address = "bsp@bury.test"
+policy = "bury"
+kind = "imap"
+host = "127.0.0.1"
+port = {dovecot.port}
+security = "none"
+username = "{account.username}"
+password_env = "W18_MAILBOX_PASSWORD"
+poll_seconds = 600
+business_managers = ["manager@bury.test"]
+sender_trust = "none"
+[[mailbox]]
+name = "hackney"
+address = "chscp@hackney.test"
+policy = "hackney"
+kind = "maildir"
+path = "maildir/hackney"
+poll_seconds = 600
+business_managers = ["manager@hackney.test"]
+sender_trust = "none"
+""")
+    app = bootstrap(load_settings(Path(tmp_path / "config.toml")))
+    worker = Worker(app, lambda: NOW)
+    threads = worker.start()
+    try:
+        _wait_for(lambda: waits, "the watcher to wait")
+        time.sleep(6.5)  # past the 4 to 6 s slices a quiet watcher used to wake after
+        assert len(waits) == 1, f"a quiet watcher woke before its look: {waits}"
+        assert waits[0] > 400, "it waits until its look, 600 s give or take a fifth"
+    finally:
+        started = time.monotonic()
+        worker.stop()
+        worker.scheduler.shutdown(wait=True)
+        for thread in threads:
+            thread.join(timeout=30)
+        stopped = time.monotonic() - started
+    assert not any(thread.is_alive() for thread in threads)
+    assert stopped < 3, f"the stop took {stopped:.1f} s: it waited out a wait"
 
 
 def _cases(app) -> int:

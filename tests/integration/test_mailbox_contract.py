@@ -148,6 +148,24 @@ def test_a_wait_ends_as_soon_as_mail_arrives(world):
     assert [m.data for m in adapter.fetch_new()] == [message(1)]
 
 
+def test_an_interrupt_ends_a_wait_at_once_and_every_later_one_and_loses_nothing(world):
+    """A watcher waits until its next look, a minute or so: the worker's stop interrupts the
+    wait (an IDLE by shutting its socket) rather than waiting it out."""
+    adapter = world.open()
+    assert adapter.fetch_new() == []
+    thread, outcome = _in_background(adapter.wait_for_new, 60)
+    time.sleep(1.5)  # past an IDLE's first look: settled into IDLE (or its polling)
+    adapter.interrupt()
+    arrived, seconds = _result(thread, outcome, 20)
+    assert arrived is False and seconds < 5, "the interrupt did not end the wait"
+    world.deliver(message(1))
+    started = time.monotonic()
+    assert adapter.wait_for_new(60) is False  # stopping: not another look
+    assert time.monotonic() - started < 1
+    adapter.close()
+    assert [m.data for m in world.open().fetch_new()] == [message(1)]
+
+
 def test_a_wait_with_nothing_arriving_times_out_with_false(world):
     adapter = world.open()
     adapter.fetch_new()

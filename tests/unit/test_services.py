@@ -263,6 +263,9 @@ class ListMailbox:
     def wait_for_new(self, timeout):
         return bool(self.waiting)
 
+    def interrupt(self):
+        pass
+
     def close(self):
         pass
 

@@ -34,7 +34,6 @@ from exchangelib.errors import ErrorFolderNotFound, ErrorItemNotFound
 from exchangelib.properties import FolderId
 
 from mailbot.adapters.batch_budget import MAX_BATCH_BYTES
-from mailbot.adapters.deadline_sleep import sleep_until
 from mailbot.adapters.microsoft.ews_account import EwsConnection, EwsEndpoint
 from mailbot.adapters.microsoft.ews_errors import EWS_FAILURES, ServerBusy, is_connection_drop, translate
 from mailbot.adapters.microsoft.ews_folders import (
@@ -45,6 +44,7 @@ from mailbot.adapters.microsoft.ews_folders import (
     uidvalidity_of,
 )
 from mailbot.adapters.microsoft.ews_mailer import EwsMailer
+from mailbot.adapters.pauses import Pauses
 from mailbot.domain.errors import PermanentError, TransientError
 from mailbot.services.ports import RawMessage
 
@@ -73,6 +73,7 @@ class EwsMailbox:
         self._state_path = Path(state_path)
         self._state = load_state(self._state_path, address, folder, processed_folder)
         self._poll_interval, self._max_batch_bytes = poll_interval, max_batch_bytes
+        self._pauses = Pauses()
         self._folder_id = ""
         self._uidvalidity = 0
         self._offered: set[str] = set()  # uids of the last batch fetch_new returned
@@ -97,15 +98,19 @@ class EwsMailbox:
 
     def wait_for_new(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while True:
+        while not self._pauses.interrupted:
             try:
                 if self._call("looking for new mail", self._arrived):
                     return True
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
             pause = max(self._poll_interval, self._busy_until - time.monotonic())
-            if not sleep_until(deadline, pause):
+            if not self._pauses.sleep_until(deadline, pause):
                 return False
+        return False
+
+    def interrupt(self) -> None:
+        self._pauses.interrupt()
 
     def close(self) -> None:
         self._offered = set()

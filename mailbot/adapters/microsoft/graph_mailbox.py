@@ -28,6 +28,7 @@ from mailbot.adapters.microsoft.graph_client import GRAPH_URL, MAX_THROTTLE_WAIT
 from mailbot.adapters.microsoft.graph_delta import DeltaState
 from mailbot.adapters.microsoft.graph_folders import FolderPaths, folder_uidvalidity
 from mailbot.adapters.microsoft.graph_mailer import GraphMailer
+from mailbot.adapters.pauses import Pauses
 from mailbot.domain.errors import PermanentError, TransientError
 from mailbot.services.ports import RawMessage, TokenProvider
 
@@ -60,6 +61,7 @@ class GraphMailbox:
         self._state: DeltaState | None = None
         self._workers = max_concurrent_requests
         self._poll_interval, self._page_size = poll_interval, page_size
+        self._pauses = Pauses()
         self._max_batch_bytes = max_batch_bytes
         self._folder_id: str | None = None
         self._processed_id: str | None = None
@@ -96,7 +98,7 @@ class GraphMailbox:
     def wait_for_new(self, timeout: float) -> bool:
         """Polls the delta every ``poll_interval`` seconds (there is no push; see the module)."""
         deadline = time.monotonic() + timeout
-        while True:
+        while not self._pauses.interrupted:
             try:
                 with self._lock:
                     if any(i not in self._offered for i in self._synced().waiting):
@@ -104,9 +106,12 @@ class GraphMailbox:
             except TransientError as error:
                 log.info("mailbox %s: %s", self.name, error)
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not self._pauses.sleep(min(self._poll_interval, remaining)):
                 return False
-            time.sleep(min(self._poll_interval, remaining))
+        return False
+
+    def interrupt(self) -> None:
+        self._pauses.interrupt()
 
     def close(self) -> None:
         self._client.close()  # reopened on the next call; the state is already on disk

@@ -38,7 +38,9 @@ class Mailbox(Protocol):
     a second session meanwhile); a marked message is never offered again all the same, and
     ``wait_for_new`` and ``close`` first wait for markings still under way.
     ``wait_for_new`` returns True at once if messages arrived since the last ``fetch_new``
-    (or lie beyond its limit), else waits up to ``timeout`` seconds for one.
+    (or lie beyond its limit), else waits up to ``timeout`` seconds for one. ``interrupt``,
+    called from another thread when the worker stops, ends a wait under way at once and makes
+    every later wait return False at once; the mailbox is then closed.
     """
 
     name: str
@@ -50,6 +52,8 @@ class Mailbox(Protocol):
     def mark_all_processed(self, messages: Sequence[RawMessage]) -> None: ...  # in few round trips
 
     def wait_for_new(self, timeout: float) -> bool: ...
+
+    def interrupt(self) -> None: ...
 
     def close(self) -> None: ...
 
