@@ -15,6 +15,7 @@ reference prefixes. Then, with the worker as a separate process:
    INBOX in one command), and how long the backlog took (`--backlog 0` leaves this out);
 5. restart: Dovecot is stopped (its sessions killed) and started again; seconds until every
    mailbox is logged in again, and how the logins spread.
+6. stop: seconds from SIGTERM until the worker has exited (its waits are interrupted).
 
 Targets at 150 mailboxes: acknowledgement p95 <= 5 s even during the backlog, < 1% of a core
 at rest, < 300 MB, back within 60 s of a restart. Run from the project root (it needs root
@@ -310,12 +311,17 @@ def run_size(size: int, args: argparse.Namespace) -> None:
         restart_phase(dovecot, size)
         rss, threads, _ = process_figures(worker.pid)
         print(f"after all that: {rss:.0f} MB resident, {threads} threads", flush=True)
+        stopping = time.monotonic()
+        worker.terminate()
+        code = worker.wait(timeout=60)
+        print(f"SIGTERM -> exit {code} in {time.monotonic() - stopping:.1f} s (every watcher's"
+              f" wait interrupted, not waited out)", flush=True)
     except Exception:
         if (folder / "worker.log").exists():
             print((folder / "worker.log").read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
     finally:
-        if worker is not None:
+        if worker is not None and worker.poll() is None:
             worker.terminate()
             try:
                 worker.wait(timeout=60)
