@@ -126,6 +126,9 @@ class RetentionSettings(Strict):
 
     # Whole years after the case closed; a mailbox's retention_years overrides it for its cases.
     years: int = Field(default=6, ge=1, le=100)
+    # Days the raw text of mail linked to no case is kept (a refused referral, an automatic
+    # reply, a bounce): long enough to answer "did you get my email?", then emptied.
+    unlinked_mail_days: int = Field(default=90, ge=1, le=3650)
 
 
 class MailboxSettings(Strict):

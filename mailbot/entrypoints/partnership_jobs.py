@@ -19,7 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from mailbot.bootstrap import App
 from mailbot.domain.digest import WEEKDAYS, DigestSchedule
 from mailbot.services.digest import queue_weekly_digests
-from mailbot.services.retention import RetentionPeriods, anonymise_expired
+from mailbot.services.retention import RetentionPeriods, anonymise_expired, erase_unlinked_mail
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def add_partnership_jobs(worker: _Worker) -> None:
 
     def retention() -> None:
         anonymise_expired(app.services, retention_periods(app), now())
+        erase_unlinked_mail(app.services, app.settings.retention.unlinked_mail_days, now())
 
     worker.scheduler.add_job(worker.guarded("weekly-digest", digest), "interval",
                              minutes=DIGEST_CHECK_MINUTES, id="weekly-digest", max_instances=1,

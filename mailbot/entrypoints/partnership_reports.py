@@ -26,7 +26,7 @@ from mailbot.intake.field_values import parse_uk_date
 from mailbot.services import records
 from mailbot.services.digest import queue_weekly_digests
 from mailbot.services.reporting import period_of, thematic_report
-from mailbot.services.retention import anonymise_expired
+from mailbot.services.retention import anonymise_expired, erase_unlinked_mail
 
 Now = Callable[[], datetime]
 
@@ -110,6 +110,10 @@ def retention(app: App, args: argparse.Namespace, now: Now) -> int:
     for item in done:
         print(f"{item.reference}  closed {when(item.closed_at)}  retention {item.years} years  {verb}")
     print(f"{len(done)} case(s) {verb}")
+    days = app.settings.retention.unlinked_mail_days
+    erased = erase_unlinked_mail(app.services, days, now(), dry_run=args.dry_run)
+    print(f"{erased.inbound} incoming and {erased.outbox} outgoing message(s) linked to no case"
+          f" and over {days} days old {'would be emptied' if args.dry_run else 'emptied'}")
     return 0
 
 

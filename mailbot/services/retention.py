@@ -1,10 +1,14 @@
-"""Use case: anonymise the closed cases whose retention period has ended.
+"""Use cases: anonymise the closed cases whose retention period has ended, and empty the
+mail linked to no case once it is old.
 
 Run once a day by the worker and by `mailbot retention run [--dry-run]`. Each case is done
 in its own transaction: its personal data removed (``domain.retention.anonymise``), the
 removal recorded as an event, and its raw emails, in and out, emptied; a case that fails is
-logged and left for the next run, and never holds back the others. A dry run lists what
-would be done and changes nothing.
+logged and left for the next run, and never holds back the others. Mail no case holds (a
+referral refused for what it lacked, an automatic reply, a bounce, the reply that told a
+sender what to fix) can still name a child; its text is emptied ``[retention]
+unlinked_mail_days`` after it came or went. A dry run lists what would be done and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -68,6 +72,21 @@ def anonymise_expired(services: Services, periods: RetentionPeriods, now: dateti
     log.info("retention as of %s: %d case(s) %s", now.isoformat(), len(done),
              "due (dry run, nothing changed)" if dry_run else "anonymised")
     return done
+
+
+def erase_unlinked_mail(services: Services, days: int, now: datetime,
+                        dry_run: bool = False) -> MailErased:
+    """The text of mail linked to no case, emptied (or, on a dry run, counted) once it is
+    ``days`` old; mail quarantined or still to send is kept whatever its age."""
+    note = f"removed on {now:%Y-%m-%d}, {days} days on, linked to no case"
+    with services.uow_factory() as uow:
+        erased = uow.records.erase_unlinked_mail(now - timedelta(days=days), note, dry_run)
+        if not dry_run:
+            uow.commit()
+    log.info("retention as of %s: %d inbound and %d outgoing message(s) linked to no case %s",
+             now.isoformat(), erased.inbound, erased.outbox,
+             "due (dry run, nothing changed)" if dry_run else "emptied")
+    return erased
 
 
 def _anonymise_one(services: Services, reference: str, years: int,

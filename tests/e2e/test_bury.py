@@ -129,7 +129,9 @@ def test_a_bury_referral_climbs_the_levels_and_ends_with_a_written_decision(stor
     later = at("2033-01-10", 2)
     assert f"{reference}" in bury.mailbot("retention", "run", "--dry-run", now=later)
     assert "priya.shah@school.test" in bury.case_text(reference)  # the dry run changed nothing
-    assert "1 case(s) anonymised" in bury.mailbot("retention", "run", now=later)
+    run = bury.mailbot("retention", "run", now=later)
+    assert "1 case(s) anonymised" in run
+    assert "outgoing message(s) linked to no case and over 90 days old emptied" in run
     shown = bury.case_text(reference)
     assert "Anonymised: 2033-01-10 02:00" in shown and "Status: decided" in shown
     assert "priya.shah" not in shown and "alex.morgan" not in shown

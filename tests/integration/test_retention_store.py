@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
@@ -30,7 +30,7 @@ from mailbot.domain.working_days import LONDON
 from mailbot.entrypoints.reports import show_case
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.records import cases_about_child
-from mailbot.services.retention import RetentionPeriods, anonymise_expired
+from mailbot.services.retention import RetentionPeriods, anonymise_expired, erase_unlinked_mail
 from mailbot.services.stored import OutboxItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -172,3 +172,64 @@ def test_cases_show_says_when_a_case_was_anonymised_and_find_no_longer_lists_it(
     found = cases_about_child(services, name)
     assert [c.reference for c in found] == [still_open.reference, recent.reference]
     assert found[0].status is CaseStatus.OPEN and found[0].child_dob == "2015-03-04"
+
+
+def test_mail_linked_to_no_case_is_emptied_once_old_and_mail_still_needed_is_kept(uow_factory):
+    """A refused referral, an automatic reply or the reply that told a sender what to fix can
+    name a child but belongs to no case, so no case's retention ever reached it."""
+    now = datetime.now(LONDON)
+    child = "Rowan Unlinkedchild"
+    emptied = {("processed", "old"), ("ignored", "old")}
+    with uow_factory() as uow:
+        for status, age in itertools.product(("processed", "ignored", "quarantined", "received",
+                                              "linked"), ("old", "new")):
+            data = f"Subject: {status} {age}\r\n\r\nChild: {child}\r\n".encode()
+            record = uow.inbound.record("bury", 7, f"{status}-{age}", f"{status}-{age}@x", data)
+            if status == "linked":
+                uow.inbound.mark(record.id, "processed", f"BURY-{age}")
+            elif status != "received":
+                uow.inbound.mark(record.id, status)
+        for n, (status, age) in enumerate(itertools.product(("sent", "failed", "queued"),
+                                                            ("old", "new"))):
+            uow.outbox.enqueue(OutboxItem(
+                case_reference=None, template="referral_incomplete", stage=None, key=f"{n}",
+                recipient=f"{status}-{age}@school.example", message_id=f"out-{n}@x",
+                envelope_from="bsp@partnership.example", data=f"About {child}".encode()))
+        uow.commit()
+    with uow_factory() as uow:
+        s, inbound, out = uow.session, InboundMessageRow, OutboxMessageRow
+        s.execute(update(inbound).where(inbound.uid.like("%-old"))
+                  .values(received_at=now - timedelta(days=91)))
+        for row in s.scalars(select(out)):
+            status, age = row.recipient.split("@")[0].split("-")
+            row.status = status
+            if age == "old":
+                row.created_at = now - timedelta(days=91)
+        uow.commit()
+
+    def still_naming_the_child() -> tuple[set, set]:
+        with uow_factory() as uow:
+            s = uow.session
+            came = {tuple(row.uid.split("-")) for row in s.scalars(select(InboundMessageRow))
+                    if child.encode() in zlib.decompress(row.raw)}
+            went = {row.message_id for row in s.scalars(select(OutboxMessageRow))
+                    if child.encode() in row.data}
+        return came, went
+
+    every_message = still_naming_the_child()
+    services = services_for(uow_factory)
+    dry = erase_unlinked_mail(services, 90, now, dry_run=True)
+    assert (dry.inbound, dry.outbox) == (2, 2)
+    assert still_naming_the_child() == every_message  # a dry run changes nothing
+    assert erase_unlinked_mail(services, 90, now) == dry
+    came, went = still_naming_the_child()
+    # Young mail, mail a person must see or act on, and a case's own (which waits for its
+    # case's retention) still name the child.
+    assert came == set(every_message[0]) - emptied
+    assert went == {"out-1@x", "out-3@x", "out-4@x", "out-5@x"}  # the old sent and failed went
+    with uow_factory() as uow:  # each row stays, so a copy that comes again is still known
+        assert len(uow.session.scalars(select(InboundMessageRow)).all()) == 10
+        assert "removed:" in uow.session.scalars(
+            select(OutboxMessageRow.recipient).where(OutboxMessageRow.message_id == "out-0@x")).one()
+    again = erase_unlinked_mail(services, 90, now)
+    assert (again.inbound, again.outbox) == (0, 0)

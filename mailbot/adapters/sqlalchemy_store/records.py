@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, and_, bindparam, cast, literal, or_, select, update
+from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,12 @@ from mailbot.domain.digest import CaseDates
 from mailbot.domain.errors import PermanentError
 from mailbot.domain.referral import AgencyType
 from mailbot.domain.reporting import CaseOutline
-from mailbot.services.stored import ChildOnRecord, MailErased, OutboxStatus
+from mailbot.services.stored import ChildOnRecord, InboundStatus, MailErased, OutboxStatus
 
-QUEUED, FAILED = OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value
+QUEUED, SENT, FAILED = (OutboxStatus.QUEUED.value, OutboxStatus.SENT.value,
+                        OutboxStatus.FAILED.value)
+PROCESSED, IGNORED = InboundStatus.PROCESSED.value, InboundStatus.IGNORED.value
+EMPTY_RAW = zlib.compress(b"")  # raw mail is kept compressed: emptied, it is this
 
 
 class SqlCaseRecords:
@@ -161,7 +164,7 @@ class SqlCaseRecords:
         with the addresses it went to; mail still queued is given up rather than sent empty."""
         inbound = self._session.execute(
             update(InboundMessageRow).where(InboundMessageRow.case_reference == reference)
-            .values(raw=zlib.compress(b""), error=""))
+            .values(raw=EMPTY_RAW, error=""))
         out = OutboxMessageRow
         outbox = self._session.execute(
             update(out).where(out.case_reference == reference)
@@ -170,6 +173,29 @@ class SqlCaseRecords:
                     recipient=literal("removed:") + cast(out.id, String),
                     status=sql_case((out.status == QUEUED, FAILED), else_=out.status)))
         return MailErased(inbound.rowcount, outbox.rowcount)
+
+    def erase_unlinked_mail(self, before: datetime, note: str, dry_run: bool) -> MailErased:
+        """Empties the raw text of mail that no case holds, once done with: inbound mail acted
+        on or ignored (never one quarantined or still to act on), outgoing mail sent or given
+        up (never one queued or held). Each row stays, with its Message-ID and checksum, so a
+        copy that comes again is still known; only what a person wrote goes."""
+        inbound, out = InboundMessageRow, OutboxMessageRow
+        inbound_rows = and_(inbound.case_reference.is_(None),
+                            inbound.status.in_((PROCESSED, IGNORED)),
+                            inbound.received_at < before, inbound.raw != EMPTY_RAW)
+        outbox_rows = and_(out.case_reference == "", out.status.in_((SENT, FAILED)),
+                           out.created_at < before, out.data != b"")
+        if dry_run:
+            return MailErased(self._count(inbound, inbound_rows), self._count(out, outbox_rows))
+        emptied_in = self._session.execute(
+            update(inbound).where(inbound_rows).values(raw=EMPTY_RAW, error=""))
+        emptied_out = self._session.execute(
+            update(out).where(outbox_rows)
+            .values(data=b"", last_error=note, recipient=literal("removed:") + cast(out.id, String)))
+        return MailErased(emptied_in.rowcount, emptied_out.rowcount)
+
+    def _count(self, table, rows) -> int:
+        return self._session.scalar(select(func.count()).select_from(table).where(rows)) or 0
 
 
 def _agency(value: str | None) -> AgencyType | None:
