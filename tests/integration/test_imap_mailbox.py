@@ -71,6 +71,27 @@ def test_tls_with_a_trusted_certificate_works(dovecot, world, tls_certificate):
         adapter.close()
 
 
+def test_an_interrupt_wakes_an_idle_on_tls_at_once_and_logs_no_lost_connection(
+        dovecot, world, tls_certificate, caplog):
+    """Exchange Online and most servers speak TLS: shutting an SSL socket from the stopping
+    thread must wake the IDLE as it does a plain one, and is not a connection lost."""
+    adapter = _mailbox(dovecot, world.account, password=world.account.password,
+                       security="tls", port=dovecot.tls_port,
+                       ssl_context=tls_certificate.client_context())
+    assert adapter.fetch_new() == []
+    outcome: dict = {}
+    waiter = threading.Thread(target=lambda: outcome.update(arrived=adapter.wait_for_new(60)))
+    waiter.start()
+    time.sleep(1.5)  # past the IDLE's first look
+    started = time.monotonic()
+    adapter.interrupt()
+    waiter.join(10)
+    assert not waiter.is_alive() and outcome == {"arrived": False}
+    assert time.monotonic() - started < 2
+    adapter.close()
+    assert "connection lost" not in caplog.text
+
+
 def test_starttls_upgrades_the_plain_port_before_logging_in(dovecot, world, tls_certificate):
     world.deliver(message(1))
     adapter = _mailbox(dovecot, world.account, password=world.account.password,
