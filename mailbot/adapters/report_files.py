@@ -19,7 +19,7 @@ from docx.document import Document as DocxDocument
 from docx.shared import Inches, Pt
 
 from mailbot.adapters import charts
-from mailbot.domain.report_values import FEWER_THAN_5, plotted, shown
+from mailbot.domain.report_values import FEWER_THAN_5, WITHHELD, plotted, shown
 from mailbot.domain.reporting import Table, ThematicReport
 
 DOCX_NAME, CSV_NAME = "thematic-report.docx", "thematic-report.csv"
@@ -66,8 +66,9 @@ def _document(report: ThematicReport, title: str, pictures: dict[str, bytes]) ->
                            f" Partnerships: {', '.join(report.partnerships) or 'none'}.")
     document.add_paragraph(
         f"Numbers under 5 are shown as \"{FEWER_THAN_5}\", as in published statistics about"
-        " children, and so are shares and medians worked out from them. Cases are named by"
-        " reference only.")
+        " children, and so are shares and medians worked out from them. Where numbers add up to"
+        " a total shown in the report, so that one under 5 could be worked out from the others,"
+        f" the smallest of the others is \"{WITHHELD}\" too. Cases are named by reference only.")
     for table in report.tables:
         document.add_heading(table.title, level=2)
         document.add_paragraph(table.counts)

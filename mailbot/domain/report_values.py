@@ -4,15 +4,22 @@ suppressed.
 Published statistics about children show a count under 5 as "fewer than 5", since a small
 count can point at one child; a share or a median worked out from fewer than 5 cases, or
 from a count so suppressed, is suppressed with it, so the count cannot be worked back out
-of the share. Zero is shown as 0: it describes nobody. Pure.
+of the share. Zero is shown as 0: it describes nobody.
+
+A suppressed count beside others that add up to a published total could be worked out by
+subtraction, so one more of them is withheld (secondary suppression, ``withheld_cells``):
+where exactly one count of such a group is hidden, its smallest shown neighbour is withheld
+too, and so is any share in that neighbour's row. Pure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SMALL = 5
 FEWER_THAN_5 = "fewer than 5"
+WITHHELD = "withheld"
 NONE_TO_SHOW = "-"
 
 
@@ -33,7 +40,49 @@ class Median:
     unit: str = "working days"
 
 
-Value = int | Share | Median | str
+@dataclass(frozen=True)
+class Withheld:
+    """A value big enough to show, withheld so that a suppressed count beside it cannot be
+    worked out from a total."""
+
+    value: int | Share
+
+
+Value = int | Share | Median | str | Withheld
+
+
+@dataclass(frozen=True)
+class Summed:
+    """Rows of one column whose counts add up to a total shown in the report, in this table
+    or another (a table's "All" row; the cases opened, for the categories)."""
+
+    column: int
+    rows: tuple[int, ...]
+
+
+def withheld_cells(rows: Sequence[Sequence[Value]], groups: Iterable[Summed]) -> set[tuple[int, int]]:
+    """The (row, column) cells to withhold so that no group has exactly one count hidden:
+    each such group gives up its smallest shown non-zero count (ties: the first)."""
+    withheld: set[tuple[int, int]] = set()
+    for group in groups:
+        cells = [(row, group.column) for row in group.rows]
+        hidden = [cell for cell in cells if cell in withheld or _suppressed(rows, cell)]
+        if len(hidden) != 1:
+            continue
+        showing = [cell for cell in cells if cell not in hidden and _count(rows, cell) > 0]
+        if showing:
+            withheld.add(min(showing, key=lambda cell: (_count(rows, cell), cell)))
+    return withheld
+
+
+def _count(rows: Sequence[Sequence[Value]], cell: tuple[int, int]) -> int:
+    value = rows[cell[0]][cell[1]]
+    return value if isinstance(value, int) else 0
+
+
+def _suppressed(rows: Sequence[Sequence[Value]], cell: tuple[int, int]) -> bool:
+    value = rows[cell[0]][cell[1]]
+    return isinstance(value, int) and is_small(value)
 
 
 def is_small(count: int) -> bool:
@@ -44,6 +93,8 @@ def shown(value: Value) -> str:
     """The cell's text, small numbers suppressed."""
     if isinstance(value, bool):
         raise TypeError("a report cell holds a count, a share, a median or text, not a flag")
+    if isinstance(value, Withheld):
+        return WITHHELD
     if isinstance(value, int):
         return FEWER_THAN_5 if is_small(value) else str(value)
     if isinstance(value, Share):
@@ -62,7 +113,7 @@ def shown(value: Value) -> str:
 
 def plotted(value: Value) -> float | None:
     """The number a chart draws for the cell, or None where the cell is suppressed or text."""
-    if isinstance(value, str) or shown(value) == FEWER_THAN_5:
+    if isinstance(value, str | Withheld) or shown(value) == FEWER_THAN_5:
         return None
     if isinstance(value, Share):
         return 100 * value.part / value.whole if value.whole else 0.0

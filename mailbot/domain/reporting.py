@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from statistics import median
 
 from mailbot.domain.case import CaseStatus, EventKind
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import AgencyType
-from mailbot.domain.report_values import Median, Share, Value
+from mailbot.domain.report_values import Median, Share, Summed, Value, Withheld, withheld_cells
 from mailbot.domain.stage_visits import EventOutline, StageVisit, stage_visits, timescale_words
 from mailbot.domain.working_days import WorkingCalendar
 
@@ -77,6 +77,7 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
     charted: tuple[int, ...] = (0,)  # the columns the chart draws
+    summed: tuple[Summed, ...] = ()  # counts whose total is shown: see report_values
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def build_report(outlines: Sequence[CaseOutline], policies: Mapping[str, PolicyC
     """Every table, from the outlines of cases whose life overlaps the period."""
     names = {key: pc.policy.name for key, pc in policies.items()}
     visits = {o.reference: _visits(o, policies) for o in outlines}
-    tables = (
+    tables: tuple[Table, ...] = (
         _cases_table(outlines, period, names),
         _category_table(outlines, period),
         _pairs_table(outlines, period, agency_label),
@@ -107,8 +108,30 @@ def build_report(outlines: Sequence[CaseOutline], policies: Mapping[str, PolicyC
         _chasers_table(outlines, period),
         _outcomes_table(outlines, period),
     )
+    tables = tuple(_with_secondary_suppression(table) for table in tables)
     partnerships = tuple(sorted({names.get(o.policy_key, o.policy_key) for o in outlines}))
     return ThematicReport(period, partnerships, len(outlines), tables)
+
+
+def _with_secondary_suppression(table: Table) -> Table:
+    """The table with the counts withheld that would give a suppressed one away, and the
+    shares in their rows (a share and its whole give the part back)."""
+    withheld = withheld_cells([row.values for row in table.rows], table.summed)
+    if not withheld:
+        return table
+    rows_touched = {row for row, _ in withheld}
+    rows = tuple(
+        Row(row.label, tuple(
+            Withheld(value) if isinstance(value, int | Share)
+            and ((r, c) in withheld or (r in rows_touched and isinstance(value, Share)))
+            else value
+            for c, value in enumerate(row.values)))
+        for r, row in enumerate(table.rows))
+    return replace(table, rows=rows)
+
+
+def every_row(rows: Sequence[Row], column: int = 0) -> tuple[Summed, ...]:
+    return (Summed(column, tuple(range(len(rows)))),)
 
 
 def _visits(outline: CaseOutline, policies: Mapping[str, PolicyCalendar]) -> list[StageVisit]:
@@ -133,9 +156,11 @@ def _cases_table(outlines: Sequence[CaseOutline], period: Period,
         labels.append(ALL)
     rows = tuple(Row(label, (tally[label]["opened"], tally[label]["closed"],
                              tally[label]["withdrawn"])) for label in labels)
+    parts = tuple(range(len(rows) - 1)) if ALL in tally else ()  # the partnerships add up
     return Table("cases", "Cases opened, closed and withdrawn",
                  "Cases opened, and cases closed (resolved or decided) or withdrawn, in the period.",
-                 ("Opened", "Closed", "Withdrawn"), rows, charted=(0, 1, 2))
+                 ("Opened", "Closed", "Withdrawn"), rows, charted=(0, 1, 2),
+                 summed=tuple(Summed(column, parts) for column in range(3)) if parts else ())
 
 
 def _category_table(outlines: Sequence[CaseOutline], period: Period) -> Table:
@@ -146,8 +171,9 @@ def _category_table(outlines: Sequence[CaseOutline], period: Period) -> Table:
             key = " ".join(o.category.casefold().split())
             labels.setdefault(key, " ".join(o.category.split()) or NOT_GIVEN)
             tally[key] += 1
+    rows = _ranked(tally, labels)
     return Table("categories", "By category of disagreement", "Cases opened in the period.",
-                 ("Cases",), _ranked(tally, labels))
+                 ("Cases",), rows, summed=every_row(rows))  # they add up to the cases opened
 
 
 def _pairs_table(outlines: Sequence[CaseOutline], period: Period, label: AgencyLabel) -> Table:
@@ -155,9 +181,10 @@ def _pairs_table(outlines: Sequence[CaseOutline], period: Period, label: AgencyL
     for o in outlines:
         if o.opened_at in period:
             tally[f"{label(o.raised_by)} about {label(o.raised_about).lower()}"] += 1
+    rows = _ranked(tally, {k: k for k in tally})
     return Table("agency_pairs", "By agency types: who raised it, about whom",
                  "Cases opened in the period: the referrer's agency, then the other agency.",
-                 ("Cases",), _ranked(tally, {k: k for k in tally}))
+                 ("Cases",), rows, summed=every_row(rows))  # they add up to the cases opened
 
 
 def _ranked(tally: Counter[str], labels: Mapping[str, str]) -> tuple[Row, ...]:
@@ -176,7 +203,8 @@ def _resolved_at_table(outlines: Sequence[CaseOutline], period: Period,
                  for key, stage in sorted(tally))
     return Table("resolved_at", "Stage at which cases were resolved",
                  "Cases closed in the period by agreement (RESOLVED) or by a final decision.",
-                 ("Resolved by agreement", "Decided"), rows, charted=(0, 1))
+                 ("Resolved by agreement", "Decided"), rows, charted=(0, 1),
+                 summed=every_row(rows, 0) + every_row(rows, 1))  # to the outcomes' counts
 
 
 def _time_in_stage_table(outlines: Sequence[CaseOutline], visits: Mapping[str, list[StageVisit]],
@@ -190,12 +218,14 @@ def _time_in_stage_table(outlines: Sequence[CaseOutline], visits: Mapping[str, l
             for key, stage in sorted(ended)]
     every = [v for group in ended.values() for v in group]
     over = sum(v.ran_over for v in every)
+    stages = tuple(range(len(rows)))  # they add up to the "All stages" row
     rows.append(Row("All stages", (len(every), "", "", over, Share(over, len(every)))))
     return Table("time_in_stage", "Time in each stage against the policy's timescale",
                  "Stages that ended in the period (moved on, resolved, decided or withdrawn);"
                  " a stage ran over when it ended after the policy's timescale for it.",
                  ("Stages ended", "Median time", "Policy timescale", "Ran over",
-                  "Share that ran over"), tuple(rows), charted=(4,))
+                  "Share that ran over"), tuple(rows), charted=(4,),
+                 summed=(Summed(0, stages), Summed(3, stages)))
 
 
 def _stage_time_row(policies: Mapping[str, PolicyCalendar], key: str, stage: int,
@@ -229,4 +259,5 @@ def _outcomes_table(outlines: Iterable[CaseOutline], period: Period) -> Table:
     tally: Counter[CaseStatus] = Counter(o.status for o in outlines if o.closed_at in period
                                          and o.status in CLOSED_BY)
     return Table("outcomes", "Outcomes", "Cases closed or withdrawn in the period.",
-                 ("Cases",), tuple(Row(label, (tally[status],)) for status, label in CLOSED_BY.items()))
+                 ("Cases",), tuple(Row(label, (tally[status],)) for status, label in CLOSED_BY.items()),
+                 summed=(Summed(0, (0, 1)),))  # resolved and decided: the cases closed
