@@ -55,8 +55,7 @@ class Walker:
 
     # ------------------------------------------------------------ budgets
 
-    def _count_cell(self) -> None:
-        self._cells += 1
+    def _check_cells(self) -> None:
         if self._cells > self._max_cells:
             raise refuse("too_many_cells", f"a Word document with more than"
                          f" {self._max_cells:,} table cells, far more than a Request for"
@@ -124,7 +123,9 @@ class Walker:
         before = X.child(props, "gridBefore")
         column = int(X.attr(before, "val") or 0) if before is not None else 0
         for tc in tcs:
-            self._count_cell()
+            self._cells += 1
+            if self._cells > self._max_cells or self._cells % 64 == 0:
+                self._check_cells()
             first = tc[0] if len(tc) else None  # the cell's properties come first
             span, vmerge = X.first_of(first if first is not None and _NAMES[first.tag] == "tcPr"
                                       else X.child(tc, "tcPr"), "gridSpan", "vMerge")
@@ -193,7 +194,8 @@ class Walker:
     # ------------------------------------------------------------ paragraphs and runs
 
     def _paragraph(self, p: etree._Element) -> str:
-        self._fields.new_paragraph()
+        if self._fields.open:  # only a field left open by the paragraphs before needs a look
+            self._fields.new_paragraph()
         out: list[str] = []
         self._inline(p, out)
         text = "".join(out)
@@ -202,11 +204,17 @@ class Walker:
         return text.strip(" \u00a0")
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
+        fields = self._fields
         for child in parent:
             tag = child.tag
             name = _NAMES[tag]
             if name == "r":
-                self._run(child, out)
+                # The commonest run by far, one w:t outside any field, is read here at once.
+                text = None if fields.open else _plain_text(child)
+                if text is None:
+                    self._run(child, out)
+                else:
+                    out.append(text)
             elif name == "sdt":
                 self._sdt(child, out, inline=True)
             elif name in _TRANSPARENT:
@@ -224,9 +232,6 @@ class Walker:
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
         children = list(run)
-        if not self._fields.open and _plain_text(children):
-            out.append(children[-1].text or "")  # the commonest run by far
-            return
         names = [_NAMES[c.tag] for c in children]
         formats = X.kids(children[names.index("rPr")]) if "rPr" in names else {}
         if not formats.keys() & _MARKING:  # no formatting that changes what it says
@@ -261,12 +266,18 @@ class Walker:
                 out.append("-")
 
 
-def _plain_text(children: list[etree._Element]) -> bool:
-    """A run of one w:t, alone or after empty run properties (as LibreOffice writes every run)."""
-    if len(children) == 1:
-        return _NAMES[children[0].tag] == "t"
-    return len(children) == 2 and _NAMES[children[1].tag] == "t" and \
-        _NAMES[children[0].tag] == "rPr" and not len(children[0])
+def _plain_text(run: etree._Element) -> str | None:
+    """The text of a run of one w:t, alone or after empty run properties (as LibreOffice writes
+    every run), else None. Its children are looked at by index, not listed: most runs are such."""
+    count = len(run)
+    if count == 1:
+        only = run[0]
+        return (only.text or "") if _NAMES[only.tag] == "t" else None
+    if count == 2:
+        props, last = run
+        if _NAMES[last.tag] == "t" and _NAMES[props.tag] == "rPr" and not len(props):
+            return last.text or ""
+    return None
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
