@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.domain.referral import AgencyType, Referral
 from mailbot.intake import field_labels as L
@@ -109,6 +111,8 @@ def test_an_answer_that_is_neither_yes_nor_no_is_an_error():
     ("A local charity", AgencyType.VOLUNTARY),
     ("Other", AgencyType.OTHER),
     ("childrens_social_care", AgencyType.CHILDRENS_SOCIAL_CARE),
+    ("Childrens Social Care", AgencyType.CHILDRENS_SOCIAL_CARE),
+    ("SELF_EMPLOYED", AgencyType.SELF_EMPLOYED),
     ("Housing association", None),
 ])
 def test_agency_type_words_become_agency_types(text, expected):
@@ -139,3 +143,29 @@ def test_parse_value_types_each_field_by_its_kind():
     assert F.parse_value("referrer_email", "Jane <jane@x.org>") == "jane@x.org"
     with pytest.raises(ValueError):
         F.parse_value("referrer_email", "call me")
+
+
+def test_every_agency_type_is_read_from_its_own_name_with_or_without_underscores():
+    for value in AgencyType:
+        assert F.parse_agency_type(value.value) is value
+        assert F.parse_agency_type(value.value.replace("_", " ").title()) is value
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(
+    "aZ9 _&'/.:-\n\u2019\u0301\u0308\u00e9\u1100\u1161\u11a8\ufb01\u0130\uff41\u0338"
+    "\u3099\u304b\ud800"), max_size=120))
+def test_a_text_judged_too_long_for_a_label_is_too_long_once_normalised(text):
+    # Long answers are turned away without normalising them; the shortcut may only say "too
+    # long" when normalising would have said so too.
+    for limit in (0, 5, 80, 200):
+        if L._surely_longer(text, limit):
+            assert len(L.normalise_label(text)) > limit
+
+
+def test_a_long_answer_is_neither_a_heading_nor_a_label():
+    summary = "The referrer's school has not shared the other agency's attendance data.\n" * 12
+    assert L.section_of_heading(summary) is None
+    assert L.match_label(summary) is None
+    assert L.match_label("Child's name" + " " * 400) == "child_name"
+    assert L.section_of_heading("Referrer details" + "\u00a0" * 400) == "referrer"
