@@ -163,14 +163,22 @@ _AGENCY_PATTERNS = tuple((value, re.compile("|".join(rf"\b{re.escape(w)}" for w 
                          for value, words in _AGENCY_WORDS)
 
 
+# Each type's own name, as in code and with spaces ("self_employed", "self employed"), the first
+# type to claim a name keeping it: looked up at once rather than by walking the enum, whose
+# members' values are slow to read (two agency answers a form).
+_AGENCY_NAMES: dict[str, AgencyType] = {}
+for _type in AgencyType:
+    for _name in (_type.value, _type.value.replace("_", " ")):
+        _AGENCY_NAMES.setdefault(_name, _type)
+
+
 def parse_agency_type(text: str) -> AgencyType | None:
     """The agency type named by a tick-box label or free words; None when nothing matches."""
     low = text.strip().lower().replace("\u2019", "'")
     if not low:
         return None
-    for value in AgencyType:
-        if low in (value.value, value.value.replace("_", " ")):
-            return value
+    if (named := _AGENCY_NAMES.get(low)) is not None:
+        return named
     for value, pattern in _AGENCY_PATTERNS:
         if pattern.search(low):
             return value
