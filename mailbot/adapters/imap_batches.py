@@ -88,9 +88,11 @@ class Backlog:
         self.uids: list[int] = []
         self.ahead: BatchFetch | None = None
         self._max_batch_bytes = max_batch_bytes
+        self._large = Large()
 
     def forget(self) -> None:
         self.uids, self.ahead = [], None
+        self._large = Large()
 
     def take_ahead(self, limit: int) -> BatchFetch | None:
         """The batch asked for ahead, if any, cut to ``limit`` (the rest goes back to the list)."""
@@ -102,7 +104,9 @@ class Backlog:
 
     def next_uids(self, client: IMAPClient, limit: int) -> list[int]:
         """Takes the list's next batch: at most ``limit`` UIDs within the byte budget."""
-        uids = within_size(client, self.uids[:limit], self._max_batch_bytes)
+        uids = self.uids[:limit]
+        if len(uids) > 1 and self._large.among(client, uids, self._max_batch_bytes, self.uids):
+            uids = cut_to_size(client, uids, self._max_batch_bytes)
         del self.uids[:len(uids)]
         return uids
 
@@ -119,16 +123,34 @@ class Backlog:
             ahead.bodies()
 
 
-def within_size(client: IMAPClient, uids: list[int], budget: int) -> list[int]:
+class Large:
+    """Which UIDs of a backlog are larger than an equal share of the byte budget, found by one
+    SEARCH for the whole list rather than one a batch.
+
+    A batch none of whose messages is larger than its share fits whole, and a backlog of small
+    mail is all such batches; a SEARCH a batch had cost a round trip, and the server a sync,
+    before each batch's FETCH could be sent (issue 19). Sizes never change, so the answer holds
+    for as long as the list (it is forgotten with it), and for any batch of these UIDs whose
+    share is no smaller.
+    """
+
+    def __init__(self) -> None:
+        self._share = 0  # the share the SEARCH asked about; 0: not asked yet
+        self._searched: set[int] = set()
+        self._found: set[int] = set()
+
+    def among(self, client: IMAPClient, uids: list[int], budget: int,
+              backlog: list[int]) -> bool:
+        """Whether any of ``uids`` (a batch of ``backlog``) is larger than its share."""
+        share = budget // len(uids)
+        if share < self._share or not self._searched.issuperset(uids):
+            self._share, self._searched = share, set(backlog)
+            self._found = set(client.search(["UID", uid_set(backlog), "LARGER", str(share)]))
+        return not self._found.isdisjoint(uids)
+
+
+def cut_to_size(client: IMAPClient, uids: list[int], budget: int) -> list[int]:
     """The first of ``uids`` whose bodies stay under ``budget`` bytes (always at least one)."""
-    if len(uids) <= 1:
-        return uids
-    # If none of them is larger than an equal share of the budget, all of them fit: one
-    # cheap SEARCH instead of fetching every size, which costs as much as a third of the
-    # bodies' own fetch for a backlog of small mail.
-    share = budget // len(uids)
-    if not client.search(["UID", uid_set(uids), "LARGER", str(share)]):
-        return uids
     sizes = client.fetch(uids, ["RFC822.SIZE"])
     total, kept = 0, []
     for uid in uids:

@@ -211,6 +211,31 @@ def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
     assert [m.data for m in tiny.fetch_new()] == [message(0)]
 
 
+def test_a_backlog_of_small_mail_asks_the_sizes_once_not_once_a_batch(world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(25)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    assert _take_backlog(adapter) == [message(n) for n in range(25)]
+    adapter.close()
+    assert _commands(caplog, r"UID SEARCH UID \S+ LARGER") == 1, "one SEARCH for the backlog"
+    assert _commands(caplog, "UID FETCH .*RFC822.SIZE") == 0
+    assert world.waiting() == []
+
+
+def test_a_large_message_in_a_backlog_still_cuts_its_batch(world):
+    small = len(message(0))
+    world.server.append_many(world.account, [message(0), message(1) + b"x" * small * 3,
+                                             message(2), message(3)])
+    adapter = world.open(max_batch_bytes=small * 3)
+    sizes = []
+    while batch := adapter.fetch_new(limit=2):
+        sizes.append(len(batch))
+        adapter.mark_all_processed(batch)
+    adapter.close()
+    assert sizes == [1, 1, 2]
+    assert world.waiting() == []
+
+
 def test_uid_sets_collapse_runs():
     assert uid_set([1, 2, 3, 5, 7, 8]) == "1:3,5,7:8"
     assert uid_set([4]) == "4"
