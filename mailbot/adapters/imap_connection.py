@@ -10,6 +10,7 @@ import contextlib
 import imaplib
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -191,6 +192,13 @@ def shut(client: IMAPClient) -> None:
     # Nothing useful can be done with a failed close.
     with contextlib.suppress(Exception):
         client.shutdown()
+
+
+def shut_socket(client: IMAPClient) -> None:
+    """From another thread: shuts the session's socket, which wakes a read blocked on it (an
+    IDLE). Nothing more can be said on the session; only closing it is left."""
+    with contextlib.suppress(OSError):
+        client.socket().shutdown(socket.SHUT_RDWR)
 
 
 def log_out(client: IMAPClient) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -33,8 +32,9 @@ from mailbot.adapters.imap_connection import (
     log_out,
     open_session,
     shut,
+    shut_socket,
 )
-from mailbot.adapters.imap_marking import ProcessedFolder
+from mailbot.adapters.imap_marking import ProcessedFolder, current_uids
 from mailbot.adapters.imap_mover import Mover
 from mailbot.adapters.imap_waiting import IDLE_RENEW_SECONDS, Waiting
 from mailbot.adapters.pauses import Pauses
@@ -85,10 +85,8 @@ class ImapMailbox:
         self.mark_all_processed([message])
 
     def mark_all_processed(self, messages: Sequence[RawMessage]) -> None:
-        for message in messages:
-            if message.mailbox != self.name:
-                raise PermanentError(f"mailbox {self.name} cannot mark a message of"
-                                     f" {message.mailbox}")
+        if strangers := {message.mailbox for message in messages} - {self.name}:
+            raise PermanentError(f"mailbox {self.name} cannot mark a message of {min(strangers)}")
         if messages:
             self._run(lambda client: self._mark(client, messages))
 
@@ -103,14 +101,12 @@ class ImapMailbox:
             self._in_wait = False
 
     def interrupt(self) -> None:
-        """From the worker's main thread, as it stops: ends a wait under way at once, and any
-        later one. A wait blocked in IDLE is woken by shutting its socket (the session is
-        closed next anyway); a fetch or marking under way is left to finish."""
+        """As the worker stops: ends a wait under way at once (an IDLE by shutting its socket;
+        the session is closed next anyway), and any later one. A fetch or marking finishes."""
         self._pauses.interrupt()
         client = self._client
         if self._in_wait and client is not None:
-            with contextlib.suppress(OSError):
-                client.socket().shutdown(socket.SHUT_RDWR)
+            shut_socket(client)
 
     def _wait(self, deadline: float) -> bool:
         while not self._pauses.interrupted:
@@ -144,10 +140,8 @@ class ImapMailbox:
         self._finish_moves()
         client, self._client = self._client, None
         if client is not None:
-            if self._waiting.idling:
-                self._waiting.idling = False
-                with contextlib.suppress(*CONNECTION_ERRORS, *COMMAND_ERRORS):
-                    client.idle_done()
+            with contextlib.suppress(*CONNECTION_ERRORS, *COMMAND_ERRORS):
+                self._waiting.end_idle(client)
             log_out(client)
 
     # -- sessions ----------------------------------------------------------------------------
@@ -174,8 +168,7 @@ class ImapMailbox:
     def _connected(self) -> IMAPClient:
         if self._client is not None:
             return self._client
-        wait = self._backoff.wait()
-        if wait > 0:
+        if (wait := self._backoff.wait()) > 0:
             raise TransientError(f"mailbox {self.name}: reconnecting in {wait:.1f}s")
         try:
             client = open_session(self._settings)
@@ -216,10 +209,7 @@ class ImapMailbox:
     def _finish_moves(self) -> None:
         """End the backlog's second session and move here whatever it did not."""
         mover, self._mover = self._mover, None
-        if mover is None:
-            return
-        left = sorted(uid for uidvalidity, uids in mover.finish()
-                      if uidvalidity == self._uidvalidity for uid in uids)
+        left = mover.finish(self._uidvalidity) if mover is not None else []
         if not left:
             return
         try:
@@ -282,14 +272,7 @@ class ImapMailbox:
             self._drop(error)
 
     def _mark(self, client: IMAPClient, messages: Sequence[RawMessage]) -> None:
-        uids = []
-        for message in messages:
-            if message.uidvalidity != self._uidvalidity:
-                # The UID may now name another message; the rescan offers this one again.
-                log.warning("mailbox %s: not moving UID %s of stale UIDVALIDITY %d", self.name,
-                            message.uid, message.uidvalidity)
-            else:
-                uids.append(int(message.uid))
+        uids = current_uids(self.name, self._uidvalidity, messages)
         if not uids:
             return
         ahead = self._backlog.ahead

@@ -8,9 +8,15 @@ offered, or is flagged \\Flagged where neither is (and then \\Flagged messages a
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from imapclient import DELETED, FLAGGED, IMAPClient
 
 from mailbot.adapters.imap_connection import COMMAND_ERRORS, ensure_folder, server_folder_name
+from mailbot.services.ports import RawMessage
+
+log = logging.getLogger(__name__)
 
 _MOVE_ATTEMPTS = 3
 
@@ -79,3 +85,16 @@ def uid_set(uids: list[int]) -> str:
         else:
             runs.append([uid, uid])
     return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in runs)
+
+
+def current_uids(mailbox: str, uidvalidity: int, messages: Sequence[RawMessage]) -> list[int]:
+    """The UIDs of ``messages`` still valid in the folder (of its current ``uidvalidity``)."""
+    uids = []
+    for message in messages:
+        if message.uidvalidity != uidvalidity:
+            # The UID may now name another message; the rescan offers this one again.
+            log.warning("mailbox %s: not moving UID %s of stale UIDVALIDITY %d", mailbox,
+                        message.uid, message.uidvalidity)
+        else:
+            uids.append(int(message.uid))
+    return uids

@@ -68,10 +68,11 @@ class Mover:
         with self._lock:
             return frozenset(uid for _, uids in self._waiting + self._moving for uid in uids)
 
-    def finish(self) -> list[tuple[int, list[int]]]:
-        """Wait for the moves handed over, log out, end the thread, and hand back what was not
-        moved as (uidvalidity, uids). A move stuck past the connection timeout is left to end
-        by itself and handed back too: moving a message twice is harmless."""
+    def finish(self, uidvalidity: int) -> list[int]:
+        """Wait for the moves handed over, log out, end the thread, and hand back the UIDs not
+        moved that are still of ``uidvalidity``, in order. A move stuck past the connection
+        timeout is left to end by itself and handed back too: moving a message twice is
+        harmless."""
         _, stuck = wait(self._tasks, timeout=self._settings.timeout)
         self._tasks = []
         with self._lock:
@@ -83,7 +84,7 @@ class Mover:
                 self._waiting, self._moving = [], []
         self._worker.submit(self._close)
         self._worker.shutdown(wait=not stuck, cancel_futures=bool(stuck))
-        return unmoved
+        return sorted(uid for valid, uids in unmoved if valid == uidvalidity for uid in uids)
 
     # -- on the worker thread ---------------------------------------------------------------
 

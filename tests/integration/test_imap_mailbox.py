@@ -388,6 +388,6 @@ def test_batches_handed_over_while_a_move_runs_are_moved_in_one_command(world):
     mover.move(adapter._uidvalidity, [6, 5])
     assert mover.in_flight() == {1, 2, 3, 4, 5, 6}
     release.set()
-    assert mover.finish() == []
+    assert mover.finish(adapter._uidvalidity) == []
     assert calls == [[1, 2], [3, 4, 5, 6]]
     adapter.close()
