@@ -9,6 +9,7 @@ from email.policy import default
 
 import pytest
 
+from mailbot.adapters import mime_writer
 from mailbot.adapters.email_builder import build_email, make_message_id
 from mailbot.intake.message import Address, parse_message
 
@@ -183,3 +184,20 @@ def test_an_international_domain_is_sent_as_its_idna_name_and_a_broken_address_i
     for bad in ("@school.example", "zoë@school.example", "a b@school.example"):
         with pytest.raises(PermanentError):
             _build(to=[bad])
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("a" * 78 + "\nshort\n", "7bit"),  # a line of 78 bytes is still short enough
+    ("a" * 79 + "\nshort\n", "quoted-printable"),
+    ("short\n" + "a" * 79, "quoted-printable"),  # the last line, without its line end
+    ("é" * 39 + "\n", "8bit"),  # 78 bytes of UTF-8
+    ("é" * 40 + "\n", "quoted-printable"),  # 40 characters, but 80 bytes
+    ("one\r\ntwo\rthree\n", "7bit"),
+])
+def test_a_text_part_is_quoted_printable_only_when_a_line_passes_78_bytes(text, encoding):
+    headers, body = mime_writer.text_part(text, "plain")
+    assert f"Content-Transfer-Encoding: {encoding}\r\n" in headers
+    assert b"\r" not in body.replace(b"\r\n", b"")  # every line ends in CRLF, and only there
+    decoded = message_from_bytes(headers.encode() + b"\r\n" + body, policy=default)
+    expected = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
+    assert decoded.get_content().replace("\r\n", "\n") == expected
