@@ -27,7 +27,6 @@ def case_view(case: Case, policy: Policy | None, tz: ZoneInfo) -> dict[str, Any]
     """Everything a template may say about the case itself."""
     r = case.referral
     stage_name = _stage_name(policy, case.stage)
-    step = policy.step_word if policy else "Stage"
     return {
         "reference": case.reference,
         "child_name": r.child_name,
@@ -48,7 +47,7 @@ def case_view(case: Case, policy: Policy | None, tz: ZoneInfo) -> dict[str, Any]
         "is_open": case.is_open,
         "stage": case.stage,
         "stage_name": stage_name,
-        "stage_label": f"{step} {case.stage}: {stage_name}" if stage_name else f"{step} {case.stage}",
+        "stage_label": stage_label(policy, case.stage, stage_name),
         "evidence": evidence(case),
         "safeguarding_lead_name": r.safeguarding_lead_name,
         "deadline": case.deadline.isoformat() if case.deadline else "",
@@ -82,6 +81,13 @@ def evidence(case: Case) -> list[dict[str, str]]:
         if text:
             parts.append({"label": label, "text": text})
     return parts
+
+
+def stage_label(policy: Policy | None, number: int, stage_name: str | None = None) -> str:
+    """``Level 2: Managers``, as the templates and the calendar entry name a stage."""
+    name = _stage_name(policy, number) if stage_name is None else stage_name
+    step = policy.step_word if policy else "Stage"
+    return f"{step} {number}: {name}" if name else f"{step} {number}"
 
 
 def _stage_name(policy: Policy | None, number: int) -> str:

@@ -149,6 +149,10 @@ def template_environment(search_path: list[Path], tz: ZoneInfo) -> ViewEnvironme
         # Templates are read once per process: checking every file's mtime on each render
         # was a tenth of composing an email.
         auto_reload=False,
+        # And kept in a plain dict: an environment's templates are a fixed few dozen, and the
+        # default least-recently-used cache took a lock and reordered a queue on each of the
+        # 40 or so look-ups an email's parts make (includes, imports, the base template).
+        cache_size=-1,
     )
     # Every value a template prints loses control characters and bidi overrides.
     environment.finalize = _finalizer(environment)

@@ -22,6 +22,7 @@ from mailbot.adapters.jinja_context import (
     case_view,
     person_view,
     policy_view,
+    stage_label,
     unassigned_roles,
 )
 from mailbot.adapters.jinja_environment import ViewEnvironment, template_environment
@@ -163,10 +164,11 @@ class JinjaRenderer:
     def _ics(self, case: Case, policy: Policy | None, partnership_name: str,
              partnership_address: str) -> AttachmentFile:
         assert case.deadline is not None
-        view = case_view(case, policy, self.tz)
+        # The stage's label alone: the whole case view, built here for it, is built again
+        # for each email anyway.
         event = self._event(case, case.stage, case.deadline, policy, partnership_name,
                             partnership_address, description=(
-                                f"{view['stage_label']} of case {case.reference} is due by"
+                                f"{stage_label(policy, case.stage)} of case {case.reference} is due by"
                                 f" {deadline_phrase(case.deadline, self.tz)}."))
         return event.filename, "text/calendar", ics_calendar.stage_deadline_ics(event)
 
