@@ -95,9 +95,12 @@ def build_email(
         "ascii") + content
 
 
+@lru_cache(maxsize=4096)
 def _header_address(value: Address | str) -> tuple[str, str]:
     """The address as header text (``Name <address>``, encoded as needed) and the bare
-    address; PermanentError when it cannot be mailed."""
+    address; PermanentError when it cannot be mailed (which is not kept: it is raised
+    again on every call). Kept per value, cleaning it included: the partnership's own
+    address and its business managers' are on most messages."""
     if isinstance(value, Address):
         name, email = value.name, value.email
     else:
