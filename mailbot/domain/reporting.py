@@ -130,7 +130,7 @@ def _with_secondary_suppression(table: Table) -> Table:
     return replace(table, rows=rows)
 
 
-def every_row(rows: Sequence[Row], column: int = 0) -> tuple[Summed, ...]:
+def _every_row(rows: Sequence[Row], column: int = 0) -> tuple[Summed, ...]:
     return (Summed(column, tuple(range(len(rows)))),)
 
 
@@ -173,7 +173,7 @@ def _category_table(outlines: Sequence[CaseOutline], period: Period) -> Table:
             tally[key] += 1
     rows = _ranked(tally, labels)
     return Table("categories", "By category of disagreement", "Cases opened in the period.",
-                 ("Cases",), rows, summed=every_row(rows))  # they add up to the cases opened
+                 ("Cases",), rows, summed=_every_row(rows))  # they add up to the cases opened
 
 
 def _pairs_table(outlines: Sequence[CaseOutline], period: Period, label: AgencyLabel) -> Table:
@@ -184,7 +184,7 @@ def _pairs_table(outlines: Sequence[CaseOutline], period: Period, label: AgencyL
     rows = _ranked(tally, {k: k for k in tally})
     return Table("agency_pairs", "By agency types: who raised it, about whom",
                  "Cases opened in the period: the referrer's agency, then the other agency.",
-                 ("Cases",), rows, summed=every_row(rows))  # they add up to the cases opened
+                 ("Cases",), rows, summed=_every_row(rows))  # they add up to the cases opened
 
 
 def _ranked(tally: Counter[str], labels: Mapping[str, str]) -> tuple[Row, ...]:
@@ -204,7 +204,7 @@ def _resolved_at_table(outlines: Sequence[CaseOutline], period: Period,
     return Table("resolved_at", "Stage at which cases were resolved",
                  "Cases closed in the period by agreement (RESOLVED) or by a final decision.",
                  ("Resolved by agreement", "Decided"), rows, charted=(0, 1),
-                 summed=every_row(rows, 0) + every_row(rows, 1))  # to the outcomes' counts
+                 summed=_every_row(rows, 0) + _every_row(rows, 1))  # to the outcomes' counts
 
 
 def _time_in_stage_table(outlines: Sequence[CaseOutline], visits: Mapping[str, list[StageVisit]],

@@ -60,28 +60,7 @@ def test_a_mailbox_without_push_has_its_mail_acted_on_by_the_periodic_look(dovec
     account = dovecot.add_user()
     relay = NoPushRelay(dovecot.port)
     relay.start()
-    monkeypatch.setenv("W18_MAILBOX_PASSWORD", account.password)
-    (tmp_path / "config.toml").write_text(f"""
-[database]
-url = "sqlite:///mailbot.sqlite3"
-[outgoing]
-kind = "directory"
-directory = "outbox"
-[[mailbox]]
-name = "bury"
-address = "bsp@bury.test"
-policy = "bury"
-kind = "imap"
-host = "127.0.0.1"
-port = {relay.port}
-security = "none"
-username = "{account.username}"
-password_env = "W18_MAILBOX_PASSWORD"
-poll_seconds = 2
-business_managers = ["manager@bury.test"]
-sender_trust = "none"
-""")
-    app = bootstrap(load_settings(Path(tmp_path / "config.toml")))
+    app = _bury_on_imap(tmp_path, monkeypatch, relay.port, account, poll_seconds=2)
     worker = Worker(app, lambda: NOW)
     threads = worker.start()
     try:
@@ -91,10 +70,7 @@ sender_trust = "none"
         dovecot.append(account, referral_email("bsp@bury.test", NOW))
         _wait_for(lambda: _cases(app) == 1, "the referral to be acted on")
     finally:
-        worker.stop()
-        worker.scheduler.shutdown(wait=True)
-        for thread in threads:
-            thread.join(timeout=30)
+        _stop(worker, threads)
         relay.stop()
     assert relay.swallowed > 0, "the relay let push through: this test proves nothing"
 
@@ -104,7 +80,6 @@ def test_a_quiet_watcher_wakes_only_for_its_look_and_a_stop_ends_every_wait_at_o
     """150 watchers each woken every 5 s only to wait again cost about half the worker's CPU
     at rest; the wait now lasts until the look, and the stop no longer needs it short."""
     account = dovecot.add_user()
-    monkeypatch.setenv("W18_MAILBOX_PASSWORD", account.password)
     waits: list[float] = []
     real_wait = ImapMailbox.wait_for_new
 
@@ -113,6 +88,40 @@ def test_a_quiet_watcher_wakes_only_for_its_look_and_a_stop_ends_every_wait_at_o
         return real_wait(self, timeout)
 
     monkeypatch.setattr(ImapMailbox, "wait_for_new", counted_wait)
+    app = _bury_on_imap(tmp_path, monkeypatch, dovecot.port, account, poll_seconds=600,
+                        more=MAILDIR_HACKNEY)
+    worker = Worker(app, lambda: NOW)
+    threads = worker.start()
+    try:
+        _wait_for(lambda: waits, "the watcher to wait")
+        time.sleep(6.5)  # past the 4 to 6 s slices a quiet watcher used to wake after
+        assert len(waits) == 1, f"a quiet watcher woke before its look: {waits}"
+        assert waits[0] > 400, "it waits until its look, 600 s give or take a fifth"
+    finally:
+        started = time.monotonic()
+        _stop(worker, threads)
+        stopped = time.monotonic() - started
+    assert not any(thread.is_alive() for thread in threads)
+    assert stopped < 3, f"the stop took {stopped:.1f} s: it waited out a wait"
+
+
+MAILDIR_HACKNEY = """
+[[mailbox]]
+name = "hackney"
+address = "chscp@hackney.test"
+policy = "hackney"
+kind = "maildir"
+path = "maildir/hackney"
+poll_seconds = 600
+business_managers = ["manager@hackney.test"]
+sender_trust = "none"
+"""
+
+
+def _bury_on_imap(tmp_path: Path, monkeypatch, port: int, account, *, poll_seconds: float,
+                  more: str = ""):
+    """The app of a config whose Bury mailbox is ``account`` on IMAP at ``port``."""
+    monkeypatch.setenv("W18_MAILBOX_PASSWORD", account.password)
     (tmp_path / "config.toml").write_text(f"""
 [database]
 url = "sqlite:///mailbot.sqlite3"
@@ -125,40 +134,22 @@ address = "bsp@bury.test"
 policy = "bury"
 kind = "imap"
 host = "127.0.0.1"
-port = {dovecot.port}
+port = {port}
 security = "none"
 username = "{account.username}"
 password_env = "W18_MAILBOX_PASSWORD"
-poll_seconds = 600
+poll_seconds = {poll_seconds}
 business_managers = ["manager@bury.test"]
 sender_trust = "none"
-[[mailbox]]
-name = "hackney"
-address = "chscp@hackney.test"
-policy = "hackney"
-kind = "maildir"
-path = "maildir/hackney"
-poll_seconds = 600
-business_managers = ["manager@hackney.test"]
-sender_trust = "none"
-""")
-    app = bootstrap(load_settings(Path(tmp_path / "config.toml")))
-    worker = Worker(app, lambda: NOW)
-    threads = worker.start()
-    try:
-        _wait_for(lambda: waits, "the watcher to wait")
-        time.sleep(6.5)  # past the 4 to 6 s slices a quiet watcher used to wake after
-        assert len(waits) == 1, f"a quiet watcher woke before its look: {waits}"
-        assert waits[0] > 400, "it waits until its look, 600 s give or take a fifth"
-    finally:
-        started = time.monotonic()
-        worker.stop()
-        worker.scheduler.shutdown(wait=True)
-        for thread in threads:
-            thread.join(timeout=30)
-        stopped = time.monotonic() - started
-    assert not any(thread.is_alive() for thread in threads)
-    assert stopped < 3, f"the stop took {stopped:.1f} s: it waited out a wait"
+{more}""")
+    return bootstrap(load_settings(tmp_path / "config.toml"))
+
+
+def _stop(worker: Worker, threads: list[threading.Thread]) -> None:
+    worker.stop()
+    worker.scheduler.shutdown(wait=True)
+    for thread in threads:
+        thread.join(timeout=30)
 
 
 def _cases(app) -> int:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from mailbot.adapters.sqlalchemy_store.case_rows import case_from_rows, copy_case_to_row, event_row
 from mailbot.adapters.sqlalchemy_store.orm import (
@@ -194,7 +195,8 @@ class SqlCaseRecords:
             .values(data=b"", last_error=note, recipient=literal("removed:") + cast(out.id, String)))
         return MailErased(emptied_in.rowcount, emptied_out.rowcount)
 
-    def _count(self, table, rows) -> int:
+    def _count(self, table: type[InboundMessageRow | OutboxMessageRow],
+               rows: ColumnElement[bool]) -> int:
         return self._session.scalar(select(func.count()).select_from(table).where(rows)) or 0
 
 
