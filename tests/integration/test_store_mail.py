@@ -9,9 +9,11 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
+from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import OutboxItem
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -138,6 +140,18 @@ def test_a_batch_is_queued_as_one_row_at_a_time_would_be_and_says_which_rows_are
                                                                      ("two", "b2@x")]
     with store_factory() as uow:
         assert uow.outbox.enqueue_many([]) == []
+
+
+def test_a_batch_with_a_message_id_already_used_is_refused_whole(uow_factory):
+    # A clashing Message-ID is a bug: it fails loudly, on PostgreSQL's pipelined INSERT too.
+    enqueue(uow_factory, item())
+    with uow_factory() as uow, pytest.raises(PermanentError, match="constraint"):
+        uow.outbox.enqueue_many([item(message_id="c1@x", key="one"),
+                                 item(message_id="<a1@lscp.example>", key="two")])
+    with uow_factory() as uow:
+        assert [row.item.message_id for row in uow.outbox.due(NOW)] == ["a1@lscp.example"]
+        assert uow.outbox.enqueue_many([item(message_id="c1@x", key="one")]) == [True]
+        uow.commit()
 
 
 def test_a_message_without_case_or_stage_is_still_queued_only_once(store_factory):

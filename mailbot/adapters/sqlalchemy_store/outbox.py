@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
+from mailbot.adapters.sqlalchemy_store.pipelined import insert_returning, psycopg_session
 from mailbot.adapters.sqlalchemy_store.sql import translated
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import OutboxItem, OutboxRow, OutboxStatus, SentMessage
@@ -50,12 +51,15 @@ class SqlOutbox:
             return []
         created_at = self._clock()
         statement = _enqueue_statement(self._session.get_bind().dialect.name)
-        added = set(self._session.scalars(statement, [dict(
-            case_reference=item.case_reference or "", template=item.template,
-            stage=item.stage or 0, key=item.key, recipient=item.recipient,
-            message_id=_bare(item.message_id), envelope_from=item.envelope_from, data=item.data,
-            status=HELD if item.held else QUEUED, next_attempt_at=AT_ONCE,
-            created_at=created_at) for item in items]))
+        rows = [dict(case_reference=item.case_reference or "", template=item.template,
+                     stage=item.stage or 0, key=item.key, recipient=item.recipient,
+                     message_id=_bare(item.message_id), envelope_from=item.envelope_from,
+                     data=item.data, status=HELD if item.held else QUEUED,
+                     next_attempt_at=AT_ONCE, created_at=created_at) for item in items]
+        if psycopg_session(self._session):  # a chunk's mail at once: see ``pipelined``
+            added = set(insert_returning(self._session, statement, rows))
+        else:
+            added = set(self._session.scalars(statement, rows))
         return [_bare(item.message_id) in added for item in items]
 
     @translated
