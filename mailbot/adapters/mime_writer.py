@@ -24,6 +24,10 @@ _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _ESCAPED = re.compile(r'[\\"]')
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _LONG_LINE = re.compile(rb"[^\n]{%d}" % (MAX_LINE + 1))
+# Lines of text parts and their quoted-printable encoding (``_quoted_printable``); emptied
+# when full, so lines only one email held (a child's name) do not linger for long.
+_QP_LINES: dict[bytes, bytes] = {}
+_QP_KEPT = 4096
 
 
 def header(name: str, value: str) -> str:
@@ -68,9 +72,27 @@ def text_part(text: str, subtype: str) -> tuple[str, bytes]:
     if _LONG_LINE.search(data) is None:
         encoding, body = ("7bit" if data.isascii() else "8bit"), data
     else:
-        encoding, body = "quoted-printable", binascii.b2a_qp(data, istext=True)
+        encoding, body = "quoted-printable", _quoted_printable(data)
     return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: {encoding}\r\n"), body.replace(b"\n", b"\r\n")
+
+
+def _quoted_printable(data: bytes) -> bytes:
+    """``binascii.b2a_qp`` of ``data`` (text whose every line ends in LF), a line at a time,
+    each line's encoding kept for the next part that holds it. Quoted-printable encodes each
+    line on its own (soft breaks, trailing blanks and a lone dot are all matters of one
+    line), so the lines joined are the part encoded whole; and most lines of a
+    partnership's emails (the base template's, its guidance, its commands) are the same in
+    every one. Encoding each part whole had been a tenth of acting on a referral."""
+    encoded = []
+    for line in data.splitlines(keepends=True):
+        kept = _QP_LINES.get(line)
+        if kept is None:
+            if len(_QP_LINES) >= _QP_KEPT:
+                _QP_LINES.clear()
+            kept = _QP_LINES[line] = binascii.b2a_qp(line, istext=True)
+        encoded.append(kept)
+    return b"".join(encoded)
 
 
 def binary_part(maintype: str, subtype: str, data: bytes, *, disposition: str, filename: str,

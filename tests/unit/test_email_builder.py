@@ -202,3 +202,23 @@ def test_a_text_part_is_quoted_printable_only_when_a_line_passes_78_bytes(text, 
     decoded = message_from_bytes(headers.encode() + b"\r\n" + body, policy=default)
     expected = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
     assert decoded.get_content().replace("\r\n", "\n") == expected
+
+
+_AWKWARD_LINES = ["a" * 79, "a" * 75 + " ", "a" * 76, "a" * 77 + "=", ".", ". ", " .", "x=y",
+                  "trailing space ", "trailing tab\t", "tab\tinside", "é" * 40, "\x0c form feed",
+                  "", " ", "=?utf-8?q?x?=", "b" * 200 + " " * 3, "Zoë said: \u202e"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_part_encoded_a_line_at_a_time_is_the_part_encoded_whole(seed):
+    import binascii
+    import random
+
+    lines = random.Random(seed).choices(_AWKWARD_LINES, k=30)
+    text = "\n".join(lines) + "\n" + "c" * 90 + "\n"
+    data = text.encode("utf-8")
+    headers, body = mime_writer.text_part(text, "plain")
+    assert "quoted-printable" in headers
+    assert body == binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
+    # And again, with every line's encoding already kept.
+    assert mime_writer.text_part(text, "plain")[1] == body
