@@ -34,9 +34,12 @@ class Address:
         return self.email.rpartition("@")[2]
 
 
+@lru_cache(maxsize=1024)
 def mailable(address: str) -> bool:
     """Whether a mailer can put this address on a message: ``tom..reid@example.org`` looks
-    like an address but is not one (RFC 5322's dot-atom), and the builder refuses it."""
+    like an address but is not one (RFC 5322's dot-atom), and the builder refuses it. Kept
+    per address: a referral asks it of its referrer's twice, and the standard library's
+    parser reads one in about 35 us."""
     try:
         HeaderAddress(addr_spec=address.strip())
     except (ValueError, IndexError, TypeError):
