@@ -42,6 +42,8 @@ _CLAIM = (select(InboundMessageRow.id, InboundMessageRow.raw)
           .where(InboundMessageRow.id == bindparam("record_id"),
                  InboundMessageRow.status == RECEIVED))
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
+# Both run on the session's connection, without the ORM's look for work of its own
+# (``cases``): one of each a message acted on.
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
 # zlib's fastest level: a bare referral costs the same at any level (setting up the stream is
 # most of it), and a referral carrying a .docx is mostly base64 of deflated data, which level 6
@@ -118,15 +120,15 @@ class SqlInboundLog:
         acted on already or another worker's transaction is acting on it now. The message's
         bytes come with the claim and are kept for the ``raw`` that follows it."""
         postgres = self._session.get_bind().dialect.name == "postgresql"
-        row = self._session.execute(_CLAIM_LOCKED if postgres else _CLAIM,
-                                    {"record_id": record_id}).one_or_none()
+        row = self._session.connection().execute(_CLAIM_LOCKED if postgres else _CLAIM,
+                                                 {"record_id": record_id}).one_or_none()
         self._claimed = None if row is None else (record_id, row.raw)
         return row is not None
 
     @translated
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None:
-        result = self._session.execute(_MARK, dict(
+        result = self._session.connection().execute(_MARK, dict(
             record_id=record_id, status=InboundStatus(status).value, case_reference=case_reference,
             error=error[-MAX_ERROR:]))
         if result.rowcount != 1:

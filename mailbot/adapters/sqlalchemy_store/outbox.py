@@ -58,8 +58,8 @@ class SqlOutbox:
                      next_attempt_at=AT_ONCE, created_at=created_at) for item in items]
         if psycopg_session(self._session):  # a chunk's mail at once: see ``pipelined``
             added = set(insert_returning(self._session, statement, rows))
-        else:
-            added = set(self._session.scalars(statement, rows))
+        else:  # on the session's connection, without the ORM's look for work (``cases``)
+            added = set(self._session.connection().scalars(statement, rows))
         return [_bare(item.message_id) in added for item in items]
 
     @translated
