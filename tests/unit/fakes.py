@@ -164,6 +164,10 @@ class _Inbound:
         self.work["inbound"][record_id] = replace(record, status=InboundStatus(status),
                                                   case_reference=case_reference)
 
+    def mark_many(self, marks):
+        for record_id, status, case_reference, error in marks:
+            self.mark(record_id, status, case_reference, error)
+
     def raw(self, record_id) -> bytes:
         return self.raw_bytes[record_id]
 

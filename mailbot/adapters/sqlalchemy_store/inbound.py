@@ -135,6 +135,19 @@ class SqlInboundLog:
             raise PermanentError(f"no inbound message with id {record_id}")
 
     @translated
+    def mark_many(self, marks: Sequence[tuple[int, InboundStatus, str | None, str]]) -> None:
+        """``mark`` for each (record_id, status, case_reference, error), in one executemany."""
+        if not marks:
+            return
+        result = self._session.connection().execute(_MARK, [dict(
+            record_id=record_id, status=InboundStatus(status).value,
+            case_reference=case_reference, error=error[-MAX_ERROR:])
+            for record_id, status, case_reference, error in marks])
+        if self._session.get_bind().dialect.supports_sane_multi_rowcount and (
+                result.rowcount != len(marks)):
+            raise PermanentError(f"no inbound message with one of the ids {[m[0] for m in marks]}")
+
+    @translated
     def raw(self, record_id: int) -> bytes:
         if self._claimed is not None and self._claimed[0] == record_id:
             data, self._claimed = self._claimed[1], None
