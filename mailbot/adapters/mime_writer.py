@@ -15,6 +15,7 @@ import base64
 import binascii
 import re
 import secrets
+import time
 from email.header import Header
 from email.utils import encode_rfc2231
 from itertools import groupby
@@ -24,10 +25,13 @@ _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _ESCAPED = re.compile(r'[\\"]')
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _LONG_LINE = re.compile(rb"[^\n]{%d}" % (MAX_LINE + 1))
-# Lines of text parts and their quoted-printable encoding (``_quoted_printable``); emptied
-# when full, so lines only one email held (a child's name) do not linger for long.
+# Lines of text parts and their quoted-printable encoding (``_quoted_printable``). Some hold
+# a child's name: emptied when full and at least every hour, so such a line does not stay in
+# a quiet worker's memory long after its email (nor long after its case is erased).
 _QP_LINES: dict[bytes, bytes] = {}
 _QP_KEPT = 4096
+_QP_KEPT_SECONDS = 3600.0
+_qp_emptied_at = time.monotonic()
 
 
 def header(name: str, value: str) -> str:
@@ -84,6 +88,10 @@ def _quoted_printable(data: bytes) -> bytes:
     line), so the lines joined are the part encoded whole; and most lines of a
     partnership's emails (the base template's, its guidance, its commands) are the same in
     every one. Encoding each part whole had been a tenth of acting on a referral."""
+    global _qp_emptied_at
+    if time.monotonic() - _qp_emptied_at > _QP_KEPT_SECONDS:
+        _QP_LINES.clear()
+        _qp_emptied_at = time.monotonic()
     encoded = []
     for line in data.splitlines(keepends=True):
         kept = _QP_LINES.get(line)

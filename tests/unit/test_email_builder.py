@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import binascii
+import random
 import re
+import time
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
@@ -211,9 +214,6 @@ _AWKWARD_LINES = ["a" * 79, "a" * 75 + " ", "a" * 76, "a" * 77 + "=", ".", ". ",
 
 @pytest.mark.parametrize("seed", range(20))
 def test_a_part_encoded_a_line_at_a_time_is_the_part_encoded_whole(seed):
-    import binascii
-    import random
-
     lines = random.Random(seed).choices(_AWKWARD_LINES, k=30)
     text = "\n".join(lines) + "\n" + "c" * 90 + "\n"
     data = text.encode("utf-8")
@@ -222,3 +222,13 @@ def test_a_part_encoded_a_line_at_a_time_is_the_part_encoded_whole(seed):
     assert body == binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
     # And again, with every line's encoding already kept.
     assert mime_writer.text_part(text, "plain")[1] == body
+
+
+def test_the_lines_kept_are_let_go_after_an_hour(monkeypatch):
+    # A line may hold a child's name: it is not kept in memory long after its email.
+    mime_writer.text_part("Child: Sam O'Neill\n" + "c" * 90 + "\n", "plain")
+    assert b"Child: Sam O'Neill\n" in mime_writer._QP_LINES
+    monkeypatch.setattr(mime_writer, "_qp_emptied_at", time.monotonic() - 3601)
+    mime_writer.text_part("Child: Alex Reid\n" + "c" * 90 + "\n", "plain")
+    assert b"Child: Sam O'Neill\n" not in mime_writer._QP_LINES
+    assert b"Child: Alex Reid\n" in mime_writer._QP_LINES
