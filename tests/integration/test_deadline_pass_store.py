@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
+from mailbot.adapters.sqlalchemy_store import outbox, pipelined
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
 from mailbot.domain.errors import DatabaseTrouble
 from mailbot.services.context import MailboxContext, Services
@@ -96,20 +97,28 @@ def test_a_database_in_trouble_leaves_the_whole_chunk_to_the_next_pass(uow_facto
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12)) > 0
 
 
-def _statements(uow_factory) -> list[str]:
-    """Every statement the engine behind ``uow_factory`` runs from now on."""
+def _statements(uow_factory, monkeypatch) -> list[str]:
+    """Every statement the engine behind ``uow_factory`` runs from now on, and those the
+    outbox sends through psycopg's own executemany on PostgreSQL (``pipelined``)."""
     with uow_factory() as uow:
         engine = uow.session.get_bind()
     sent: list[str] = []
     event.listen(engine, "before_cursor_execute",
                  lambda conn, cursor, statement, *rest: sent.append(" ".join(statement.split())))
+
+    def insert_returning(session, statement, rows):
+        sent.append(f"{statement} (psycopg executemany)")
+        return pipelined.insert_returning(session, statement, rows)
+
+    monkeypatch.setattr(outbox, "insert_returning", insert_returning)
     return sent
 
 
-def test_a_pass_writes_its_cases_events_mail_and_vouching_look_ups_a_statement_a_kind(uow_factory):
+def test_a_pass_writes_its_cases_events_mail_and_vouching_look_ups_a_statement_a_kind(
+        uow_factory, monkeypatch):
     references = [f"BSCP-2026-{n:04d}" for n in range(1, 8)]
     _open(uow_factory, references)
-    sent = _statements(uow_factory)
+    sent = _statements(uow_factory, monkeypatch)
 
     queued = run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12))
 
