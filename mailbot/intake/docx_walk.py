@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 from lxml import etree
 
@@ -78,15 +79,24 @@ class Walker:
 
     # ------------------------------------------------------------ blocks and tables
 
-    def _blocks(self, container: etree._Element, out: list[str], placeholder: bool) -> None:
-        for child in container:
+    def _blocks(self, children: Iterable[etree._Element], out: list[str],
+                placeholder: bool) -> None:
+        """Paragraphs, tables and controls among ``children`` (an element, or an iterator over
+        the children of one) into ``out``, a paragraph's text read here in the loop."""
+        for child in children:
             name = _NAMES[child.tag]
             if name == "p":
                 self._paragraphs += 1
                 if self._paragraphs > self._max_paragraphs or self._paragraphs % 64 == 0:
                     self._check_paragraphs()
-                text = self._paragraph(child)
-                out.append("" if placeholder else text)
+                if self._fields.open:  # only a field left open before needs a look
+                    self._fields.new_paragraph()
+                parts: list[str] = []
+                self._inline(child, parts)
+                text = "".join(parts)
+                if _JOINED_MARKS in text:
+                    text = text.replace(_JOINED_MARKS, "")
+                out.append("" if placeholder else text.strip(" \u00a0"))
             elif name == "tbl":
                 self._table(child)
             elif name == "sdt":
@@ -127,10 +137,14 @@ class Walker:
             if self._cells > self._max_cells or self._cells % 64 == 0:
                 self._check_cells()
             first = tc[0] if len(tc) else None  # the cell's properties come first
-            span, vmerge = X.first_of(first if first is not None and _NAMES[first.tag] == "tcPr"
-                                      else X.child(tc, "tcPr"), "gridSpan", "vMerge")
+            if first is not None and _NAMES[first.tag] == "tcPr":
+                span, vmerge = X.first_of(first, "gridSpan", "vMerge")
+                content: Iterable[etree._Element] = first.itersiblings()  # tcPr not met again
+            else:
+                span, vmerge = X.first_of(X.child(tc, "tcPr"), "gridSpan", "vMerge")
+                content = tc
             paragraphs: list[str] = []
-            self._blocks(tc, paragraphs, placeholder=False)
+            self._blocks(content, paragraphs, placeholder=False)
             continues = vmerge is not None and (X.attr(vmerge, "val") or "continue") == "continue"
             cells.append(Cell(tuple(paragraphs), continues, column))
             column += max(int(X.attr(span, "val") or 1), 1) if span is not None else 1
@@ -193,28 +207,27 @@ class Walker:
 
     # ------------------------------------------------------------ paragraphs and runs
 
-    def _paragraph(self, p: etree._Element) -> str:
-        if self._fields.open:  # only a field left open by the paragraphs before needs a look
-            self._fields.new_paragraph()
-        out: list[str] = []
-        self._inline(p, out)
-        text = "".join(out)
-        if _JOINED_MARKS in text:
-            text = text.replace(_JOINED_MARKS, "")
-        return text.strip(" \u00a0")
-
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
         fields = self._fields
         for child in parent:
             tag = child.tag
             name = _NAMES[tag]
             if name == "r":
-                # The commonest run by far, one w:t outside any field, is read here at once.
-                text = None if fields.open else _plain_text(child)
-                if text is None:
-                    self._run(child, out)
-                else:
-                    out.append(text)
+                # The commonest run by far, one w:t outside any field, alone or after empty
+                # run properties (as LibreOffice writes every run), is read here at once,
+                # its children looked at by index rather than listed.
+                count = 0 if fields.open else len(child)
+                if count == 1:
+                    only = child[0]
+                    if _NAMES[only.tag] == "t":
+                        out.append(only.text or "")
+                        continue
+                elif count == 2:
+                    props, last = child
+                    if _NAMES[last.tag] == "t" and _NAMES[props.tag] == "rPr" and not len(props):
+                        out.append(last.text or "")
+                        continue
+                self._run(child, out)
             elif name == "sdt":
                 self._sdt(child, out, inline=True)
             elif name in _TRANSPARENT:
@@ -264,20 +277,6 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
-
-
-def _plain_text(run: etree._Element) -> str | None:
-    """The text of a run of one w:t, alone or after empty run properties (as LibreOffice writes
-    every run), else None. Its children are looked at by index, not listed: most runs are such."""
-    count = len(run)
-    if count == 1:
-        only = run[0]
-        return (only.text or "") if _NAMES[only.tag] == "t" else None
-    if count == 2:
-        props, last = run
-        if _NAMES[last.tag] == "t" and _NAMES[props.tag] == "rPr" and not len(props):
-            return last.text or ""
-    return None
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
