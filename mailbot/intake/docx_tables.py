@@ -180,11 +180,12 @@ class _TableReader:
         """
         if below is None or len(row) < 2 or any(lab and lab[1] for lab in labels):
             return False
+        every = all(labels)
+        if not every and len(row) < 3:  # "Label | answer", the commonest row, is not one
+            return False
         if any(self.labels(below, section)):
             return False
-        if all(labels):
-            return True
-        return len(row) >= 3 and [c.column for c in row] == [c.column for c in self.rows[below]]
+        return every or [c.column for c in row] == [c.column for c in self.rows[below]]
 
 
 def _heading(row: list[Cell]) -> str | None:

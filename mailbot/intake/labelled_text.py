@@ -57,7 +57,8 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
     """
     key, buffer, start = first_key, [], 1
     for number, raw_line in _split_lines(lines):
-        line = _unquote(raw_line)
+        # Most lines hold neither a quote marker nor a CR: those are not copied or searched.
+        line = _unquote(raw_line) if ">" in raw_line or "\r" in raw_line else raw_line
         if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
             break
         opened = label_at_start(line, section)

@@ -84,10 +84,13 @@ class ReadingBuilder:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
         spec = F.FIELD_BY_KEY.get(key)
         if spec is None or spec.kind is not F.Kind.YES_NO:
-            raw = F.unmarked(raw)  # a highlight says something only about Yes / No
-        raw = raw.strip()
-        if not raw or not F.unmarked(raw).strip():
-            return
+            raw = F.unmarked(raw).strip()  # a highlight says something only about Yes / No
+            if not raw:
+                return
+        else:
+            raw = raw.strip()
+            if not raw or not F.unmarked(raw).strip():
+                return
         if key == L.CONTACT:
             self._add_contact(raw, where)
             return
