@@ -94,7 +94,7 @@ def _from_control(control: FormControl, builder: ReadingBuilder) -> None:
         if meaning:  # one box of a set: ticked means "this one"
             if value:
                 builder.add_text(key, meaning, where)
-        elif F.FIELD_BY_KEY[key].kind is F.Kind.YES_NO:
+        elif F.FIELD_BY_KEY[key].kind is F.YES_NO:
             builder.add_typed(key, value, "ticked" if value else "not ticked", where)
         return
     builder.add_text(key, unprompted(str(value or "")), where)

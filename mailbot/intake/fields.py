@@ -37,6 +37,13 @@ class Kind(StrEnum):
     PHONE = "phone"
 
 
+# Python 3.11 reads an enum member from its class through EnumType's __getattr__ hook, about a
+# thousand instructions a time; the readers ask an answer's kind a few hundred times a form,
+# so they compare it with these (issue 18).
+LONG_TEXT, DATE, YES_NO = Kind.LONG_TEXT, Kind.DATE, Kind.YES_NO
+AGENCY_TYPE, STAGE, EMAIL = Kind.AGENCY_TYPE, Kind.STAGE, Kind.EMAIL
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of the form: its key, the label our own forms print, and other wordings."""
@@ -177,16 +184,16 @@ def parse_value(key: str, raw: str) -> object:
     """The typed value of one field's raw answer; ValueError says why it cannot be read."""
     kind = FIELD_BY_KEY[key].kind
     text = printable(raw).strip()
-    if kind is Kind.DATE:
+    if kind is DATE:
         return parse_uk_date(text) if text else None
-    if kind is Kind.YES_NO:
+    if kind is YES_NO:
         return parse_yes_no(text)
-    if kind is Kind.STAGE:
+    if kind is STAGE:
         return parse_stage(text) if text else None
-    if kind is Kind.EMAIL:
+    if kind is EMAIL:
         return parse_email(text) if text else ""
-    if kind is Kind.AGENCY_TYPE:
+    if kind is AGENCY_TYPE:
         return parse_agency_type(text)
-    if kind is Kind.LONG_TEXT:
+    if kind is LONG_TEXT:
         return "\n".join(line.rstrip() for line in text.splitlines()).strip()
     return " ".join(text.split())

@@ -96,9 +96,9 @@ def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: s
         where = f"{where} line {line}"
     text = "\n".join(buffer).strip()
     spec = F.FIELD_BY_KEY.get(key)
-    if spec is not None and spec.kind in (F.Kind.LONG_TEXT, F.Kind.YES_NO):
+    if spec is not None and spec.kind in (F.LONG_TEXT, F.YES_NO):
         # A Yes/No answer is often typed on the line under the printed "Yes / No".
-        builder.add_text(key, text if spec.kind is F.Kind.LONG_TEXT else " ".join(text.split()),
+        builder.add_text(key, text if spec.kind is F.LONG_TEXT else " ".join(text.split()),
                          where)
         return
     # A short answer may wrap onto the next lines; a blank line ends it, so a closing

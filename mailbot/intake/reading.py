@@ -83,7 +83,7 @@ class ReadingBuilder:
     def add_text(self, key: str, raw: str, where: str) -> None:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
         spec = F.FIELD_BY_KEY.get(key)
-        if spec is None or spec.kind is not F.Kind.YES_NO:
+        if spec is None or spec.kind is not F.YES_NO:
             raw = F.unmarked(raw).strip()  # a highlight says something only about Yes / No
             if not raw:
                 return
@@ -114,7 +114,7 @@ class ReadingBuilder:
         if value is None or value == "":
             return
         spec = F.FIELD_BY_KEY[key]
-        if spec.kind is F.Kind.AGENCY_TYPE and not isinstance(value, AgencyType):
+        if spec.kind is F.AGENCY_TYPE and not isinstance(value, AgencyType):
             self._warnings.append(f'{spec.label}: "{raw}" is not one of the agency types, '
                                   "so it was recorded as Other")
             value = AgencyType.OTHER
