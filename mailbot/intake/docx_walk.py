@@ -28,6 +28,10 @@ from mailbot.intake.reading import FormControl
 from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
 
 _NAMES = X.NAMES
+# The commonest children, by their transitional tags: a fresh tag string compared with one of
+# these is not hashed, as looking it up in ``_NAMES`` hashes it (a strict one is looked up).
+_PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _TEXT = (f"{{{X.W_NAMESPACES[0]}}}{name}"
+                                                     for name in ("p", "tc", "tcPr", "r", "t"))
 _TRANSPARENT = X.TRANSPARENT
 _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
@@ -84,7 +88,8 @@ class Walker:
         """Paragraphs, tables and controls among ``children`` (an element, or an iterator over
         the children of one) into ``out``, a paragraph's text read here in the loop."""
         for child in children:
-            name = _NAMES[child.tag]
+            tag = child.tag
+            name = "p" if tag == _PARAGRAPH else _NAMES[tag]
             if name == "p":
                 self._paragraphs += 1
                 if self._paragraphs > self._max_paragraphs or self._paragraphs % 64 == 0:
@@ -137,7 +142,7 @@ class Walker:
             if self._cells > self._max_cells or self._cells % 64 == 0:
                 self._check_cells()
             first = tc[0] if len(tc) else None  # the cell's properties come first
-            if first is not None and _NAMES[first.tag] == "tcPr":
+            if first is not None and (first.tag == _CELL_PROPERTIES or _NAMES[first.tag] == "tcPr"):
                 span, vmerge = X.first_of(first, "gridSpan", "vMerge")
                 content: Iterable[etree._Element] = first.itersiblings()  # tcPr not met again
             else:
@@ -156,7 +161,8 @@ class Walker:
         in content controls or custom XML."""
         props, cells = None, []
         for child in tr:
-            name = _NAMES[child.tag]
+            tag = child.tag
+            name = "tc" if tag == _CELL else _NAMES[tag]
             if name == "tc":
                 cells.append(child)
             elif name == "trPr":
@@ -211,7 +217,7 @@ class Walker:
         fields = self._fields
         for child in parent:
             tag = child.tag
-            name = _NAMES[tag]
+            name = "r" if tag == _RUN else _NAMES[tag]
             if name == "r":
                 # The commonest run by far, one w:t outside any field, alone or after empty
                 # run properties (as LibreOffice writes every run), is read here at once,
@@ -219,7 +225,7 @@ class Walker:
                 count = 0 if fields.open else len(child)
                 if count == 1:
                     only = child[0]
-                    if _NAMES[only.tag] == "t":
+                    if only.tag == _TEXT or _NAMES[only.tag] == "t":
                         out.append(only.text or "")
                         continue
                 elif count == 2:
