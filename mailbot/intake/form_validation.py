@@ -78,12 +78,16 @@ def _referral(reading: FormReading, sender_email: str) -> Referral:
     return Referral(**kwargs, extra=tuple(reading.extra))
 
 
+# Built once: a dict of kinds written out for each answer read each kind through EnumType's
+# __getattr__ hook, about a thousand instructions a time in Python 3.11.
+_EXPECTED_TYPES: dict[F.Kind, type] = {F.DATE: date, F.YES_NO: bool, F.STAGE: int,
+                                       F.AGENCY_TYPE: AgencyType}
+
+
 def _check_types(kwargs: dict[str, object]) -> None:
     """The reader types every answer; this keeps a wrong type from ever reaching the domain."""
     for key, value in kwargs.items():
-        kind = F.FIELD_BY_KEY[key].kind
-        expected = {F.Kind.DATE: date, F.Kind.YES_NO: bool, F.Kind.STAGE: int,
-                    F.Kind.AGENCY_TYPE: AgencyType}.get(kind, str)
+        expected = _EXPECTED_TYPES.get(F.FIELD_BY_KEY[key].kind, str)
         if not isinstance(value, expected):
             raise TypeError(f"{key} should be {expected.__name__}, got {type(value).__name__}")
 
