@@ -73,6 +73,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """``database_url``'s PostgreSQL alone, for what happens only there."""
+    yield from postgres_schema_url()
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     migrate(database_url)
     engine = make_engine(database_url)

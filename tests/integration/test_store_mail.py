@@ -10,10 +10,13 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from mailbot.adapters.migrate import migrate
+from mailbot.adapters.sqlalchemy_store.engine import make_engine, make_session_factory
 from mailbot.adapters.sqlalchemy_store.orm import InboundMessageRow
-from mailbot.domain.errors import PermanentError
+from mailbot.adapters.sqlalchemy_store.unit_of_work import SqlAlchemyUnitOfWork
+from mailbot.domain.errors import DatabaseTrouble, PermanentError
 from mailbot.services.stored import OutboxItem
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -287,3 +290,28 @@ def test_state_values_are_kept_and_overwritten(store_factory):
         uow.commit()
     with store_factory() as uow:
         assert uow.state.get("mailbox.bury.health") == "failing since 09:00"
+
+
+@pytest.fixture
+def postgres_uow_factory(postgres_url):
+    migrate(postgres_url)
+    engine = make_engine(postgres_url)
+    sessions = make_session_factory(engine)
+    yield lambda: SqlAlchemyUnitOfWork(sessions)
+    engine.dispose()
+
+
+def test_a_connection_lost_during_the_pipelined_insert_is_passing_trouble(postgres_uow_factory):
+    # psycopg's own executemany (``pipelined``) runs outside SQLAlchemy's error handling: a
+    # dropped connection must still be a DatabaseTrouble (retried), and the next unit of
+    # work must get a live connection.
+    with postgres_uow_factory() as uow:
+        backend = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        other = uow.session.get_bind().connect()  # a connection of its own from the pool
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        other.close()
+        with pytest.raises(DatabaseTrouble):
+            uow.outbox.enqueue_many([item()])
+    with postgres_uow_factory() as uow:
+        assert uow.outbox.enqueue_many([item()]) == [True]
+        uow.commit()

@@ -52,6 +52,11 @@ def insert_returning(session: Session, statement: Insert,
     except psycopg.IntegrityError as error:
         raise PermanentError(f"database constraint refused the change: {error}") from error
     except psycopg.OperationalError as error:
+        if driver.broken or driver.closed:
+            # As SQLAlchemy does with a lost connection it meets itself: the pool must not
+            # hand it out again, and the unit of work's rollback must not be sent down it.
+            connection.invalidate(error)
+            raise DatabaseTrouble(f"database connection lost: {error}") from error
         raise DatabaseTrouble(f"database unavailable or busy: {error}") from error
 
 
