@@ -6,7 +6,8 @@ and psycopg converts that statement's 2,800 parameters from scratch every time, 
 only short statements: the INSERT took 28 ms of a 110 ms pass on PostgreSQL, 17 ms of it this
 process's CPU (bench/deadlines.py, issue 19). psycopg's ``executemany`` sends the one-row
 statement, converted once, for every row in pipeline mode, all in one round trip: 10 ms, 4 ms
-of it CPU. It runs on the session's own connection, inside its transaction.
+of it CPU. It runs on the session's own connection, inside its transaction; SQLAlchemy's
+statement events and ``echo`` do not see it.
 """
 
 from __future__ import annotations
