@@ -32,7 +32,7 @@ from mailbot.services import outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.message_routing import Handled, act_on
 from mailbot.services.ports import RawMessage, UnitOfWork
-from mailbot.services.stored import InboundRecord, InboundStatus
+from mailbot.services.stored import InboundMark, InboundRecord, InboundStatus
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _act_on_chunk(services: Services, mailbox: MailboxContext, records: Sequence
     acted on, or is acting on now (``InboundLog.claim``). A passing error (the database busy
     or gone) undoes the chunk, which stays pending, and goes up: the pass stops and backs off."""
     outcomes: list[tuple[InboundMessage, Handled]] = []
-    marks: list[tuple[int, InboundStatus, str | None, str]] = []  # of the messages acted on
+    marks: list[InboundMark] = []  # of the messages acted on
     tried = 0
     commit_by = time.monotonic() + CHUNK_SECONDS
     try:
@@ -117,7 +117,7 @@ def _act_on_chunk(services: Services, mailbox: MailboxContext, records: Sequence
 
 def _act_in(services: Services, uow: UnitOfWork, mailbox: MailboxContext, record: InboundRecord,
             message: InboundMessage, now: datetime,
-            marks: list[tuple[int, InboundStatus, str | None, str]]) -> Handled:
+            marks: list[InboundMark]) -> Handled:
     """One message in a savepoint of the chunk's transaction. What fails is undone alone and
     the message quarantined (the one-message boundary: never block the rest); a passing
     error goes up to the chunk. A message acted on is marked so in ``marks``, which the chunk

@@ -18,6 +18,10 @@ class InboundStatus(StrEnum):
     QUARANTINED = "quarantined"  # acting on it failed: kept, and the business managers told
 
 
+# What acting on one stored message came to: (its id, status, case reference, note).
+InboundMark = tuple[int, InboundStatus, str | None, str]
+
+
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert, upsert_for
 from mailbot.domain.errors import PermanentError
-from mailbot.services.stored import InboundRecord, InboundStatus
+from mailbot.services.stored import InboundMark, InboundRecord, InboundStatus
 
 RECEIVED = InboundStatus.RECEIVED.value
 # Built once: a new statement per message cost more than running it. On the table, not the
@@ -135,7 +135,7 @@ class SqlInboundLog:
             raise PermanentError(f"no inbound message with id {record_id}")
 
     @translated
-    def mark_many(self, marks: Sequence[tuple[int, InboundStatus, str | None, str]]) -> None:
+    def mark_many(self, marks: Sequence[InboundMark]) -> None:
         """``mark`` for each (record_id, status, case_reference, error), in one executemany."""
         if not marks:
             return

@@ -14,6 +14,7 @@ from mailbot.domain.reporting import CaseOutline
 from mailbot.services.stored import (
     CaseSummary,
     ChildOnRecord,
+    InboundMark,
     InboundRecord,
     InboundStatus,
     Lease,
@@ -56,7 +57,7 @@ class InboundLog(Protocol):
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None: ...
     # mark() for each (record_id, status, case_reference, error), in one go
-    def mark_many(self, marks: Sequence[tuple[int, InboundStatus, str | None, str]]) -> None: ...
+    def mark_many(self, marks: Sequence[InboundMark]) -> None: ...
     def raw(self, record_id: int) -> bytes: ...
 
 
