@@ -42,8 +42,6 @@ _CLAIM = (select(InboundMessageRow.id, InboundMessageRow.raw)
           .where(InboundMessageRow.id == bindparam("record_id"),
                  InboundMessageRow.status == RECEIVED))
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
-# Both run on the session's connection, without the ORM's look for work of its own
-# (``cases``): one of each a message acted on.
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
 # zlib's fastest level: a bare referral costs the same at any level (setting up the stream is
 # most of it), and a referral carrying a .docx is mostly base64 of deflated data, which level 6
@@ -128,9 +126,9 @@ class SqlInboundLog:
     @translated
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None:
-        result = self._session.connection().execute(_MARK, dict(
-            record_id=record_id, status=InboundStatus(status).value, case_reference=case_reference,
-            error=error[-MAX_ERROR:]))
+        # On the session's connection, as the claim: no ORM work to look for (``cases``).
+        result = self._session.connection().execute(
+            _MARK, _mark_values((record_id, status, case_reference, error)))
         if result.rowcount != 1:
             raise PermanentError(f"no inbound message with id {record_id}")
 
@@ -139,10 +137,7 @@ class SqlInboundLog:
         """``mark`` for each (record_id, status, case_reference, error), in one executemany."""
         if not marks:
             return
-        result = self._session.connection().execute(_MARK, [dict(
-            record_id=record_id, status=InboundStatus(status).value,
-            case_reference=case_reference, error=error[-MAX_ERROR:])
-            for record_id, status, case_reference, error in marks])
+        result = self._session.connection().execute(_MARK, [_mark_values(m) for m in marks])
         if self._session.get_bind().dialect.supports_sane_multi_rowcount and (
                 result.rowcount != len(marks)):
             raise PermanentError(f"no inbound message with one of the ids {[m[0] for m in marks]}")
@@ -183,3 +178,9 @@ def _record_many_statement(dialect: str):
 def _record(row: InboundMessageRow) -> InboundRecord:
     return InboundRecord(row.id, row.mailbox, row.uidvalidity, row.uid, row.message_id,
                          row.sha256, InboundStatus(row.status), row.case_reference)
+
+
+def _mark_values(mark: InboundMark) -> dict[str, object]:
+    record_id, status, case_reference, error = mark
+    return dict(record_id=record_id, status=InboundStatus(status).value,
+                case_reference=case_reference, error=error[-MAX_ERROR:])
