@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import count
 
@@ -42,9 +42,12 @@ def chase_points(
     calendar: WorkingCalendar,
     follow_on: bool = False,
     start: int = 0,
+    reached_by: datetime | None = None,
 ) -> Iterator[ChasePoint]:
     """Every chase point for one deadline from the ``start``th on (the points a case has
-    passed need not be worked out again), in time order (endless when overdue repeats)."""
+    passed need not be worked out again), in time order (endless when overdue repeats).
+    Given ``reached_by``, the overdue points before the last one reached by then are not
+    worked out either: only the latest can be due (see ``due_and_next``)."""
     local_deadline = calendar.local(deadline)
     moments: list[tuple[ChaseKind, datetime]] = []
     reminder = _reminder_moment(local_deadline, settings, calendar)
@@ -54,6 +57,11 @@ def chase_points(
     if (settings.on_the_day and calendar.is_working_day(due.date())
             and calendar.local(entered_at) < due < local_deadline):
         moments.append((ChaseKind.DUE_TODAY, due))
+    every = settings.overdue_every_working_days
+    if reached_by is not None and not follow_on:
+        reached = _overdue_reached(local_deadline.date(), reached_by, settings, calendar)
+        if reached:  # the last one reached; the moments before the deadline come earlier still
+            start = max(start, len(moments) + reached - 1)
     for index, (kind, at) in enumerate(moments[start:], start=min(start, len(moments))):
         yield ChasePoint(index, kind, at)
     if follow_on:
@@ -61,8 +69,8 @@ def chase_points(
             yield ChasePoint(len(moments), ChaseKind.FOLLOW_ON, local_deadline)
         return
     # Overdue notice n falls 1 + (n - 1) * every working days after the deadline's day; those
-    # before ``start`` are stepped over a day at a time, without their moments.
-    every, skipped = settings.overdue_every_working_days, max(0, start - len(moments))
+    # before ``start`` are stepped over, without their moments.
+    skipped = max(0, start - len(moments))
     day = local_deadline.date()
     if skipped:
         day = calendar.add_working_days(day, 1 + (skipped - 1) * every)
@@ -70,6 +78,17 @@ def chase_points(
         day = calendar.add_working_days(day, 1 if number == 1 else every)
         at = calendar.local(datetime.combine(day, settings.send_at))
         yield ChasePoint(len(moments) + number - 1, ChaseKind.OVERDUE, at, overdue_number=number)
+
+
+def _overdue_reached(deadline_day: date, moment: datetime, settings: ChaserSettings,
+                     calendar: WorkingCalendar) -> int:
+    """How many overdue points fall at or before ``moment``."""
+    local = calendar.local(moment)
+    days = calendar.working_days_between(deadline_day, local.date())
+    if (days and calendar.is_working_day(local.date())
+            and calendar.local(datetime.combine(local.date(), settings.send_at)) > local):
+        days -= 1  # today's point, if today is one, is still to come
+    return (days - 1) // settings.overdue_every_working_days + 1 if days else 0
 
 
 def _reminder_moment(deadline: datetime, settings: ChaserSettings,

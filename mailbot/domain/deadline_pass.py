@@ -34,7 +34,8 @@ class DeadlinePass:
             return []
         if not self.calendar.is_working_day(self.calendar.local(now).date()):
             return []  # chasers go out on working days only, even when one is late
-        point, upcoming = chasers.due_and_next(self.points(case), case.chase_points_passed, now)
+        point, upcoming = chasers.due_and_next(self.points(case, reached_by=now),
+                                               case.chase_points_passed, now)
         if point is not None:
             case.chase_points_passed = point.index + 1
             if point.kind == chasers.ChaseKind.FOLLOW_ON:
@@ -47,7 +48,7 @@ class DeadlinePass:
                  chasers.ChaseKind.DUE_TODAY: (Template.DUE_TODAY, EventKind.DUE_TODAY_SENT),
                  chasers.ChaseKind.OVERDUE: (Template.OVERDUE, EventKind.DEADLINE_MISSED)}
         template, event = kinds[point.kind]
-        people, unassigned = self.audience.holders(case)
+        holders = people, unassigned = self.audience.holders(case)
         if point.kind == chasers.ChaseKind.OVERDUE or unassigned:
             people = unique_people((*people, *self.partnership.business_managers))
         assert case.deadline is not None
@@ -58,7 +59,7 @@ class DeadlinePass:
                           f" deadline of {case.deadline:%d %B %Y %H:%M}.", case.stage))
         key = f"{point.kind}{point.overdue_number or ''}@{case.deadline:%Y%m%dT%H%M}"
         return Notice(template, people, case.stage, key=key,
-                      context=ChaseFacts(**self.audience.stage_context(case).as_dict(),
+                      context=ChaseFacts(**self.audience.stage_fields(case, holders),
                                          overdue_number=point.overdue_number))
 
     def _follow_on(self, case: Case, at: datetime) -> list[Notice]:
@@ -70,13 +71,14 @@ class DeadlinePass:
                           f"Not resolved by the deadline: {phase.what}", case.stage))
         return self.audience.stage_notices(case, why=phase.what)
 
-    def points(self, case: Case) -> Iterator[chasers.ChasePoint]:
+    def points(self, case: Case, reached_by: datetime | None = None
+               ) -> Iterator[chasers.ChasePoint]:
         stage = self.policy.stage(case.stage)
         assert case.deadline is not None
         started = case.deadline_started_at or case.stage_entered_at
         return chasers.chase_points(case.deadline, started, self.policy.chasers, self.calendar,
                                     follow_on=case.phase + 1 < len(stage.phases),
-                                    start=case.chase_points_passed)
+                                    start=case.chase_points_passed, reached_by=reached_by)
 
     def reschedule(self, case: Case) -> None:
         point = chasers.next_point(self.points(case), case.chase_points_passed)

@@ -9,6 +9,7 @@ day falls due at close of business on Monday (Tuesday if Monday is a bank holida
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -29,6 +30,12 @@ class WorkingCalendar:
     # deadline pass's domain time, every case asking about the same few weeks (issue 19).
     _working: dict[date, bool] = field(default_factory=dict, init=False, repr=False,
                                        compare=False)
+    # Each year's working days counted, once the year is first asked about: the nth entry is
+    # how many working days its first n + 1 days hold. Counting and adding working days are
+    # then a subtraction and a bisection rather than a step a day (a case a month overdue
+    # had its chasers worked out a day at a time on every pass: issue 19).
+    _counts: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False,
+                                          compare=False)
 
     def is_working_day(self, day: date) -> bool:
         working = self._working.get(day)
@@ -44,17 +51,18 @@ class WorkingCalendar:
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
-        day += timedelta(days=1)
-        while not self.is_working_day(day):
-            day += timedelta(days=1)
-        return day
+        return self.add_working_days(day, 1)
 
     def previous_working_day(self, day: date) -> date:
         """The last working day strictly before ``day``."""
-        day -= timedelta(days=1)
-        while not self.is_working_day(day):
-            day -= timedelta(days=1)
-        return day
+        year, counts = day.year, self._counts_of(day.year)
+        index = _day_of_year(day)
+        before = counts[index - 1] if index else 0
+        while before == 0:  # none earlier in its year: the last one of the year before
+            year -= 1
+            counts = self._counts_of(year)
+            before = counts[-1]
+        return self._nth_of_year(year, counts, before)
 
     def working_day_on_or_after(self, day: date) -> date:
         return day if self.is_working_day(day) else self.next_working_day(day)
@@ -65,9 +73,29 @@ class WorkingCalendar:
             raise ValueError("a number of working days cannot be negative")
         if n == 0:
             return self.working_day_on_or_after(day)
-        for _ in range(n):
-            day = self.next_working_day(day)
-        return day
+        year, counts = day.year, self._counts_of(day.year)
+        wanted = counts[_day_of_year(day)] + n
+        while wanted > counts[-1]:  # past the end of this year: count on into the next
+            wanted -= counts[-1]
+            year += 1
+            counts = self._counts_of(year)
+        return self._nth_of_year(year, counts, wanted)
+
+    def _counts_of(self, year: int) -> list[int]:
+        counts = self._counts.get(year)
+        if counts is None:
+            day, total, counts = date(year, 1, 1), 0, []
+            while day.year == year:
+                total += self.is_working_day(day)
+                counts.append(total)
+                day += timedelta(days=1)
+            self._counts[year] = counts
+        return counts
+
+    @staticmethod
+    def _nth_of_year(year: int, counts: list[int], n: int) -> date:
+        """The nth working day of ``year`` (n >= 1): the first day whose count reaches n."""
+        return date(year, 1, 1) + timedelta(days=bisect_left(counts, n))
 
     def close_of(self, day: date) -> datetime:
         """Close of business on ``day``, as an aware moment (right across clock changes)."""
@@ -96,12 +124,12 @@ class WorkingCalendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]: how many working days after ``start`` ``end`` is."""
-        count, day = 0, start
-        while day < end:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-        return count
+        if end <= start:
+            return 0
+        count = self._counts_of(end.year)[_day_of_year(end)]
+        for year in range(start.year, end.year):
+            count += self._counts_of(year)[-1]
+        return count - self._counts_of(start.year)[_day_of_year(start)]
 
     def _opening_of(self, day: date) -> datetime:
         return datetime.combine(day, self.opening_time, tzinfo=self.tz)
@@ -115,3 +143,8 @@ class WorkingCalendar:
             if moment.time() < self.close_of_business:
                 return moment
         return self._opening_of(self.next_working_day(day))
+
+
+def _day_of_year(day: date) -> int:
+    """0 for 1 January."""
+    return day.toordinal() - date(day.year, 1, 1).toordinal()

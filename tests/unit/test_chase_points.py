@@ -70,3 +70,32 @@ def test_the_points_from_the_nth_on_are_those_of_all_the_points(deadline, entere
     from_start = list(islice(chase_points(deadline, entered, chasers, CALENDAR, follow_on,
                                           start=start), 40 - start))
     assert from_start == [p for p in every_point if p.index >= start]
+
+
+@settings(max_examples=200, deadline=None)
+@given(deadline=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2030, 12, 31),
+                             timezones=st.just(LONDON)),
+       entered_days=st.integers(min_value=0, max_value=30),
+       follow_on=st.booleans(), every=st.integers(min_value=1, max_value=5),
+       passed=st.integers(min_value=0, max_value=25),
+       now_hours=st.integers(min_value=-24 * 40, max_value=24 * 400))
+def test_points_worked_out_only_from_the_last_one_reached_give_the_same_chase(
+        deadline, entered_days, follow_on, every, passed, now_hours):
+    """A case long overdue has its due point found without working out every overdue point
+    before it, and the same point is due, and the same one next, as from all the points."""
+    chasers = replace(BURY.chasers, overdue_every_working_days=every)
+    entered = deadline - timedelta(days=entered_days)
+    now = deadline + timedelta(hours=now_hours)
+    every_point = chase_points(deadline, entered, chasers, CALENDAR, follow_on, start=passed)
+    from_reached = chase_points(deadline, entered, chasers, CALENDAR, follow_on, start=passed,
+                                reached_by=now)
+    assert due_and_next(from_reached, passed, now) == due_and_next(every_point, passed, now)
+
+
+def test_a_month_overdue_case_works_out_only_its_last_two_overdue_points():
+    deadline = datetime(2026, 3, 2, 17, 0, tzinfo=LONDON)
+    now = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
+    points = list(islice(chase_points(deadline, deadline - timedelta(days=10), BURY.chasers,
+                                      CALENDAR, reached_by=now), 2))
+    assert points[0].at <= now < points[1].at
+    assert points[0].overdue_number > 10

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from policy_helpers import london
 
 from mailbot.adapters.policy_files import calendar_for, load_policy
@@ -167,3 +169,31 @@ def test_each_day_is_looked_up_among_the_bank_holidays_once(calendar):
     assert sorted(Counting.asked) == sorted(set(Counting.asked))
     # A calendar made from it with other holidays remembers nothing of its answers.
     assert replace(counting, bank_holidays=frozenset()).is_working_day(date(2026, 12, 25))
+
+
+def _stepping(calendar, day: date, n: int) -> date:
+    """The nth working day after ``day``, found a day at a time (n >= 1)."""
+    while n:
+        day += timedelta(days=1)
+        n -= calendar.is_working_day(day)
+    return day
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2031, 12, 31)),
+       n=st.integers(min_value=0, max_value=800))
+def test_counted_working_days_agree_with_stepping_a_day_at_a_time(calendar, day, n):
+    """Adding, counting back and counting between go by each year's counts (across years,
+    weekends and bank holidays), and give what stepping a day at a time gives."""
+    later = calendar.add_working_days(day, n)
+    if n:
+        assert later == _stepping(calendar, day, n)
+        assert calendar.working_days_between(day, later) == n
+        assert calendar.next_working_day(day) == _stepping(calendar, day, 1)
+    else:
+        assert later == (day if calendar.is_working_day(day) else _stepping(calendar, day, 1))
+    earlier = day - timedelta(days=1)
+    while not calendar.is_working_day(earlier):
+        earlier -= timedelta(days=1)
+    assert calendar.previous_working_day(day) == earlier
+    assert calendar.working_days_between(later, day) == 0  # none after a later day
