@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from mailbot.domain.case import Case
 from mailbot.domain.notice_contexts import (
     OpeningFacts,
     RuleNoticeFacts,
     StageChangeFacts,
-    StageFacts,
     StageNoticeFacts,
 )
 from mailbot.domain.notices import Attachment, Notice, Partnership, Template, unique_people
@@ -55,8 +55,8 @@ class Audience:
 
     def stage_notices(self, case: Case, why: str) -> list[Notice]:
         """The stage notice for those acting now, and for the business managers to assign."""
-        people, unassigned = self.holders(case)
-        context = StageNoticeFacts(**self.stage_context(case).as_dict(), why=why)
+        holders = people, unassigned = self.holders(case)
+        context = StageNoticeFacts(**self.stage_fields(case, holders), why=why)
         ics = (Attachment.STAGE_DEADLINE_ICS,)
         key = f"phase{case.phase}@{moment_key(case.stage_entered_at)}"
         notices = []
@@ -102,7 +102,7 @@ class Audience:
             people = unique_people((*people, *self.partnership.business_managers))
         if not people:
             return None  # everyone the rule names already has the stage notice
-        context = RuleNoticeFacts(**{**self.stage_context(case).as_dict(),
+        context = RuleNoticeFacts(**{**self.stage_fields(case),
                                      "unassigned": [self.policy.role_name(r) for r in missing]},
                                   why=why or rule.why, rule_source=rule.source, rule_roles=list(rule.roles))
         return Notice(Template.STAGE_NOTICE, people, case.stage, key=key, context=context)
@@ -140,12 +140,15 @@ class Audience:
 
     # --- what a notice may say -----------------------------------------------------------
 
-    def stage_context(self, case: Case) -> StageFacts:
-        """What every template may say about the case's current stage."""
+    def stage_fields(self, case: Case,
+                     holders: tuple[tuple[Person, ...], list[str]] | None = None) -> dict[str, Any]:
+        """What every template may say about the case's current stage (the fields of
+        ``notice_contexts.StageFacts``), for a notice's own facts to start from; given the
+        stage's ``holders`` when the caller has them already."""
         stage = self.policy.stage(case.stage)
-        people, unassigned = self.holders(case)
+        people, unassigned = holders or self.holders(case)
         phase = stage.phases[case.phase]
-        return StageFacts(
+        return dict(
             stage_number=stage.number,
             stage_name=stage.name,
             stage_label=self.policy.label(stage.number),

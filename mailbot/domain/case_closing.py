@@ -34,7 +34,7 @@ class CaseClosing:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.OUTCOME, people, case.stage,
-                          context=OutcomeFacts(**self.audience.stage_context(case).as_dict(),
+                          context=OutcomeFacts(**self.audience.stage_fields(case),
                                                outcome=outcome),
                           attachments=(Attachment.CASE_RECORD, Attachment.STAGE_ENDED_ICS))]
         return notices + self.audience.rule_notices(case, NoticeMoment.OUTCOME)
@@ -55,7 +55,7 @@ class CaseClosing:
                           f"\n{decision}", case.stage, source))
         people = unique_people((case.referrer, *case.everyone(),
                                 *self.partnership.business_managers))
-        context = DecisionFacts(**self.audience.stage_context(case).as_dict(), decision=decision,
+        context = DecisionFacts(**self.audience.stage_fields(case), decision=decision,
                                 decided_by=actor)
         notices = [Notice(Template.DECISION, people, case.stage, context=context,
                           attachments=(Attachment.DECISION_NOTICE, Attachment.CASE_RECORD,
@@ -80,7 +80,7 @@ class CaseClosing:
                           case.stage, source))
         people = self.audience.with_business_managers(case.everyone())
         notices = [Notice(Template.WITHDRAWN, people, case.stage,
-                          context=WithdrawnFacts(**self.audience.stage_context(case).as_dict(),
+                          context=WithdrawnFacts(**self.audience.stage_fields(case),
                                                  reason=reason),
                           attachments=(Attachment.STAGE_ENDED_ICS,))]
         return notices + self.audience.rule_notices(case, NoticeMoment.WITHDRAWN,

@@ -68,7 +68,7 @@ class CaseEngine:
         case.record(Event(now, EventKind.CASE_OPENED, referral.referrer_email or SYSTEM,
                           opening_text(self.policy, case, warnings), stage.number,
                           source_message_id))
-        extra = OpeningFacts(**self.audience.stage_context(case).as_dict(), warnings=list(warnings),
+        extra = OpeningFacts(**self.audience.stage_fields(case), warnings=list(warnings),
                              entry_words=entry_words(self.policy, case),
                              routing_questions=self.audience.routing_questions(case))
         notices = [self.audience.acknowledgement(case, source_message_id, extra),
@@ -134,7 +134,7 @@ class CaseEngine:
                 f" {new:%d %B %Y %H:%M}." + with_reason(reason) + note)
         case.record(Event(now, EventKind.DEADLINE_EXTENDED, actor, text, case.stage, source))
         people = self.audience.with_business_managers(self.audience.holders(case)[0])
-        context = DeadlineChangeFacts(**self.audience.stage_context(case).as_dict(), text=text,
+        context = DeadlineChangeFacts(**self.audience.stage_fields(case), text=text,
                                       direction=how)
         return [Notice(Template.DEADLINE_EXTENDED, people, case.stage, key=moment_key(now),
                        context=context, attachments=(Attachment.STAGE_DEADLINE_ICS,)),
@@ -160,7 +160,7 @@ class CaseEngine:
         if role not in self.policy.roles_at(case.stage, case.facts, case.phase):
             return []
         return [Notice(Template.STAGE_NOTICE, (person,), case.stage, key=f"assigned:{person.email}",
-                       context=StageNoticeFacts(**self.audience.stage_context(case).as_dict()),
+                       context=StageNoticeFacts(**self.audience.stage_fields(case)),
                        attachments=(Attachment.STAGE_DEADLINE_ICS,))]
 
     def add_note(self, case: Case, text: str, now: datetime, actor: str,
@@ -190,7 +190,7 @@ class CaseEngine:
     def record_bounce(self, case: Case, text: str, now: datetime, source: str | None = None, *,
                       failed_recipient: str = "", diagnostic: str = "") -> list[Notice]:
         case.record(Event(now, EventKind.BOUNCE_RECEIVED, SYSTEM, text, case.stage, source))
-        facts = BounceFacts(**self.audience.stage_context(case).as_dict(), text=text,
+        facts = BounceFacts(**self.audience.stage_fields(case), text=text,
                             failed_recipient=failed_recipient, diagnostic=diagnostic)
         return [Notice(Template.BOUNCE_ALERT, self.partnership.business_managers, case.stage,
                        key=f"bounce:{source or moment_key(now)}", context=facts)]

@@ -57,7 +57,7 @@ class StageMoves:
         text = (f"Escalated within {self.policy.label(case.stage)} to its next step:"
                 f" {phase.what}" + with_reason(reason))
         case.record(Event(now, EventKind.ESCALATED, actor, text, case.stage, source))
-        context = StageChangeFacts(**self.audience.stage_context(case).as_dict(),
+        context = StageChangeFacts(**self.audience.stage_fields(case),
                                    from_stage=case.stage, text=text)
         key = moment_key(now)
         change = Notice(Template.STAGE_CHANGE, self.partnership.business_managers, case.stage,
@@ -88,7 +88,7 @@ class StageMoves:
         case.stage, case.stage_entered_at = stage.number, now
         self.deadlines.set_deadline(case, stage.number, 0, now)
         case.record(Event(now, kind, actor, text, stage.number, source))
-        context = StageChangeFacts(**self.audience.stage_context(case).as_dict(),
+        context = StageChangeFacts(**self.audience.stage_fields(case),
                                    from_stage=previous, text=text)
         key, ended = moment_key(now), (Attachment.STAGE_ENDED_ICS,)
         change = Notice(Template.STAGE_CHANGE, self.partnership.business_managers, stage.number,

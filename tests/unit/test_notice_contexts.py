@@ -34,7 +34,7 @@ def test_every_notice_of_a_case_carries_a_typed_context_of_its_stage():
 
 
 def test_a_fact_the_template_needs_cannot_be_left_out_or_misspelt():
-    stage = engine_for("bury").audience.stage_context(_opened()).as_dict()
+    stage = engine_for("bury").audience.stage_fields(_opened())
     with pytest.raises(TypeError):
         OpeningFacts(**stage)  # the acknowledgement's own facts are missing
     with pytest.raises(TypeError):
