@@ -53,9 +53,12 @@ def referral_to_json(referral: Referral) -> dict[str, Any]:
 
 
 def referral_from_json(data: dict[str, Any]) -> Referral:
-    hints, plain = _referral_hints(), _plain_fields()
-    values = {name: value if name in plain else _from_json(hints[name], value)
-              for name, value in data.items() if name in hints}
+    readers = _field_readers()
+    values = {}
+    for name, value in data.items():
+        if name in readers:
+            reader = readers[name]
+            values[name] = value if reader is None else reader(value)
     return Referral(**values)
 
 
@@ -69,24 +72,25 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _from_json(hint: Any, value: Any) -> Any:
-    """``value`` read back as the declared type ``hint`` (``X | None``, a tuple, a scalar)."""
-    if value is None:
-        return None
+def _reader_for(hint: Any) -> typing.Callable[[Any], Any]:
+    """A reader of a stored value as the declared type ``hint`` (``X | None``, a tuple, a
+    scalar); None reads as None at every level."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _from_json(inner[0], value)
+        return _reader_for(next(a for a in typing.get_args(hint) if a is not type(None)))
     if origin is tuple:
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_json(args[0], v) for v in value)
-        return tuple(_from_json(a, v) for a, v in zip(args, value, strict=True))
+            each = _reader_for(args[0])
+            return lambda value: None if value is None else tuple(each(v) for v in value)
+        readers = [_reader_for(a) for a in args]
+        return lambda value: None if value is None else tuple(
+            read(v) for read, v in zip(readers, value, strict=True))
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
+        return lambda value: None if value is None else hint(value)
     if hint is date:
-        return date.fromisoformat(value)
-    return value
+        return lambda value: None if value is None else date.fromisoformat(value)
+    return lambda value: value
 
 
 @functools.cache
@@ -100,14 +104,14 @@ def _referral_fields() -> tuple[str, ...]:
 
 
 @functools.cache
-def _plain_fields() -> frozenset[str]:
-    """The fields read back as they are stored (text, numbers, flags, or None): working
-    out each one's type on every case loaded was most of reading a case's referral."""
-    plain = []
+def _field_readers() -> dict[str, typing.Callable[[Any], Any] | None]:
+    """Each field's reader of a stored value, made once from its declared type: None for
+    those read back as they are stored (text, numbers, flags). Working out a field's type
+    on every case loaded had been most of reading a case's referral."""
+    readers: dict[str, typing.Callable[[Any], Any] | None] = {}
     for name, hint in _referral_hints().items():
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(inner) == 1:
             hint = inner[0]
-        if hint in (str, int, float, bool):
-            plain.append(name)
-    return frozenset(plain)
+        readers[name] = None if hint in (str, int, float, bool) else _reader_for(hint)
+    return readers
