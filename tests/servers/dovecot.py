@@ -31,6 +31,10 @@ from tests.servers.tls import Certificate, make_certificate
 
 # What Exchange Online's IMAP advertises after login; nothing else may be relied upon.
 EXCHANGE_CAPABILITY = "IMAP4rev1 SASL-IR UIDPLUS MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"
+# Where a mailbox's mail lives, by Dovecot's mailbox format: Maildir (a file a message, which
+# Dovecot renames as a message's state changes; the format of most tests) or mdbox (many
+# messages a file, with Dovecot's own index), for the benchmarks that compare the two.
+MAIL_LOCATIONS = {"maildir": "maildir:~/Maildir", "mdbox": "mdbox:~/mdbox"}
 # The bare minimum of RFC 3501: no IDLE, no MOVE, no UIDPLUS, so adapters must poll and flag.
 MINIMAL_CAPABILITY = "IMAP4rev1"
 _BLOCK = 100  # accounts written to the passwd-file at a time
@@ -47,7 +51,7 @@ default_internal_user = {internal_user}
 default_login_user = {login_user}
 first_valid_uid = 1
 first_valid_gid = 1
-mail_location = maildir:~/Maildir
+mail_location = {mail_location}
 mail_fsync = never
 disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2
@@ -112,6 +116,7 @@ class DovecotServer:
     def __init__(
         self, certificate: Certificate | None = None, *, capability: str | None = None,
         extra_config: str = "", oauth2_keys: dict[str, bytes] | None = None,
+        mail_format: str = "maildir",
     ):
         """``oauth2_keys`` (key id: HS256 key) adds an oauth2 passdb that checks XOAUTH2 and
         OAUTHBEARER tokens locally (see _oauth2_config)."""
@@ -130,11 +135,12 @@ class DovecotServer:
         self._process: subprocess.Popen[bytes] | None = None
         if oauth2_keys is not None:
             extra_config += self._oauth2_config(oauth2_keys)
-        self._write_config(capability, extra_config)
+        self._write_config(capability, extra_config, MAIL_LOCATIONS[mail_format])
         (self.root / "home").mkdir(mode=0o755)
         self._write_users()
 
-    def _write_config(self, capability: str | None, extra_config: str) -> None:
+    def _write_config(self, capability: str | None, extra_config: str,
+                      mail_location: str) -> None:
         internal, login, self._mail_uid, self._mail_gid = _service_users()
         extra = extra_config
         if capability is not None:
@@ -144,7 +150,7 @@ class DovecotServer:
                 instance=self.instance, root=self.root, internal_user=internal, login_user=login,
                 mail_uid=self._mail_uid, mail_gid=self._mail_gid, port=self.port,
                 tls_port=self.tls_port, cert=self.certificate.cert_path,
-                key=self.certificate.key_path, extra=extra,
+                key=self.certificate.key_path, extra=extra, mail_location=mail_location,
             )
         )
 
@@ -279,7 +285,7 @@ class DovecotServer:
     # -- accounts and mail -------------------------------------------------------------------
 
     def add_user(self) -> ImapAccount:
-        """A fresh account with its own empty Maildir; tests never share mailboxes.
+        """A fresh account with its own empty mailbox; tests never share mailboxes.
 
         Dovecot re-reads the passwd-file at most once a second, so accounts are written ahead
         in blocks, and a new block is waited for until Dovecot accepts it.
