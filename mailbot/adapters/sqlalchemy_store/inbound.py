@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, literal_column, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
+from mailbot.adapters.sqlalchemy_store.pipelined import insert_many
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert, upsert_for
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import InboundMark, InboundRecord, InboundStatus
@@ -83,7 +84,7 @@ class SqlInboundLog:
                  "raw": zlib.compress(data, RAW_LEVEL), "received_at": received_at}
                 for mailbox, uidvalidity, uid, message_id, data in messages]
         statement = _record_many_statement(self._session.get_bind().dialect.name)
-        return int(self._session.execute(statement, rows).rowcount)
+        return insert_many(self._session, statement, rows)
 
     @translated
     def find(self, mailbox: str, uidvalidity: int, uid: str,
@@ -172,7 +173,7 @@ def _record_many_statement(dialect: str):
     """
     insert = upsert_for(dialect, _TABLE).values(
         status=literal_column(f"'{RECEIVED}'"), case_reference=null(), error=literal_column("''"))
-    return insert.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    return insert.on_conflict_do_nothing()
 
 
 def _record(row: InboundMessageRow) -> InboundRecord:
