@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
 
 from lxml import etree
 
@@ -54,8 +53,9 @@ class Walker:
         self._deadline = time.monotonic() + budgets.max_seconds if budgets else math.inf
 
     def walk(self, root: etree._Element) -> Document:
-        body = next((c for c in root if _NAMES[c.tag] == "body"), root)
-        self._blocks(body, self.doc.paragraphs, placeholder=False)
+        body = X.child(root, "body")
+        self._blocks(X.first_child(root if body is None else body), self.doc.paragraphs,
+                     placeholder=False)
         return self.doc
 
     # ------------------------------------------------------------ budgets
@@ -83,11 +83,12 @@ class Walker:
 
     # ------------------------------------------------------------ blocks and tables
 
-    def _blocks(self, children: Iterable[etree._Element], out: list[str],
-                placeholder: bool) -> None:
-        """Paragraphs, tables and controls among ``children`` (an element, or an iterator over
-        the children of one) into ``out``, a paragraph's text read here in the loop."""
-        for child in children:
+    def _blocks(self, first: etree._Element | None, out: list[str], placeholder: bool) -> None:
+        """Paragraphs, tables and controls from ``first`` through its following siblings into
+        ``out``, a paragraph's text read here in the loop."""
+        after = first
+        while after is not None:
+            child, after = after, after.getnext()
             tag = child.tag
             name = "p" if tag == _PARAGRAPH else _NAMES[tag]
             if name == "p":
@@ -107,7 +108,7 @@ class Walker:
             elif name == "sdt":
                 self._sdt(child, out, inline=False)
             elif name in _TRANSPARENT:
-                self._blocks(child, out, placeholder)
+                self._blocks(X.first_child(child), out, placeholder)
 
     def _table(self, tbl: etree._Element) -> None:
         rows: list[list[Cell]] = []
@@ -118,7 +119,9 @@ class Walker:
     def _children(self, parent: etree._Element, wanted: str) -> list[etree._Element]:
         """``wanted`` children, looking through content controls and custom XML wrappers."""
         found: list[etree._Element] = []
-        for child in parent:
+        after = X.first_child(parent)
+        while after is not None:
+            child, after = after, after.getnext()
             name = _NAMES[child.tag]
             if name == wanted:
                 found.append(child)
@@ -144,10 +147,10 @@ class Walker:
             first = tc[0] if len(tc) else None  # the cell's properties come first
             if first is not None and (first.tag == _CELL_PROPERTIES or _NAMES[first.tag] == "tcPr"):
                 span, vmerge = X.first_of(first, "gridSpan", "vMerge")
-                content: Iterable[etree._Element] = first.itersiblings()  # tcPr not met again
+                content = first.getnext()  # tcPr not met again
             else:
                 span, vmerge = X.first_of(X.child(tc, "tcPr"), "gridSpan", "vMerge")
-                content = tc
+                content = first
             paragraphs: list[str] = []
             self._blocks(content, paragraphs, placeholder=False)
             continues = vmerge is not None and (X.attr(vmerge, "val") or "continue") == "continue"
@@ -160,7 +163,9 @@ class Walker:
         """A row's properties and cells, in one look at its children unless it wraps cells
         in content controls or custom XML."""
         props, cells = None, []
-        for child in tr:
+        after = X.first_child(tr)
+        while after is not None:
+            child, after = after, after.getnext()
             tag = child.tag
             name = "tc" if tag == _CELL else _NAMES[tag]
             if name == "tc":
@@ -187,7 +192,7 @@ class Walker:
             self._record(props, settings, checked)
             return
         if content is not None and not inline:
-            self._blocks(content, out, placeholder)
+            self._blocks(X.first_child(content), out, placeholder)
         elif content is not None and not placeholder:
             self._inline(content, out)
         text = ("" if inline else "\n").join(out[start:])
@@ -215,7 +220,9 @@ class Walker:
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
         fields = self._fields
-        for child in parent:
+        after = parent[0] if len(parent) else None
+        while after is not None:
+            child, after = after, after.getnext()
             tag = child.tag
             name = "r" if tag == _RUN else _NAMES[tag]
             if name == "r":
@@ -243,14 +250,18 @@ class Walker:
 
     def _foreign(self, el: etree._Element, out: list[str]) -> None:
         if el.tag[1:].partition("}")[0] == X.MC and el.tag.endswith("AlternateContent"):
-            choice = next(iter(el), None)  # the first choice only, so nothing is read twice
+            choice = X.first_child(el)  # the first choice only, so nothing is read twice
             if choice is not None:
                 self._inline(choice, out)
         elif el.tag[1:].partition("}")[0] in _MATH:
             out.append("".join(t.text or "" for t in el.iter() if str(t.tag).endswith("}t")))
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
-        children = list(run)
+        children = []
+        child = run[0] if len(run) else None
+        while child is not None:
+            children.append(child)
+            child = child.getnext()
         names = [_NAMES[c.tag] for c in children]
         formats = X.kids(children[names.index("rPr")]) if "rPr" in names else {}
         if not formats.keys() & _MARKING:  # no formatting that changes what it says
