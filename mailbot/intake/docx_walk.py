@@ -34,6 +34,8 @@ _PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _TEXT = (f"{{{X.W_NAMESPACES[0]}}}{na
 _TRANSPARENT = X.TRANSPARENT
 _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
+_SPAN_TAGS = X.tags("gridSpan", "vMerge")
+_NO_SPAN: tuple[None, None] = (None, None)
 # The run properties that change what a run says: struck through, highlighted or shaded.
 _MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
 
@@ -51,8 +53,11 @@ class Walker:
         self._max_cells = budgets.max_cells if budgets else math.inf
         self._max_paragraphs = budgets.max_paragraphs if budgets else math.inf
         self._deadline = time.monotonic() + budgets.max_seconds if budgets else math.inf
+        self._spans: dict[etree._Element, tuple[etree._Element | None,
+                                                etree._Element | None]] = {}
 
     def walk(self, root: etree._Element) -> Document:
+        self._spans = _spans(root)
         body = X.child(root, "body")
         self._blocks(X.first_child(root if body is None else body), self.doc.paragraphs,
                      placeholder=False)
@@ -146,10 +151,10 @@ class Walker:
                 self._check_cells()
             first = tc[0] if len(tc) else None  # the cell's properties come first
             if first is not None and (first.tag == _CELL_PROPERTIES or _NAMES[first.tag] == "tcPr"):
-                span, vmerge = X.first_of(first, "gridSpan", "vMerge")
+                span, vmerge = self._spans.get(first, _NO_SPAN)
                 content = first.getnext()  # tcPr not met again
             else:
-                span, vmerge = X.first_of(X.child(tc, "tcPr"), "gridSpan", "vMerge")
+                span, vmerge = self._spans.get(X.child(tc, "tcPr"), _NO_SPAN)  # type: ignore[arg-type]
                 content = first
             paragraphs: list[str] = []
             self._blocks(content, paragraphs, placeholder=False)
@@ -294,6 +299,26 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
+
+
+def _spans(root: etree._Element) -> dict[etree._Element, tuple[etree._Element | None,
+                                                                etree._Element | None]]:
+    """Each element's first w:gridSpan child and first w:vMerge child (what ``X.first_of``
+    finds in a cell's w:tcPr), for every element that has one, found by lxml's C iteration
+    over the part: most cells span nothing, and a Python look at every cell's properties
+    cost more than this one pass."""
+    found: dict[etree._Element, tuple[etree._Element | None, etree._Element | None]] = {}
+    for el in root.iter(*_SPAN_TAGS):
+        parent = el.getparent()
+        if parent is None:
+            continue
+        span, vmerge = found.get(parent, _NO_SPAN)
+        if _NAMES[el.tag] == "gridSpan":
+            if span is None:
+                found[parent] = (el, vmerge)
+        elif vmerge is None:
+            found[parent] = (span, el)
+    return found
 
 
 def walk_document(root: etree._Element, budgets: Budgets | None = None) -> Document:
