@@ -29,8 +29,8 @@ from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
 _NAMES = X.NAMES
 # The commonest children, by their transitional tags: a fresh tag string compared with one of
 # these is not hashed, as looking it up in ``_NAMES`` hashes it (a strict one is looked up).
-_PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _TEXT = (f"{{{X.W_NAMESPACES[0]}}}{name}"
-                                                     for name in ("p", "tc", "tcPr", "r", "t"))
+_PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _RUN_PROPERTIES, _TEXT = (
+    f"{{{X.W_NAMESPACES[0]}}}{name}" for name in ("p", "tc", "tcPr", "r", "rPr", "t"))
 _TRANSPARENT = X.TRANSPARENT
 _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
@@ -241,7 +241,8 @@ class Walker:
                         out.append(only.text or "")
                         continue
                 elif count == 2:
-                    props, last = child
+                    props = child[0]
+                    last = props.getnext()
                     if _NAMES[last.tag] == "t" and _NAMES[props.tag] == "rPr" and not len(props):
                         out.append(last.text or "")
                         continue
@@ -262,30 +263,43 @@ class Walker:
             out.append("".join(t.text or "" for t in el.iter() if str(t.tag).endswith("}t")))
 
     def _run(self, run: etree._Element, out: list[str]) -> None:
+        first = run[0] if len(run) else None
+        if first is None:
+            return
+        if (first.tag == _RUN_PROPERTIES or _NAMES[first.tag] == "rPr") and not _marks(first):
+            # The commonest run with properties (fonts, size, language, colour: every run Word
+            # writes): they come first and change nothing of what it says, so the rest of the
+            # run is read on from them, without listing its children and naming them twice.
+            self._run_children(first.getnext(), out, struck=False)
+            return
         children = []
-        child = run[0] if len(run) else None
+        child: etree._Element | None = first
         while child is not None:
             children.append(child)
             child = child.getnext()
         names = [_NAMES[c.tag] for c in children]
         formats = X.kids(children[names.index("rPr")]) if "rPr" in names else {}
         if not formats.keys() & _MARKING:  # no formatting that changes what it says
-            self._run_children(children, names, out, struck=False)
+            self._run_children(first, out, struck=False)
             return
         # Struck-through words are how many people answer "Yes / No": they strike the wrong one.
         struck = X.on(formats.get("strike")) or X.on(formats.get("dstrike"))
         # So are highlighted ones.
         marked = not struck and X.highlighted(formats) and "fldChar" not in names
         start = len(out)
-        self._run_children(children, names, out, struck)
+        self._run_children(first, out, struck)
         if marked and "".join(out[start:]).strip():
             out.insert(start, MARK_OPEN)
             out.append(MARK_CLOSE)
 
-    def _run_children(self, children: list[etree._Element], names: list[str | None],
-                      out: list[str], struck: bool) -> None:
+    def _run_children(self, first: etree._Element | None, out: list[str], struck: bool) -> None:
+        """What a run says, from its child ``first`` through the children after it."""
         fields = self._fields
-        for child, name in zip(children, names, strict=True):
+        after = first
+        while after is not None:
+            child, after = after, after.getnext()
+            tag = child.tag
+            name = "t" if tag == _TEXT else _NAMES[tag]
             if name == "fldChar":
                 if (ended := fields.mark(child, out)) is not None:
                     self.doc.controls.append(ended)
@@ -299,6 +313,16 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
+
+
+def _marks(props: etree._Element) -> bool:
+    """Whether run properties strike, highlight or shade the run (``_MARKING``)."""
+    child = props[0] if len(props) else None
+    while child is not None:
+        if _NAMES[child.tag] in _MARKING:
+            return True
+        child = child.getnext()
+    return False
 
 
 def _spans(root: etree._Element) -> dict[etree._Element, tuple[etree._Element | None,
