@@ -55,11 +55,11 @@ NAMES = _LocalNames()
 
 
 class _Qualified(dict):
-    """Local attribute name -> its qualified names, worked out once per name."""
+    """Local attribute name -> its (transitional, strict) qualified names, worked out once."""
 
-    def __missing__(self, name: str) -> tuple[str, ...]:
-        qualified = self[name] = tags(name)
-        return qualified
+    def __missing__(self, name: str) -> tuple[str, str]:
+        transitional, strict = self[name] = tags(name)
+        return transitional, strict
 
 
 _ATTRIBUTES = _Qualified()
@@ -69,9 +69,9 @@ def attr(el: etree._Element | None, name: str) -> str | None:
     """A w: attribute in either namespace, else any attribute of that local name."""
     if el is None:
         return None
-    for tag in _ATTRIBUTES[name]:
-        if (value := el.get(tag)) is not None:
-            return value
+    transitional, strict = _ATTRIBUTES[name]
+    if (value := el.get(transitional)) is not None or (value := el.get(strict)) is not None:
+        return value
     for key, value in el.attrib.items():
         if key.rpartition("}")[2] == name:
             return value
