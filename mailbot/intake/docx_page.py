@@ -12,15 +12,21 @@ from dataclasses import dataclass, field
 from mailbot.intake.reading import FormControl
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Cell:
     paragraphs: tuple[str, ...]
     continues_above: bool = False  # a vertically merged cell below its first row
     column: int = 0
     text: str = field(init=False, compare=False)  # asked for a dozen times a cell: kept
 
-    def __post_init__(self) -> None:
-        self.text = "\n".join(self.paragraphs).strip()
+    # Written out rather than generated, so that making one (every cell of a form) does not
+    # also call __post_init__.
+    def __init__(self, paragraphs: tuple[str, ...], continues_above: bool = False,
+                 column: int = 0) -> None:
+        self.paragraphs = paragraphs
+        self.continues_above = continues_above
+        self.column = column
+        self.text = "\n".join(paragraphs).strip()
 
 
 @dataclass

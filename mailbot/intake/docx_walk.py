@@ -143,7 +143,7 @@ class Walker:
     def _row(self, tr: etree._Element) -> list[Cell]:
         cells: list[Cell] = []
         props, tcs = self._cells_of(tr)
-        before = X.child(props, "gridBefore")
+        before = X.child(props, "gridBefore") if props is not None else None
         column = int(X.attr(before, "val") or 0) if before is not None else 0
         for tc in tcs:
             self._cells += 1
