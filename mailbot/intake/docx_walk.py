@@ -231,9 +231,10 @@ class Walker:
             tag = child.tag
             name = "r" if tag == _RUN else _NAMES[tag]
             if name == "r":
-                # The commonest run by far, one w:t outside any field, alone or after empty
-                # run properties (as LibreOffice writes every run), is read here at once,
-                # its children looked at by index rather than listed.
+                # The commonest run by far, one w:t outside any field, alone or after run
+                # properties that neither strike, highlight nor shade it (as Word and
+                # LibreOffice write nearly every run), is read here at once, its children
+                # looked at by index rather than listed.
                 count = 0 if fields.open else len(child)
                 if count == 1:
                     only = child[0]
@@ -243,7 +244,9 @@ class Walker:
                 elif count == 2:
                     props = child[0]
                     last = props.getnext()
-                    if _NAMES[last.tag] == "t" and _NAMES[props.tag] == "rPr" and not len(props):
+                    if ((tag := last.tag) == _TEXT or _NAMES[tag] == "t") and \
+                            ((tag := props.tag) == _RUN_PROPERTIES or _NAMES[tag] == "rPr") \
+                            and not _marks(props):
                         out.append(last.text or "")
                         continue
                 self._run(child, out)
