@@ -124,11 +124,14 @@ class _TableReader:
             return False
         below = self.rows[below_index] if below_index is not None else None
         first = labels[0]
-        if below is not None and first is not None and \
+        # Each test below is asked only of a row of the width it needs (one cell; two or more),
+        # so the commonest row, "Label | answer", calls neither.
+        if below is not None and first is not None and len(row) == 1 and \
                 self._answer_is_below(row, labels, below_index, section):
             self._answer(first[0], [p for c in below for p in c.paragraphs], where, section)
             return True
-        if below is not None and self._is_header_row(row, labels, below_index, section):
+        if below is not None and len(row) >= (2 if all(labels) else 3) and \
+                self._is_header_row(row, labels, below_index, section):
             for cell, label in zip(row, labels, strict=True):
                 if label is not None:
                     answers = [p for c in below if c.column == cell.column for p in c.paragraphs]
