@@ -29,8 +29,9 @@ from mailbot.intake.typegate import OVER_BUDGET, Budgets, refuse
 _NAMES = X.NAMES
 # The commonest children, by their transitional tags: a fresh tag string compared with one of
 # these is not hashed, as looking it up in ``_NAMES`` hashes it (a strict one is looked up).
-_PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _RUN_PROPERTIES, _TEXT = (
-    f"{{{X.W_NAMESPACES[0]}}}{name}" for name in ("p", "tc", "tcPr", "r", "rPr", "t"))
+_PARAGRAPH, _CELL, _CELL_PROPERTIES, _RUN, _RUN_PROPERTIES, _TEXT, _SDT_PROPERTIES, \
+    _SDT_CONTENT = (f"{{{X.W_NAMESPACES[0]}}}{name}" for name in (
+        "p", "tc", "tcPr", "r", "rPr", "t", "sdtPr", "sdtContent"))
 _TRANSPARENT = X.TRANSPARENT
 _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
@@ -186,7 +187,13 @@ class Walker:
     def _sdt(self, sdt: etree._Element, out: list[str], *, inline: bool) -> None:
         """A content control in a paragraph (``inline``) or around paragraphs and tables: its
         content walked, its value recorded."""
-        props, content = X.first_of(sdt, "sdtPr", "sdtContent")
+        props = sdt[0] if len(sdt) else None
+        content = props.getnext() if props is not None else None
+        # A control is its properties and then its content, as Word and LibreOffice write it;
+        # anything else (w:sdtEndPr between them, another order) is looked through.
+        if props is None or content is None or props.tag != _SDT_PROPERTIES \
+                or content.tag != _SDT_CONTENT:
+            props, content = X.first_of(sdt, "sdtPr", "sdtContent")
         settings = X.kids(props)
         placeholder = "showingPlcHdr" in settings
         checkbox = settings.get("w14:checkbox")
