@@ -24,7 +24,8 @@ printed values an email's parts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -176,6 +177,14 @@ class ViewEnvironment(Environment):
             return str(value)
         return str(printable_value(value))
 
+    def make_globals(self, d: Mapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, not jinja's ``ChainMap`` over its own and
+        the environment's: every context a render makes (about ten an email: each part,
+        each include, the macros imported) lists the globals' names, and listing a
+        ``ChainMap`` builds a dict of it each time. The environment's globals are all set
+        before its first template is read (``template_environment``)."""
+        return {**self.globals, **(d or {})}
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
@@ -203,7 +212,7 @@ def template_environment(search_path: list[Path], tz: ZoneInfo) -> ViewEnvironme
     )
     # Every value a template prints loses control characters and bidi overrides.
     environment.finalize = _finalizer(environment)
-    environment.filters["deadline"] = lambda value: deadline_phrase(value or None, tz)
+    environment.filters["deadline"] = _deadline_filter(tz)
     environment.filters["day"] = lambda value: date_phrase(value or None, weekday=True, tz=tz)
     environment.filters["nl2br"] = nl2br
     # The commands that change a case, as the registry lists them (only NOTE is open to all).
@@ -219,6 +228,20 @@ def _finalizer(environment: ViewEnvironment) -> Callable[[Any], Any]:
         return printable_value(value)
 
     return finalize
+
+
+def _deadline_filter(tz: ZoneInfo) -> Callable[[Any], str]:
+    """``deadline_phrase`` of a value, each moment written as text phrased once: an email's
+    parts print its deadline three or four times, and a case's emails all print the same."""
+
+    @lru_cache(maxsize=64)
+    def phrased(moment: str) -> str:  # a deadline, a bounce's or an alert's time: no child's
+        return deadline_phrase(moment, tz)
+
+    def deadline(value: Any) -> str:
+        return phrased(value) if type(value) is str else deadline_phrase(value or None, tz)
+
+    return deadline
 
 
 def printable_value(value: Any) -> Any:
