@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vDDDTypes, vInt, vText
 
 from mailbot.domain.case import Case, EventKind
 from mailbot.domain.case import Event as CaseEvent
@@ -59,31 +59,37 @@ def stage_deadline_ics(event: DeadlineEvent) -> bytes:
     call with an equal event: every recipient of a stage notice gets the same entry, and
     writing one took as long as rendering an email (issue 18)."""
     calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if event.cancelled else "PUBLISH")
+    # Each property is given as the value type ``add`` would choose for it (vText, vInt,
+    # vDDDTypes; icalendar's own types), so ``add``'s look-up of the type by the property's
+    # name, and its inference from the value, are not run for every property of every entry.
+    calendar["PRODID"] = vText(PRODID)
+    calendar["VERSION"] = _VERSION
+    calendar["CALSCALE"] = _GREGORIAN
+    calendar["METHOD"] = vText("CANCEL" if event.cancelled else "PUBLISH")
     calendar.add_component(_vevent(event))
     return calendar.to_ical()
 
 
+_VERSION, _GREGORIAN = vText("2.0"), vText("GREGORIAN")
+
+
 def _vevent(event: DeadlineEvent) -> Event:
     entry = Event()
-    entry.add("uid", event.uid)
-    entry.add("dtstamp", event.created.astimezone(UTC))
-    entry.add("dtstart", event.deadline.astimezone(UTC))
-    entry.add("dtend", (event.deadline + _DURATION).astimezone(UTC))
-    entry.add("sequence", event.sequence)
-    entry.add("summary", f"[{event.reference}] {event.step_word} {event.stage_number} deadline:"
-                         f" {event.stage_name}")
+    entry["UID"] = vText(event.uid)
+    entry["DTSTAMP"] = vDDDTypes(event.created.astimezone(UTC))
+    entry["DTSTART"] = vDDDTypes(event.deadline.astimezone(UTC))
+    entry["DTEND"] = vDDDTypes((event.deadline + _DURATION).astimezone(UTC))
+    entry["SEQUENCE"] = vInt(event.sequence)
+    entry["SUMMARY"] = vText(f"[{event.reference}] {event.step_word} {event.stage_number}"
+                             f" deadline: {event.stage_name}")
     if event.description:
-        entry.add("description", event.description)
+        entry["DESCRIPTION"] = vText(event.description)
     if event.organizer:
         organizer = vCalAddress(f"mailto:{event.organizer}")
         organizer.params["cn"] = vText(event.partnership_name)
-        entry.add("organizer", organizer)
-    entry.add("transp", "TRANSPARENT")
-    entry.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
+        entry["ORGANIZER"] = organizer
+    entry["TRANSP"] = vText("TRANSPARENT")
+    entry["STATUS"] = vText("CANCELLED" if event.cancelled else "CONFIRMED")
     return entry
 
 
