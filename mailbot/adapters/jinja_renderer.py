@@ -8,7 +8,9 @@ under StrictUndefined, HTML is autoescaped, and a subject is always one line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +62,8 @@ class JinjaRenderer:
         self.tz = tz
         self._environments: dict[str, ViewEnvironment] = {}
         self._policy_views: dict[int, tuple[Policy, dict[str, Any]]] = {}
+        # The case views of the case being composed for (``same_case``), per thread.
+        self._same_case = threading.local()
 
     def render(self, notice: Notice, *, case: Case | None, policy: Policy | None,
                partnership_name: str, recipient: Person, extra: Mapping | None = None,
@@ -85,13 +89,35 @@ class JinjaRenderer:
         context: dict[str, Any] = {**notice.context.as_dict(), **(extra or {})}
         context.update(
             notice=notice.template,
-            case=case_view(case, policy, self.tz) if case else None,
+            case=self._case_view(case, policy) if case else None,
             policy=self._policy_view(policy) if policy else None,
             partnership_name=partnership_name,
             recipient=person_view(recipient),
         )
         context["unassigned_roles"] = unassigned_roles(list(context.get("unassigned", [])), policy)
         return context
+
+    @contextmanager
+    def same_case(self) -> Iterator[None]:
+        """While open, the case given to ``render`` is not changed, so its view is built once
+        for all the emails its notices make (four for a referral) rather than for each. The
+        views are dropped when it closes: nothing of a child's is kept past its emails."""
+        outer = getattr(self._same_case, "views", None)
+        self._same_case.views = {}
+        try:
+            yield
+        finally:
+            self._same_case.views = outer
+
+    def _case_view(self, case: Case, policy: Policy | None) -> dict[str, Any]:
+        views = getattr(self._same_case, "views", None)
+        if views is None:
+            return case_view(case, policy, self.tz)
+        # Kept with the case and policy themselves, so an id another object reuses never matches.
+        kept = views.get((id(case), id(policy)))
+        if kept is None or kept[0] is not case or kept[1] is not policy:
+            kept = views[(id(case), id(policy))] = (case, policy, case_view(case, policy, self.tz))
+        return kept[2]
 
     def _policy_view(self, policy: Policy) -> dict[str, Any]:
         """The policy's view, built once per policy: it was a third of building a context.

@@ -7,6 +7,7 @@ Pictures the HTML shows inline (the digest's chart) are drawn here, for each mes
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from mailbot.adapters.email_builder import build_email
@@ -20,6 +21,9 @@ from mailbot.domain.referral import Person
 class MailComposer:
     def __init__(self, renderer: JinjaRenderer):
         self.renderer = renderer
+
+    def same_case(self) -> AbstractContextManager[None]:
+        return self.renderer.same_case()
 
     def compose(self, notice: Notice, *, case: Case | None, policy: Policy | None,
                 sender: Person, recipient: Person, message_id: str, now: datetime) -> bytes:

@@ -61,16 +61,17 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
     guard = guard or ReplyGuard(replies_per_hour)
     waiting: Waiting = [] if into is None else into
     queued = 0
-    for notice in notices:
-        for recipient in notice.to:
-            address = recipient.email.lower()
-            if notice.auto_submitted == AUTO_REPLIED and address not in guard.exempt:
-                queued += store_waiting(uow, waiting)
-                if _over_reply_limit(uow, address, now, guard):
-                    _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
-                    continue
-            waiting.append((notice, _compose(composer, notice, case, policy, sender, recipient,
-                                             now, held=address in held)))
+    with composer.same_case():  # the case is not changed while its notices are composed
+        for notice in notices:
+            for recipient in notice.to:
+                address = recipient.email.lower()
+                if notice.auto_submitted == AUTO_REPLIED and address not in guard.exempt:
+                    queued += store_waiting(uow, waiting)
+                    if _over_reply_limit(uow, address, now, guard):
+                        _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
+                        continue
+                waiting.append((notice, _compose(composer, notice, case, policy, sender,
+                                                 recipient, now, held=address in held)))
     return queued + (0 if into is not None else store_waiting(uow, waiting))
 
 

@@ -317,6 +317,9 @@ class RecordingComposer:
         self.composed: list[tuple[Notice, Person]] = []
         self.renderer = JinjaRenderer()
 
+    def same_case(self):
+        return self.renderer.same_case()
+
     def compose(self, notice: Notice, *, case, policy: Policy | None, sender: Person,
                 recipient: Person, message_id: str, now: datetime) -> bytes:
         self.renderer.render(notice, case=case, policy=policy, partnership_name=sender.name,

@@ -36,6 +36,9 @@ class Recorder:
         self.sent: list[tuple[str, str, str]] = []  # template, recipient, text
         self.renderer = JinjaRenderer()
 
+    def same_case(self):
+        return self.renderer.same_case()
+
     def compose(self, notice, *, case, policy, sender, recipient, message_id, now) -> bytes:
         email = self.renderer.render(notice, case=case, policy=policy,
                                      partnership_name=sender.name, recipient=recipient)

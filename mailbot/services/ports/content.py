@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -33,3 +34,8 @@ class Composer(Protocol):
 
     def compose(self, notice: Notice, *, case: Case | None, policy: Policy | None,
                 sender: Person, recipient: Person, message_id: str, now: datetime) -> bytes: ...
+
+    def same_case(self) -> AbstractContextManager[None]:
+        """While it is open, the case handed to ``compose`` is not changed (the notices one
+        change of a case causes), so what is made from it may be made once."""
+        ...
