@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import Expr
-from jinja2.runtime import Context, Macro
+from jinja2.runtime import Context, Macro, missing
 from markupsafe import Markup, escape
 
 from mailbot.adapters.jinja_steady import STEADY, SteadyParts
@@ -99,6 +99,16 @@ class _CheckingLoader(FileSystemLoader):
 
 class _SteadyTemplate(Template):
     """A template that, included in an email, renders once while its names stay the same."""
+
+    def new_context(self, vars: dict[str, Any] | None = None, shared: bool = False,
+                    locals: Mapping[str, Any] | None = None) -> Context:
+        # Given locals, jinja copies the shared variables (some 80 names) to set them on the
+        # copy; the macros imported with the context (once an HTML part) and most includes
+        # pass only locals not yet set (``missing``), which it leaves out: the copy is not
+        # needed, as a context never changes the variables it was given.
+        if shared and locals and all(value is missing for value in locals.values()):
+            locals = None
+        return super().new_context(vars, shared, locals)
 
     @classmethod
     def _from_namespace(cls, environment: Environment, namespace: Any, globals: Any) -> Any:
