@@ -37,6 +37,8 @@ _MATH = frozenset(X.MATH_NAMESPACES)
 _JOINED_MARKS = MARK_CLOSE + MARK_OPEN
 _SPAN_TAGS = X.tags("gridSpan", "vMerge")
 _NO_SPAN: tuple[None, None] = (None, None)
+# A cell's properties (None for a cell without) -> its first w:gridSpan and w:vMerge.
+_Spans = dict[etree._Element | None, tuple[etree._Element | None, etree._Element | None]]
 # The run properties that change what a run says: struck through, highlighted or shaded.
 _MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
 
@@ -54,8 +56,7 @@ class Walker:
         self._max_cells = budgets.max_cells if budgets else math.inf
         self._max_paragraphs = budgets.max_paragraphs if budgets else math.inf
         self._deadline = time.monotonic() + budgets.max_seconds if budgets else math.inf
-        self._spans: dict[etree._Element, tuple[etree._Element | None,
-                                                etree._Element | None]] = {}
+        self._spans: _Spans = {}
 
     def walk(self, root: etree._Element) -> Document:
         self._spans = _spans(root)
@@ -155,7 +156,7 @@ class Walker:
                 span, vmerge = self._spans.get(first, _NO_SPAN)
                 content = first.getnext()  # tcPr not met again
             else:
-                span, vmerge = self._spans.get(X.child(tc, "tcPr"), _NO_SPAN)  # type: ignore[arg-type]
+                span, vmerge = self._spans.get(X.child(tc, "tcPr"), _NO_SPAN)
                 content = first
             paragraphs: list[str] = []
             self._blocks(content, paragraphs, placeholder=False)
@@ -335,13 +336,12 @@ def _marks(props: etree._Element) -> bool:
     return False
 
 
-def _spans(root: etree._Element) -> dict[etree._Element, tuple[etree._Element | None,
-                                                                etree._Element | None]]:
+def _spans(root: etree._Element) -> _Spans:
     """Each element's first w:gridSpan child and first w:vMerge child (what ``X.first_of``
     finds in a cell's w:tcPr), for every element that has one, found by lxml's C iteration
     over the part: most cells span nothing, and a Python look at every cell's properties
     cost more than this one pass."""
-    found: dict[etree._Element, tuple[etree._Element | None, etree._Element | None]] = {}
+    found: _Spans = {}
     for el in root.iter(*_SPAN_TAGS):
         parent = el.getparent()
         if parent is None:
