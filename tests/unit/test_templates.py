@@ -273,3 +273,25 @@ class _TagBalance(HTMLParser):
 def test_deadline_phrases_in_the_subjects_use_plain_english():
     email = render(first(Template.NEW_CASE))
     assert re.search(r"due 5pm on Wednesday 30 December 2026$", email.subject)
+
+
+def test_a_cases_emails_render_the_same_when_composed_together_as_one_by_one():
+    """Inside ``same_case`` the case's view is built once for all its emails; every email
+    must still read exactly as it does alone."""
+    alone = JinjaRenderer([DEFAULT_TEMPLATE_DIR], Path("/nonexistent"))
+    together = JinjaRenderer([DEFAULT_TEMPLATE_DIR], Path("/nonexistent"))
+    for case in {id(i.case): i.case for i in ITEMS}.values():
+        items = [i for i in ITEMS if i.case is case]
+        with together.same_case():
+            for item in items * 2:
+                for recipient in item.notice.to:
+                    assert _parts(render(item, together, recipient)) == _parts(
+                        render(item, alone, recipient))
+
+
+def _parts(email: RenderedEmail) -> tuple:
+    """An email's text, and its attachments but the .docx files' bytes (a zip holds the
+    time it was written)."""
+    return (email.subject, email.text, email.html,
+            [(name, kind, b"" if name.endswith(".docx") else data)
+             for name, kind, data in email.attachments])
