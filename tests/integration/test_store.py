@@ -200,6 +200,14 @@ def test_a_reference_a_stored_case_holds_is_never_given_again(uow_factory):
         assert uow.cases.next_reference("BSCP", 2026) == "BSCP-2026-0003"
 
 
+def test_a_five_digit_reference_a_stored_case_holds_is_never_given_again(uow_factory):
+    store(uow_factory, full_case("BSCP-2026-10000"))
+    with uow_factory() as uow:
+        uow.cases.raise_counters({"BSCP-2026": 9998})
+        assert uow.cases.next_reference("BSCP", 2026) == "BSCP-2026-9999"
+        assert uow.cases.next_reference("BSCP", 2026) == "BSCP-2026-10001"
+
+
 def test_two_concurrent_writers_get_a_hundred_distinct_references(uow_factory):
     given: list[str] = []
     start = threading.Barrier(2)

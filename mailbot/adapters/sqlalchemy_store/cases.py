@@ -18,7 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -48,7 +61,6 @@ _CASES, _EVENTS = CaseRow.__table__, CaseEventRow.__table__
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_case_id"))  # SET: the values given
 _INSERT_EVENTS = insert(_EVENTS)
-_TAKEN = select(exists().where(_CASES.c.reference == bindparam("reference")))
 # They run on the session's connection: ``Session.execute`` first looks for ORM work to do
 # (entities, autoflush, its own events), about 20 us a statement that a statement on a table
 # never needs; acting on a referral runs eight of them. The repositories hold no ORM objects
@@ -193,11 +205,15 @@ class SqlCaseRepository:
     def next_reference(self, prefix: str, year: int) -> str:
         """``PREFIX-YYYY-NNNN``: the counter row is bumped in one statement, which locks it
         until commit, so concurrent writers queue and each gets its own number. A number a
-        stored case already has is skipped, even if the counter was somehow lost."""
+        stored case already has is skipped, even if the counter was somehow lost: the same
+        statement tells whether one has."""
+        statement = _bump_statement(self._session.get_bind().dialect.name)
+        stem = f"{prefix}-{year:04d}-"
         while True:
-            number = self._bump_counter(prefix, year)
-            reference = f"{prefix}-{year:04d}-{number:04d}"
-            if not self._session.connection().scalar(_TAKEN, {"reference": reference}):
+            number, taken = self._session.connection().execute(
+                statement, {"prefix": prefix, "year": year, "stem": stem}).one()
+            if not taken:
+                reference = f"{stem}{number:04d}"
                 self.issued.append(reference)
                 return reference
 
@@ -221,11 +237,6 @@ class SqlCaseRepository:
                 index_elements=[table.c.prefix, table.c.year],
                 set_={"last_number": sql_case((table.c.last_number < number, number),
                                           else_=table.c.last_number)}))
-
-    def _bump_counter(self, prefix: str, year: int) -> int:
-        statement = _bump_statement(self._session.get_bind().dialect.name)
-        return int(self._session.connection().execute(
-            statement, {"prefix": prefix, "year": year}).scalar_one())
 
     @translated
     def summaries(self, status: str | None = None) -> list[CaseSummary]:
@@ -251,11 +262,24 @@ def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]
 
 @functools.cache
 def _bump_statement(dialect: str) -> Any:
-    """The counter's upsert, built once per dialect: the next number of a series."""
+    """The counter's upsert, built once per dialect: the next number of a series, and whether
+    a stored case already has the reference it makes (``stem`` and the number, four digits
+    at least). One statement, not a second to look the reference up: on PostgreSQL that
+    look had been a tenth of acting on a referral (bench/acting.py, issue 18)."""
     table = ReferenceCounterRow.__table__
+    number = table.c.last_number
+    # The row just written, named as it is rather than as a column of the table, which
+    # SQLAlchemy would add to the look-up's FROM (it does not correlate inside RETURNING).
+    written = literal_column("reference_counters.last_number", Integer)
+    if dialect == "sqlite":
+        digits = func.printf("%04d", written)
+    else:
+        as_text = cast(written, Text)
+        digits = func.lpad(as_text, func.greatest(4, func.length(as_text)), "0")
+    taken = exists().where(_CASES.c.reference == bindparam("stem", type_=Text()) + digits)
     statement = upsert_for(dialect, table).values(prefix=bindparam("prefix"),
                                                   year=bindparam("year"), last_number=1)
     return statement.on_conflict_do_update(
         index_elements=[table.c.prefix, table.c.year],
-        set_={"last_number": table.c.last_number + 1},
-    ).returning(table.c.last_number)
+        set_={"last_number": number + 1},
+    ).returning(number, taken)
