@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from icalendar import Calendar, Event, vCalAddress, vDDDTypes, vInt, vText
+from icalendar import Calendar, Event, vCalAddress, vDatetime, vInt, vText
 
 from mailbot.domain.case import Case, EventKind
 from mailbot.domain.case import Event as CaseEvent
@@ -86,10 +86,12 @@ def _calendar(cancelled: bool) -> tuple[bytes, bytes]:
 
 def _vevent(event: DeadlineEvent) -> Event:
     entry = Event()
+    # The times as vDatetime, the type vDDDTypes (``add``'s choice for them) hands a datetime
+    # to when it writes one: each made here once rather than again at every write.
     entry["UID"] = vText(event.uid)
-    entry["DTSTAMP"] = vDDDTypes(event.created.astimezone(UTC))
-    entry["DTSTART"] = vDDDTypes(event.deadline.astimezone(UTC))
-    entry["DTEND"] = vDDDTypes((event.deadline + _DURATION).astimezone(UTC))
+    entry["DTSTAMP"] = vDatetime(event.created.astimezone(UTC))
+    entry["DTSTART"] = vDatetime(event.deadline.astimezone(UTC))
+    entry["DTEND"] = vDatetime((event.deadline + _DURATION).astimezone(UTC))
     entry["SEQUENCE"] = vInt(event.sequence)
     entry["SUMMARY"] = vText(f"[{event.reference}] {event.step_word} {event.stage_number}"
                              f" deadline: {event.stage_name}")
