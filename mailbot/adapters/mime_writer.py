@@ -39,8 +39,12 @@ _qp_emptied_at = time.monotonic()
 def header(name: str, value: str) -> str:
     """``Name: value`` as folded CRLF lines. Runs of words that are not plain ASCII become
     encoded words; the plain ones (a case reference in a subject) stay readable as they are."""
-    if _plain(value) and len(name) + 2 + len(value) <= MAX_LINE:
-        return f"{name}: {value}\r\n"
+    if _plain(value):
+        if len(name) + 2 + len(value) <= MAX_LINE:
+            return f"{name}: {value}\r\n"
+        plain_words = value.split(" ")
+        if max(map(len, plain_words)) < _LONG_WORD:  # every word plain: one run, as below
+            return _fold([f"{name}:", *plain_words], " ") + "\r\n"
     words: list[str] = []
     for plain, run in groupby(value.split(" "), key=_plain_word):
         run_words = list(run)
@@ -76,20 +80,20 @@ def text_part(text: str, subtype: str) -> tuple[str, bytes]:
         data += b"\n"
     # A line over 78 bytes, found without splitting the part into a list of its lines.
     if _LONG_LINE.search(data) is None:
-        encoding, body = ("7bit" if data.isascii() else "8bit"), data
-    else:
+        encoding, body = ("7bit" if data.isascii() else "8bit"), data.replace(b"\n", b"\r\n")
+    else:  # lines kept with CRLF ends already
         encoding, body = "quoted-printable", _quoted_printable(data)
     return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            f"Content-Transfer-Encoding: {encoding}\r\n"), body.replace(b"\n", b"\r\n")
+            f"Content-Transfer-Encoding: {encoding}\r\n"), body
 
 
 def _quoted_printable(data: bytes) -> bytes:
     """``binascii.b2a_qp`` of ``data`` (text whose every line ends in LF), a line at a time,
-    each line's encoding kept for the next part that holds it. Quoted-printable encodes each
-    line on its own (soft breaks, trailing blanks and a lone dot are all matters of one
-    line), so the lines joined are the part encoded whole; and most lines of a
-    partnership's emails (the base template's, its guidance, its commands) are the same in
-    every one. Encoding each part whole had been a tenth of acting on a referral."""
+    with CRLF line ends, each line's encoding kept for the next part that holds it.
+    Quoted-printable encodes each line on its own (soft breaks, trailing blanks and a lone
+    dot are all matters of one line), so the lines joined are the part encoded whole; and
+    most lines of a partnership's emails (the base template's, its guidance, its commands)
+    are the same in every one. Encoding each part whole had been a tenth of acting on a referral."""
     global _qp_emptied_at
     if time.monotonic() - _qp_emptied_at > _QP_KEPT_SECONDS:
         _QP_LINES.clear()
@@ -100,7 +104,7 @@ def _quoted_printable(data: bytes) -> bytes:
         if kept is None:
             if len(_QP_LINES) >= _QP_KEPT:
                 _QP_LINES.clear()
-            kept = _QP_LINES[line] = binascii.b2a_qp(line, istext=True)
+            kept = _QP_LINES[line] = binascii.b2a_qp(line, istext=True).replace(b"\n", b"\r\n")
         encoded.append(kept)
     return b"".join(encoded)
 
@@ -135,8 +139,11 @@ def _encoded_words(text: str) -> list[str]:
     return Header(text, "utf-8", maxlinelen=74).encode(linesep="\n").split("\n ")
 
 
+_LONG_WORD = MAX_LINE - 12  # a word this long is encoded, to be folded within a line
+
+
 def _plain_word(word: str) -> bool:
-    return _plain(word) and len(word) < MAX_LINE - 12
+    return _plain(word) and len(word) < _LONG_WORD
 
 
 def _plain(value: str) -> bool:
