@@ -260,6 +260,8 @@ def printable_value(value: Any) -> Any:
     if type(value) is str:  # the usual case first: called for every value printed
         return printable(value)
     if isinstance(value, Markup):
+        if value.isprintable():  # nothing to clean (``printable``): no copy to compare
+            return value
         cleaned = printable(str(value))
         return value if cleaned == value else Markup(cleaned)
     return printable(value) if isinstance(value, str) else value
