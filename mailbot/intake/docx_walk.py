@@ -328,7 +328,7 @@ class Walker:
 
 def _marks(props: etree._Element) -> bool:
     """Whether run properties strike, highlight or shade the run (``_MARKING``)."""
-    child = props[0] if len(props) else None
+    child = X.first_child(props)
     while child is not None:
         if _NAMES[child.tag] in _MARKING:
             return True

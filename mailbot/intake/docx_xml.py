@@ -87,7 +87,7 @@ def kids(el: etree._Element | None) -> dict[str | None, etree._Element]:
     """An element's children by local name (the first of each): one pass answers every
     question asked of a property element."""
     found: dict[str | None, etree._Element] = {}
-    child = el[0] if el is not None and len(el) else None
+    child = first_child(el)
     while child is not None:
         found.setdefault(NAMES[child.tag], child)
         child = child.getnext()
@@ -97,7 +97,7 @@ def kids(el: etree._Element | None) -> dict[str | None, etree._Element]:
 def child(el: etree._Element | None, name: str) -> etree._Element | None:
     """The first child of that local name. (Looping here is cheaper than lxml's tag-filtered
     ``iterchildren`` or ``find``, which build a matcher on every call.)"""
-    found = el[0] if el is not None and len(el) else None
+    found = first_child(el)
     while found is not None:
         if NAMES[found.tag] == name:
             return found
@@ -128,7 +128,7 @@ def sdt_kind(settings: dict[str | None, etree._Element]) -> tuple[str, tuple[str
     for name, kind in (("dropDownList", "dropdown"), ("comboBox", "combobox")):
         if (entries := settings.get(name)) is not None:
             items = []
-            item = entries[0] if len(entries) else None
+            item = first_child(entries)
             while item is not None:
                 if NAMES[item.tag] == "listItem":
                     items.append(attr(item, "displayText") or attr(item, "value") or "")
@@ -153,7 +153,7 @@ def legacy_control(data: etree._Element) -> dict[str, object]:
                 "display": CHECKED if checked else UNCHECKED}
     if (drop := settings.get("ddList")) is not None:
         entries = []
-        entry = drop[0] if len(drop) else None
+        entry = first_child(drop)
         while entry is not None:
             if NAMES[entry.tag] == "listEntry":
                 entries.append(attr(entry, "val") or "")
@@ -173,7 +173,7 @@ def first_of(parent: etree._Element | None, first: str, second: str,
     none), found in one look over the children: a cell's w:gridSpan and w:vMerge in its
     w:tcPr, a content control's w:sdtPr and w:sdtContent."""
     one = two = None
-    child = parent[0] if parent is not None and len(parent) else None
+    child = first_child(parent)
     while child is not None:
         name = NAMES[child.tag]
         if name == first and one is None:

@@ -1,10 +1,11 @@
 """Many rows of one INSERT sent to the database driver's own ``executemany``, the statement
 compiled once: SQLAlchemy builds and processes every row's parameters one by one.
 
-``insert_many`` counts the rows inserted, on any driver. Storing a backlog runs it: through
-SQLAlchemy, its 500-row INSERTs took about 9 us a row beyond the driver's own work, through
-the driver 4 us (bench/mailbox.py, issue 19). It runs as SQLAlchemy's ``exec_driver_sql``,
-so errors are wrapped and translated, and statement events see it, as for any statement.
+``insert_many`` counts the rows inserted, on any driver. Storing a backlog runs it: 10,000
+bare messages in batches of 500 took 143 ms of CPU through SQLAlchemy's executemany and take
+113 ms this way, zlib and hashing included (SQLite, issue 19). It runs as SQLAlchemy's
+``exec_driver_sql``, so errors are wrapped and translated, and statement events see it, as
+for any statement.
 
 ``insert_returning`` returns the rows' ids, on psycopg 3 only. A deadline pass queues a
 chunk's mail, 200 rendered emails of about 10 KB, in one statement. SQLAlchemy sends such a
