@@ -24,7 +24,7 @@ from datetime import datetime
 from mailbot.domain.errors import TransientError
 from mailbot.services import outgoing
 from mailbot.services.context import Services
-from mailbot.services.messaging import Waiting, store_waiting
+from mailbot.services.messaging import store_mail_waiting
 from mailbot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,9 @@ def _chase_in_one_go(services: Services, references: list[str],
     with services.uow_factory() as uow:
         uow.cases.get_many(references)
         _look_up_vouched(services, uow, references)
-        waiting: Waiting = []
-        chased, queued = _chase_until(references,
-                                      lambda r: _chase_one(services, uow, r, now, waiting))
-        queued += store_waiting(uow, waiting)  # the chunk's mail in one INSERT
+        uow.mail_waiting = []
+        chased, queued = _chase_until(references, lambda r: _chase_one(services, uow, r, now))
+        queued += store_mail_waiting(uow)  # the chunk's mail in one INSERT
         uow.commit()
     return chased, queued
 
@@ -118,11 +117,10 @@ def _look_up_vouched(services: Services, uow: UnitOfWork, references: list[str])
         uow.known.look_up(mailbox, addresses)
 
 
-def _chase_one(services: Services, uow: UnitOfWork, reference: str, now: datetime,
-               into: Waiting | None = None) -> int:
+def _chase_one(services: Services, uow: UnitOfWork, reference: str, now: datetime) -> int:
     case = uow.cases.get(reference)
     if case is None:
         return 0
     mailbox = services.for_policy(case.policy_key)
     notices = mailbox.engine.chase(case, now)
-    return outgoing.queue_for(services, uow, mailbox, notices, case, now, into)
+    return outgoing.queue_for(services, uow, mailbox, notices, case, now)

@@ -23,11 +23,10 @@ from mailbot.domain.notices import (
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.domain.service_notice_contexts import ForAttention
-from mailbot.services.ports import Composer, UnitOfWork
+from mailbot.services.ports import Composer, UnitOfWork, Waiting
 from mailbot.services.stored import OutboxItem
 
 log = logging.getLogger(__name__)
-Waiting = list[tuple[Notice, OutboxItem]]  # rows composed, not yet stored
 
 
 def new_message_id(address: str) -> str:
@@ -52,14 +51,14 @@ class ReplyGuard:
 def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                   case: Case | None, policy: Policy | None, sender: Person, now: datetime,
                   replies_per_hour: int = 10, guard: ReplyGuard | None = None,
-                  held: frozenset[str] = frozenset(), into: Waiting | None = None) -> int:
+                  held: frozenset[str] = frozenset()) -> int:
     """Writes one outbox row per recipient of each notice; returns how many were new. Rows to
     the ``held`` addresses are kept back until the case is accepted. The rows go to the store
-    together, but before any answer the loop guard counts, so it counts them all. Given
-    ``into``, the rows are left there for the caller to store with ``store_waiting`` (a pass
-    over many cases stores all their mail in one statement)."""
+    together, but before any answer the loop guard counts, so it counts them all. When the
+    unit of work keeps mail waiting (``UnitOfWork.mail_waiting``), the rows are left there
+    for the use case to store with the rest of its mail, in one statement."""
     guard = guard or ReplyGuard(replies_per_hour)
-    waiting: Waiting = [] if into is None else into
+    waiting: Waiting = [] if uow.mail_waiting is None else uow.mail_waiting
     queued = 0
     with composer.same_case():  # the case is not changed while its notices are composed
         for notice in notices:
@@ -72,7 +71,7 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                         continue
                 waiting.append((notice, _compose(composer, notice, case, policy, sender,
                                                  recipient, now, held=address in held)))
-    return queued + (0 if into is not None else store_waiting(uow, waiting))
+    return queued + (0 if uow.mail_waiting is not None else store_waiting(uow, waiting))
 
 
 def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Policy | None,
@@ -83,6 +82,11 @@ def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Poli
     return OutboxItem(case_reference=case.reference if case else None, template=str(notice.template),
                       stage=notice.stage, key=notice.key, recipient=recipient.email.lower(),
                       message_id=message_id, envelope_from=sender.email, data=data, held=held)
+
+
+def store_mail_waiting(uow: UnitOfWork) -> int:
+    """Stores the mail the unit of work keeps waiting, if any; returns how many were new."""
+    return store_waiting(uow, uow.mail_waiting) if uow.mail_waiting else 0
 
 
 def store_waiting(uow: UnitOfWork, waiting: Waiting) -> int:

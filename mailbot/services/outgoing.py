@@ -18,22 +18,21 @@ from mailbot.domain.case import Case
 from mailbot.domain.notices import Notice
 from mailbot.domain.referral import Person
 from mailbot.services.context import MailboxContext, Services
-from mailbot.services.messaging import ReplyGuard, Waiting, queue_notices
+from mailbot.services.messaging import ReplyGuard, queue_notices, store_mail_waiting
 from mailbot.services.ports import UnitOfWork
 
 
 def queue_for(services: Services, uow: UnitOfWork, mailbox: MailboxContext,
-              notices: list[Notice], case: Case | None, now: datetime,
-              into: Waiting | None = None) -> int:
-    """Queues the notices from this mailbox; returns how many messages were new (given
-    ``into``, their rows are left there: see ``messaging.queue_notices``)."""
+              notices: list[Notice], case: Case | None, now: datetime) -> int:
+    """Queues the notices from this mailbox; returns how many messages were new (none yet
+    when the unit of work keeps its mail waiting: see ``messaging.queue_notices``)."""
     held = unvouched(uow, mailbox, case, (p.email for n in notices for p in n.to))
     guard = ReplyGuard(services.replies_per_recipient_per_hour,
                        exempt=mailbox.business_manager_addresses,
                        alert_to=mailbox.partnership.business_managers)
     return queue_notices(uow, services.composer, notices, case=case, policy=mailbox.policy,
                          sender=Person(mailbox.policy.name, mailbox.address), now=now,
-                         guard=guard, held=held, into=into)
+                         guard=guard, held=held)
 
 
 def unvouched(uow: UnitOfWork, mailbox: MailboxContext, case: Case | None,
@@ -48,6 +47,7 @@ def unvouched(uow: UnitOfWork, mailbox: MailboxContext, case: Case | None,
 def accept(uow: UnitOfWork, mailbox: MailboxContext, case: Case, now: datetime) -> int:
     """After ``ACCEPT``: everyone on the case is vouched for and their held mail goes."""
     uow.known.vouch(mailbox.name, (p.email for p in case.everyone()), now)
+    store_mail_waiting(uow)  # held mail composed in this transaction is released too
     return uow.outbox.release_held(case.reference)
 
 

@@ -1,10 +1,13 @@
-"""Acting on stored mail on a real store: a chunk of messages to a transaction, each in a
-savepoint, so one that fails is undone alone and quarantined (issue 18). Once per database."""
+"""Acting on stored mail on a real store: a chunk of messages to a transaction, acted on all
+together, and again one message to a savepoint when one fails, so that it alone is undone and
+quarantined (issue 18). Once per database."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
@@ -14,9 +17,14 @@ from mailbot.adapters.sqlalchemy_store.orm import CaseRow, InboundMessageRow, Ou
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
+from mailbot.intake.message import parse_message
+from mailbot.services import intake, outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.intake import act_on_pending, store_messages
+from mailbot.services.message_routing import act_on
+from mailbot.services.messaging import store_mail_waiting
 from mailbot.services.ports import RawMessage
+from tests.integration.statement_log import statements_run
 
 pytest_plugins = ["tests.integration.db_fixtures"]
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -41,13 +49,16 @@ def referral(number: int) -> bytes:
             "Stage reached so far: Level 1\r\n").encode()
 
 
-def test_a_message_that_fails_is_undone_alone_and_quarantined_with_the_others_acted_on(
-        uow_factory):
+def _bury(uow_factory, composer: MailComposer) -> tuple[Services, MailboxContext]:
     policy = load_policy("bury")
     engine = CaseEngine(policy, calendar_for(policy), Partnership("bsp@bury.example", (MANAGER,)))
     context = MailboxContext("bury", "bsp@bury.example", policy, engine, sender_trust="none")
-    services = Services(uow_factory=uow_factory, composer=RefusingOne(JinjaRenderer()),
-                        mailboxes={"bury": context})
+    return Services(uow_factory=uow_factory, composer=composer, mailboxes={"bury": context}), context
+
+
+def test_a_message_that_fails_is_undone_alone_and_quarantined_with_the_others_acted_on(
+        uow_factory):
+    services, context = _bury(uow_factory, RefusingOne(JinjaRenderer()))
     store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in range(1, 5)])
 
     assert act_on_pending(services, context, lambda: NOW) == 4
@@ -65,3 +76,62 @@ def test_a_message_that_fails_is_undone_alone_and_quarantined_with_the_others_ac
         alerts = session.scalars(select(OutboxMessageRow.template)
                                  .where(OutboxMessageRow.recipient == MANAGER.email))
         assert "quarantine_alert" in set(alerts)
+
+
+def test_a_chunk_that_nothing_fails_in_takes_no_savepoint_and_stores_its_mail_at_once(
+        uow_factory, monkeypatch):
+    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
+    store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in range(1, 5)])
+    sent = statements_run(uow_factory, monkeypatch)
+    monkeypatch.setattr(intake, "CHUNK_SECONDS", 60.0)  # one chunk, however slow the machine
+
+    assert act_on_pending(services, context, lambda: NOW) == 4
+
+    kinds = Counter(next((kind for kind in ("SAVEPOINT", "INSERT INTO outbox")
+                          if kind in statement), "other") for statement in sent)
+    assert kinds["SAVEPOINT"] == 0
+    assert kinds["INSERT INTO outbox"] == 1  # the four referrals' mail, in one statement
+    with uow_factory() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 4
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessageRow)) >= 8
+
+
+def test_mail_held_and_still_waiting_in_the_transaction_is_released_by_accept(uow_factory):
+    """A case opened and accepted in one transaction (one chunk): the held mail composed for
+    the stranger it names is stored before ACCEPT releases the case's held mail, not after."""
+    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
+    naming_a_stranger = referral(1).replace(
+        b"Stage reached", b"Other agency contact's email: stranger@other.test\r\nStage reached")
+    store_messages(services, [RawMessage("bury", 1, "1", naming_a_stranger)])
+    with uow_factory() as uow:
+        uow.mail_waiting = []
+        [record] = uow.inbound.pending("bury")
+        handled = act_on(services, uow, context, parse_message(uow.inbound.raw(record.id)), NOW)
+        assert any(item.held for _, item in uow.mail_waiting)
+        outgoing.accept(uow, context, uow.cases.get(handled.case_reference), NOW)
+        store_mail_waiting(uow)
+        uow.commit()
+
+    with uow_factory() as uow:
+        statuses = dict(uow.session.execute(
+            select(OutboxMessageRow.recipient, OutboxMessageRow.status)).all())
+    assert statuses["stranger@other.test"] == "queued"
+
+
+def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_inside_it(
+        uow_factory):
+    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
+    store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
+    with uow_factory() as uow:
+        uow.mail_waiting = []
+        first, second = (parse_message(uow.inbound.raw(record.id))
+                         for record in uow.inbound.pending("bury"))
+        act_on(services, uow, context, first, NOW)
+        with pytest.raises(RuntimeError, match="before a savepoint"), uow.savepoint():
+            pass
+        store_mail_waiting(uow)
+        with pytest.raises(ValueError), uow.savepoint():
+            act_on(services, uow, context, second, NOW)
+            assert uow.mail_waiting
+            raise ValueError("undone")
+        assert uow.mail_waiting == []  # the undone case's mail does not outlive it

@@ -10,15 +10,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
-from mailbot.adapters.sqlalchemy_store import outbox, pipelined
 from mailbot.adapters.sqlalchemy_store.orm import OutboxMessageRow
 from mailbot.domain.errors import DatabaseTrouble
+from mailbot.services import deadlines
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.deadlines import run_deadline_pass
+from tests.integration.statement_log import statements_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from rendering_cases import at, bury, referral  # noqa: E402
@@ -97,28 +98,12 @@ def test_a_database_in_trouble_leaves_the_whole_chunk_to_the_next_pass(uow_facto
     assert run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12)) > 0
 
 
-def _statements(uow_factory, monkeypatch) -> list[str]:
-    """Every statement the engine behind ``uow_factory`` runs from now on, and those the
-    outbox sends through psycopg's own executemany on PostgreSQL (``pipelined``)."""
-    with uow_factory() as uow:
-        engine = uow.session.get_bind()
-    sent: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: sent.append(" ".join(statement.split())))
-
-    def insert_returning(session, statement, rows):
-        sent.append(f"{statement} (psycopg executemany)")
-        return pipelined.insert_returning(session, statement, rows)
-
-    monkeypatch.setattr(outbox, "insert_returning", insert_returning)
-    return sent
-
-
 def test_a_pass_writes_its_cases_events_mail_and_vouching_look_ups_a_statement_a_kind(
         uow_factory, monkeypatch):
     references = [f"BSCP-2026-{n:04d}" for n in range(1, 8)]
     _open(uow_factory, references)
-    sent = _statements(uow_factory, monkeypatch)
+    sent = statements_run(uow_factory, monkeypatch)
+    monkeypatch.setattr(deadlines, "CHUNK_SECONDS", 60.0)  # one chunk, however slow the machine
 
     queued = run_deadline_pass(_services(uow_factory, FailingFor("none")), at(1, month=12))
 

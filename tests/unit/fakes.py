@@ -59,6 +59,7 @@ class FakeUnitOfWork:
         self.state = _State(self.work)
         self.commands = _CommandLog(self.work)
         self.known = _Known(self.work)
+        self.mail_waiting = None
         return self
 
     def __exit__(self, *exc):
@@ -73,12 +74,16 @@ class FakeUnitOfWork:
 
     @contextmanager
     def savepoint(self):
+        if self.mail_waiting:
+            raise RuntimeError("store the mail waiting before a savepoint begins")
         before = copy.deepcopy(self.work)
         try:
             yield
         except BaseException:
             self.work.clear()
             self.work.update(before)
+            if self.mail_waiting:
+                self.mail_waiting.clear()
             raise
 
 

@@ -1,8 +1,11 @@
 """The case repository: cases in, cases out, history only ever appended, references counted.
 
-A unit of work tracks every case it added or loaded; on ``save`` and on commit it writes
-the case's columns and INSERTs the events beyond those already stored. It never updates or
-deletes an event, and refuses to commit a case whose stored history was altered.
+A unit of work tracks every case it added or loaded; on ``save``, at the end of a savepoint
+and on commit it writes the case's columns and INSERTs the events beyond those already stored.
+A case added is INSERTed then too, with the others added since, in one statement: so a
+chunk of referrals opens all its cases in two statements (cases, then events), not two a
+case. It never updates or deletes an event, and refuses to commit a case whose stored
+history was altered.
 
 Cases are written with Core statements built once, not through the ORM's unit of work: the
 repository keeps what it last wrote of each case and UPDATEs only the columns that changed,
@@ -58,7 +61,8 @@ _CHUNK = 500  # references in one IN (...) list
 
 _CASES, _EVENTS = CaseRow.__table__, CaseEventRow.__table__
 # Built once: building and keying a statement per case cost more than running it.
-_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+# Many rows at once, their ids in the order given (SQLAlchemy's "insertmanyvalues").
+_INSERT_CASES = insert(_CASES).returning(_CASES.c.id, sort_by_parameter_order=True)
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_case_id"))  # SET: the values given
 _INSERT_EVENTS = insert(_EVENTS)
 # They run on the session's connection: ``Session.execute`` first looks for ORM work to do
@@ -70,7 +74,7 @@ _INSERT_EVENTS = insert(_EVENTS)
 @dataclass
 class _Tracked:
     case: Case
-    case_id: int
+    case_id: int | None  # None: added, not yet INSERTed
     stored: tuple[Event, ...] = field(default=())  # the history as the database holds it
     columns: dict[str, Any] = field(default_factory=dict)  # ``comparable``, as last written
 
@@ -85,16 +89,12 @@ class SqlCaseRepository:
 
     @translated
     def add(self, case: Case) -> None:
+        """Tracks a new case, INSERTed when it is next written: a reference already stored is
+        refused then (at the end of the savepoint it was added in, or at commit)."""
         if case.reference in self._tracked:
             raise PermanentError(f"case {case.reference} is already in this unit of work")
-        columns = comparable(case)
-        # A duplicate reference is refused here, not at commit.
-        case_id = self._session.connection().execute(_INSERT_CASE,
-                                                     sql_values(columns)).scalar_one()
-        tracked = _Tracked(case, case_id, columns=columns)
-        self._tracked[case.reference] = tracked
+        self._tracked[case.reference] = _Tracked(case, None)
         self._touched.add(case.reference)
-        self._write([tracked])
 
     @translated
     def get(self, reference: str) -> Case | None:
@@ -170,6 +170,7 @@ class SqlCaseRepository:
         """Writes these cases' changes: one UPDATE (run for many) per set of columns changed
         and one INSERT of all their new events, not two statements a case: per case, those
         had been half the deadline pass's database time (issue 19)."""
+        self._insert([tracked for tracked in cases if tracked.case_id is None])
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         events: list[dict[str, Any]] = []
         done = [(tracked, *self._changes(tracked, updates, events)) for tracked in cases]
@@ -180,6 +181,17 @@ class SqlCaseRepository:
         for tracked, columns, new_events in done:
             tracked.columns, tracked.stored = columns, tuple(tracked.case.history)
             self.written.extend((tracked.case.reference, event) for event in new_events)
+
+    def _insert(self, new: list[_Tracked]) -> None:
+        """INSERTs the cases added and not yet written, in one statement, and learns their ids;
+        ``_changes`` then finds their columns unchanged and writes their events."""
+        if not new:
+            return
+        columns = [comparable(tracked.case) for tracked in new]
+        ids = self._session.connection().execute(
+            _INSERT_CASES, [sql_values(values) for values in columns]).scalars().all()
+        for tracked, values, case_id in zip(new, columns, ids, strict=True):
+            tracked.case_id, tracked.columns = case_id, values
 
     @staticmethod
     def _changes(tracked: _Tracked, updates: dict[tuple[str, ...], list[dict[str, Any]]],

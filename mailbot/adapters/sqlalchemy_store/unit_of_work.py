@@ -24,6 +24,7 @@ from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.adapters.sqlalchemy_store.upkeep import SqlUpkeep
 from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
+from mailbot.services.ports import Waiting
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class SqlAlchemyUnitOfWork:
     leases: SqlLeases
     records: SqlCaseRecords
     upkeep: SqlUpkeep
+    mail_waiting: Waiting | None
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now,
@@ -93,6 +95,7 @@ class SqlAlchemyUnitOfWork:
         self.leases = SqlLeases(session)
         self.records = SqlCaseRecords(session)
         self.upkeep = SqlUpkeep(session)
+        self.mail_waiting = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -127,7 +130,10 @@ class SqlAlchemyUnitOfWork:
         """A part of the transaction that may fail on its own: on an error, what it did is
         undone (its rows, and the cases it loaded or changed are forgotten) and the error goes
         on, while what came before it stands. Case changes are written before it ends, so a
-        refused write fails here too."""
+        refused write fails here too. Mail waiting (``mail_waiting``) must be stored before it
+        begins, so that what it composes can be told apart and dropped with it."""
+        if self.mail_waiting:
+            raise RuntimeError("store the mail waiting before a savepoint begins")
         nested = self._begin_nested()
         mark = self.cases.mark()
         try:
@@ -140,6 +146,8 @@ class SqlAlchemyUnitOfWork:
                     nested.rollback()
             finally:
                 self.cases.undo_to(mark)
+                if self.mail_waiting:
+                    self.mail_waiting.clear()
             raise
 
     @translated

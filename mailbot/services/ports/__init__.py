@@ -35,6 +35,7 @@ from mailbot.services.ports.store import (
     StateStore,
     UnitOfWork,
     Upkeep,
+    Waiting,
 )
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "TokenProvider",
     "UnitOfWork",
     "Upkeep",
+    "Waiting",
 ]

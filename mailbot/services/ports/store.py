@@ -10,6 +10,7 @@ from typing import Protocol
 
 from mailbot.domain.case import Case
 from mailbot.domain.digest import CaseDates
+from mailbot.domain.notices import Notice
 from mailbot.domain.reporting import CaseOutline
 from mailbot.services.stored import (
     CaseSummary,
@@ -155,6 +156,11 @@ class Leases(Protocol):
     def running(self, prefix: str, now: datetime) -> list[Lease]: ...
 
 
+# Mail composed in a transaction and not yet written to the outbox: each notice, with the row
+# it makes for one recipient.
+Waiting = list[tuple[Notice, OutboxItem]]
+
+
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -165,6 +171,14 @@ class UnitOfWork(Protocol):
     upkeep: Upkeep
     leases: Leases
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
+    # None: the mail a use case composes is written to the outbox at once. A use case acting
+    # on many things in one transaction (the deadline pass, acting on a chunk of messages)
+    # sets a list instead: the mail waits there, and goes in one INSERT before the commit
+    # (``messaging.store_waiting``). Only mail not yet sent waits, so a look-up by a sent
+    # Message-ID (a reply, a bounce) cannot miss it; what counts or releases unsent rows
+    # stores the waiting mail first (the loop guard, ``outgoing.accept``). A savepoint may not
+    # begin with mail waiting, and its rollback drops the mail composed inside it.
+    mail_waiting: Waiting | None
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed
