@@ -21,12 +21,11 @@ from types import MappingProxyType
 
 from mailbot.intake.headers import (
     Address,
+    RawHeaders,
     decoded_first,
     message_ids,
     normalise_message_id,
     parse_addresses,
-    raw_first,
-    raw_values,
 )
 from mailbot.intake.mime_parts import QUOTED_MESSAGE_ID, Attachment, Walked, payload_bytes, walk
 
@@ -122,30 +121,31 @@ def parse_message(data: bytes) -> InboundMessage:
 def _build(msg: Message, raw_size: int, depth: int, notes: list[str]) -> InboundMessage:
     walked = Walked()
     walk(msg, walked)
-    from_addresses, from_guessed = parse_addresses(msg, "from")
+    headers = RawHeaders(msg)
+    from_addresses, from_guessed = parse_addresses(headers, "from")
     forwarded = _forwarded(walked, depth)
-    message_id = normalise_message_id(raw_first(msg, "message-id") or "")
+    message_id = normalise_message_id(headers.first("message-id") or "")
     return InboundMessage(
         message_id=message_id,
         from_addresses=from_addresses,
         from_header_defects=from_guessed or len(from_addresses) != 1,
-        from_header=decoded_first(msg, "from"),
-        to=parse_addresses(msg, "to")[0],
-        cc=parse_addresses(msg, "cc")[0],
-        reply_to=parse_addresses(msg, "reply-to")[0],
-        subject=decoded_first(msg, "subject"),
-        date=_date(raw_first(msg, "date")),
-        in_reply_to=message_ids(raw_first(msg, "in-reply-to")),
-        references=message_ids(" ".join(raw_values(msg, "references"))),
-        auto_submitted=(raw_first(msg, "auto-submitted") or "").strip().lower(),
-        precedence=(raw_first(msg, "precedence") or "").strip().lower(),
-        has_list_headers=any(raw_values(msg, name) for name in _LIST_HEADERS),
-        return_path=_return_path(raw_first(msg, "return-path")),
-        authentication_results=tuple(raw_values(msg, "authentication-results")),
-        authentication_results_depth=_received_above(msg, "authentication-results"),
-        exchange_headers=_prefixed(msg, _EXCHANGE_PREFIX),
-        signal_headers=_selected(msg, SIGNAL_HEADERS),
-        loop_header=(raw_first(msg, LOOP_HEADER) or "").strip().lower(),
+        from_header=decoded_first(headers, "from"),
+        to=parse_addresses(headers, "to")[0],
+        cc=parse_addresses(headers, "cc")[0],
+        reply_to=parse_addresses(headers, "reply-to")[0],
+        subject=decoded_first(headers, "subject"),
+        date=_date(headers.first("date")),
+        in_reply_to=message_ids(headers.first("in-reply-to")),
+        references=message_ids(" ".join(headers.values("references"))),
+        auto_submitted=(headers.first("auto-submitted") or "").strip().lower(),
+        precedence=(headers.first("precedence") or "").strip().lower(),
+        has_list_headers=any(headers.values(name) for name in _LIST_HEADERS),
+        return_path=_return_path(headers.first("return-path")),
+        authentication_results=tuple(headers.values("authentication-results")),
+        authentication_results_depth=_received_above(headers, "authentication-results"),
+        exchange_headers=_prefixed(headers, _EXCHANGE_PREFIX),
+        signal_headers=_selected(headers, SIGNAL_HEADERS),
+        loop_header=(headers.first(LOOP_HEADER) or "").strip().lower(),
         text_body="\n".join(walked.text),
         html_body="\n".join(walked.html),
         attachments=tuple(walked.attachments) + _too_deep(walked, depth),
@@ -155,7 +155,7 @@ def _build(msg: Message, raw_size: int, depth: int, notes: list[str]) -> Inbound
         is_disposition_report=walked.has_disposition
         or walked.report_type == "disposition-notification",
         delivery_actions=tuple(b["action"].lower() for b in walked.status_blocks if "action" in b),
-        failed_recipients=_failed_recipients(msg, walked),
+        failed_recipients=_failed_recipients(headers, walked),
         reported_message_ids=_reported_ids(walked, message_id),
         raw_size=raw_size,
         defects=tuple(notes) + tuple(dict.fromkeys(walked.defects)),
@@ -216,11 +216,10 @@ def _return_path(value: str | None) -> str | None:
     return "".join(value.split()).strip("<>").lower()
 
 
-def _received_above(msg: Message, name: str) -> tuple[int, ...]:
+def _received_above(headers: RawHeaders, name: str) -> tuple[int, ...]:
     """For each header ``name``, topmost first, the number of Received headers above it."""
     depths, received = [], 0
-    for key, _ in msg.raw_items():
-        lowered = key.lower()
+    for lowered in headers.names:
         if lowered == name:
             depths.append(received)
         elif lowered == "received":
@@ -228,27 +227,26 @@ def _received_above(msg: Message, name: str) -> tuple[int, ...]:
     return tuple(depths)
 
 
-def _prefixed(msg: Message, prefix: str) -> Mapping[str, str]:
+def _prefixed(headers: RawHeaders, prefix: str) -> Mapping[str, str]:
     found: dict[str, str] = {}
-    for key, _ in msg.raw_items():
-        name = key.lower()
+    for name in headers.names:
         if name.startswith(prefix) and name not in found:
-            found[name] = raw_first(msg, name) or ""
+            found[name] = headers.first(name) or ""
     return MappingProxyType(found)
 
 
-def _selected(msg: Message, names: tuple[str, ...]) -> Mapping[str, str]:
-    found = {name: value for name in names if (value := raw_first(msg, name)) is not None}
+def _selected(headers: RawHeaders, names: tuple[str, ...]) -> Mapping[str, str]:
+    found = {name: value for name in names if (value := headers.first(name)) is not None}
     return MappingProxyType(found)
 
 
-def _failed_recipients(msg: Message, walked: Walked) -> tuple[str, ...]:
+def _failed_recipients(headers: RawHeaders, walked: Walked) -> tuple[str, ...]:
     found = [
         block.get("final-recipient", block.get("original-recipient", "")).rpartition(";")[2]
         for block in walked.status_blocks
         if block.get("action", "").lower() == "failed"
     ]
-    for value in raw_values(msg, "x-failed-recipients"):
+    for value in headers.values("x-failed-recipients"):
         found.extend(value.split(","))
     cleaned = (item.strip().strip("<>").lower() for item in found)
     return tuple(dict.fromkeys(item for item in cleaned if item))

@@ -13,13 +13,13 @@ from email.policy import compat32
 import pytest
 from mail_corpora import corpus
 
-from mailbot.intake.headers import normalise_message_id, raw_first
+from mailbot.intake.headers import RawHeaders, normalise_message_id
 from mailbot.intake.message_id import read_message_id
 
 
 def _by_the_email_parser(data: bytes) -> str:
     headers = BytesHeaderParser(policy=compat32).parsebytes(data)
-    return normalise_message_id(raw_first(headers, "message-id") or "")
+    return normalise_message_id(RawHeaders(headers).first("message-id") or "")
 
 
 AWKWARD = {
