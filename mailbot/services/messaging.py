@@ -56,7 +56,8 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
     the ``held`` addresses are kept back until the case is accepted. The rows go to the store
     together, but before any answer the loop guard counts, so it counts them all. When the
     unit of work keeps mail waiting (``UnitOfWork.mail_waiting``), the rows are left there
-    for the use case to store with the rest of its mail, in one statement."""
+    for the use case to store with the rest of its mail, in one statement, unless they come
+    to more than WAITING_BYTES (a chunk of decisions, each with its .docx attachments)."""
     guard = guard or ReplyGuard(replies_per_hour)
     waiting: Waiting = [] if uow.mail_waiting is None else uow.mail_waiting
     queued = 0
@@ -71,7 +72,12 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                         continue
                 waiting.append((notice, _compose(composer, notice, case, policy, sender,
                                                  recipient, now, held=address in held)))
-    return queued + (0 if uow.mail_waiting is not None else store_waiting(uow, waiting))
+    if uow.mail_waiting is None or sum(len(item.data) for _, item in waiting) > WAITING_BYTES:
+        queued += store_waiting(uow, waiting)
+    return queued
+
+
+WAITING_BYTES = 8 * 1024 * 1024  # of composed mail a unit of work keeps back at most
 
 
 def _compose(composer: Composer, notice: Notice, case: Case | None, policy: Policy | None,

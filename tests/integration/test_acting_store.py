@@ -18,7 +18,7 @@ from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
 from mailbot.intake.message import parse_message
-from mailbot.services import intake, outgoing
+from mailbot.services import intake, messaging, outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.message_routing import act_on
@@ -135,3 +135,19 @@ def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_ins
             assert uow.mail_waiting
             raise ValueError("undone")
         assert uow.mail_waiting == []  # the undone case's mail does not outlive it
+
+
+def test_mail_waiting_past_its_byte_budget_is_stored_at_once(uow_factory, monkeypatch):
+    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
+    store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
+    with uow_factory() as uow:
+        uow.mail_waiting = []
+        first, second = (parse_message(uow.inbound.raw(record.id))
+                         for record in uow.inbound.pending("bury"))
+        act_on(services, uow, context, first, NOW)
+        assert uow.mail_waiting
+        monkeypatch.setattr(messaging, "WAITING_BYTES", 1)
+        act_on(services, uow, context, second, NOW)
+        assert uow.mail_waiting == []  # both referrals' mail went to the outbox
+        stored = uow.session.scalar(select(func.count()).select_from(OutboxMessageRow))
+        assert stored >= 4
