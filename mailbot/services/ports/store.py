@@ -173,11 +173,12 @@ class UnitOfWork(Protocol):
     records: CaseRecords  # the partnership-wide view: digest, report, retention, subject access
     # None: the mail a use case composes is written to the outbox at once. A use case acting
     # on many things in one transaction (the deadline pass, acting on a chunk of messages)
-    # sets a list instead: the mail waits there, and goes in one INSERT before the commit, or
-    # sooner past a byte budget (``messaging``). Only mail not yet sent waits, so a look-up by a sent
-    # Message-ID (a reply, a bounce) cannot miss it; what counts or releases unsent rows
-    # stores the waiting mail first (the loop guard, ``outgoing.accept``). A savepoint may not
-    # begin with mail waiting, and its rollback drops the mail composed inside it.
+    # sets a list instead: the mail waits there, and goes in one INSERT before the commit,
+    # or sooner past a byte budget (``messaging``). Only mail not yet sent waits, so a
+    # look-up by a sent Message-ID (a reply, a bounce) cannot miss it; what counts or
+    # releases unsent rows stores the waiting mail first (the loop guard,
+    # ``outgoing.accept``). A savepoint may not begin with mail waiting, and its rollback
+    # drops the mail composed inside it.
     mail_waiting: Waiting | None
 
     def __enter__(self) -> UnitOfWork: ...
