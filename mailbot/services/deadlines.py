@@ -26,6 +26,7 @@ from mailbot.services import outgoing
 from mailbot.services.context import Services
 from mailbot.services.messaging import store_mail_waiting
 from mailbot.services.ports import UnitOfWork
+from mailbot.services.stored import MailWaiting
 
 log = logging.getLogger(__name__)
 CHUNK = 100  # cases a transaction: one commit each, and the write lock never held for long
@@ -68,7 +69,7 @@ def _chase_in_one_go(services: Services, references: list[str],
     with services.uow_factory() as uow:
         uow.cases.get_many(references)
         _look_up_vouched(services, uow, references)
-        uow.mail_waiting = []
+        uow.mail_waiting = MailWaiting()
         chased, queued = _chase_until(references, lambda r: _chase_one(services, uow, r, now))
         queued += store_mail_waiting(uow)  # the chunk's mail in one INSERT
         uow.commit()

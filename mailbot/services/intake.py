@@ -36,7 +36,7 @@ from mailbot.services.context import MailboxContext, Services
 from mailbot.services.message_routing import Handled, act_on
 from mailbot.services.messaging import store_mail_waiting
 from mailbot.services.ports import RawMessage, UnitOfWork
-from mailbot.services.stored import InboundMark, InboundRecord, InboundStatus
+from mailbot.services.stored import InboundMark, InboundRecord, InboundStatus, MailWaiting
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _act_until(services: Services, records: Sequence[InboundRecord], act: ActOne
     commit_by = time.monotonic() + CHUNK_SECONDS
     with services.uow_factory() as uow:
         if mail_waits:
-            uow.mail_waiting = []
+            uow.mail_waiting = MailWaiting()
         for record in records:
             if tried and time.monotonic() > commit_by:
                 break

@@ -23,8 +23,8 @@ from mailbot.domain.notices import (
 from mailbot.domain.policy import Policy
 from mailbot.domain.referral import Person
 from mailbot.domain.service_notice_contexts import ForAttention
-from mailbot.services.ports import Composer, UnitOfWork, Waiting
-from mailbot.services.stored import OutboxItem
+from mailbot.services.ports import Composer, UnitOfWork
+from mailbot.services.stored import MailWaiting, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
     for the use case to store with the rest of its mail, in one statement, unless they come
     to more than WAITING_BYTES (a chunk of decisions, each with its .docx attachments)."""
     guard = guard or ReplyGuard(replies_per_hour)
-    waiting: Waiting = [] if uow.mail_waiting is None else uow.mail_waiting
+    waiting = MailWaiting() if uow.mail_waiting is None else uow.mail_waiting
     queued = 0
     with composer.same_case():  # the case is not changed while its notices are composed
         for notice in notices:
@@ -70,9 +70,9 @@ def queue_notices(uow: UnitOfWork, composer: Composer, notices: list[Notice], *,
                     if _over_reply_limit(uow, address, now, guard):
                         _held_back(uow, composer, notice, policy, sender, recipient, now, guard)
                         continue
-                waiting.append((notice, _compose(composer, notice, case, policy, sender,
-                                                 recipient, now, held=address in held)))
-    if uow.mail_waiting is None or sum(len(item.data) for _, item in waiting) > WAITING_BYTES:
+                waiting.add(notice, _compose(composer, notice, case, policy, sender,
+                                             recipient, now, held=address in held))
+    if uow.mail_waiting is None or waiting.size > WAITING_BYTES:
         queued += store_waiting(uow, waiting)
     return queued
 
@@ -95,10 +95,14 @@ def store_mail_waiting(uow: UnitOfWork) -> int:
     return store_waiting(uow, uow.mail_waiting) if uow.mail_waiting else 0
 
 
-def store_waiting(uow: UnitOfWork, waiting: Waiting) -> int:
-    """Stores the rows waiting, and empties the list; returns how many were new."""
-    added = uow.outbox.enqueue_many([item for _, item in waiting])
-    for (notice, item), new in zip(waiting, added, strict=True):
+def store_waiting(uow: UnitOfWork, waiting: MailWaiting) -> int:
+    """Stores the rows waiting, leaving none; returns how many were new."""
+    return _store(uow, waiting.take())
+
+
+def _store(uow: UnitOfWork, rows: list[tuple[Notice, OutboxItem]]) -> int:
+    added = uow.outbox.enqueue_many([item for _, item in rows])
+    for (notice, item), new in zip(rows, added, strict=True):
         if new:
             # Held mail is worth a line: it waits for a business manager. Queued mail is
             # logged when it is sent.
@@ -106,7 +110,6 @@ def store_waiting(uow: UnitOfWork, waiting: Waiting) -> int:
                     " stage %s, Message-ID %s)", "held" if item.held else "queued",
                     notice.template, item.recipient, item.case_reference or "-", notice.stage,
                     item.message_id)
-    waiting.clear()
     return sum(added)
 
 
@@ -135,5 +138,5 @@ def _held_back(uow: UnitOfWork, composer: Composer, notice: Notice, policy: Poli
                            " between two automatic responders looks.",
                            "If a person is writing from that address, answer them"
                            " yourself; answers resume within the hour."]))
-    store_waiting(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
-                        for person in guard.alert_to])
+    _store(uow, [(alert, _compose(composer, alert, None, policy, sender, person, now))
+                 for person in guard.alert_to])

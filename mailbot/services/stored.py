@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mailbot.domain.case import CaseStatus
+from mailbot.domain.notices import Notice
 
 
 class InboundStatus(StrEnum):
@@ -66,6 +67,30 @@ class OutboxItem:
     envelope_from: str
     data: bytes
     held: bool = False  # to an address nobody vouched for: not sent until the case is accepted
+
+
+class MailWaiting:
+    """Mail composed in a transaction and not yet written to the outbox: each notice with the
+    row it makes for one recipient, and the rows' size, which ``messaging`` keeps under a
+    budget."""
+
+    __slots__ = ("rows", "size")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Notice, OutboxItem]] = []
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, notice: Notice, item: OutboxItem) -> None:
+        self.rows.append((notice, item))
+        self.size += len(item.data)
+
+    def take(self) -> list[tuple[Notice, OutboxItem]]:
+        """The rows, leaving none."""
+        rows, self.rows, self.size = self.rows, [], 0
+        return rows
 
 
 @dataclass(frozen=True)

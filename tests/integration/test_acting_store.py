@@ -24,6 +24,7 @@ from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.message_routing import act_on
 from mailbot.services.messaging import store_mail_waiting
 from mailbot.services.ports import RawMessage
+from mailbot.services.stored import MailWaiting
 from tests.integration.statement_log import statements_run
 
 pytest_plugins = ["tests.integration.db_fixtures"]
@@ -104,10 +105,10 @@ def test_mail_held_and_still_waiting_in_the_transaction_is_released_by_accept(uo
         b"Stage reached", b"Other agency contact's email: stranger@other.test\r\nStage reached")
     store_messages(services, [RawMessage("bury", 1, "1", naming_a_stranger)])
     with uow_factory() as uow:
-        uow.mail_waiting = []
+        uow.mail_waiting = MailWaiting()
         [record] = uow.inbound.pending("bury")
         handled = act_on(services, uow, context, parse_message(uow.inbound.raw(record.id)), NOW)
-        assert any(item.held for _, item in uow.mail_waiting)
+        assert any(item.held for _, item in uow.mail_waiting.rows)
         outgoing.accept(uow, context, uow.cases.get(handled.case_reference), NOW)
         store_mail_waiting(uow)
         uow.commit()
@@ -123,7 +124,7 @@ def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_ins
     services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
     store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
     with uow_factory() as uow:
-        uow.mail_waiting = []
+        uow.mail_waiting = MailWaiting()
         first, second = (parse_message(uow.inbound.raw(record.id))
                          for record in uow.inbound.pending("bury"))
         act_on(services, uow, context, first, NOW)
@@ -134,20 +135,20 @@ def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_ins
             act_on(services, uow, context, second, NOW)
             assert uow.mail_waiting
             raise ValueError("undone")
-        assert uow.mail_waiting == []  # the undone case's mail does not outlive it
+        assert not uow.mail_waiting  # the undone case's mail does not outlive it
 
 
 def test_mail_waiting_past_its_byte_budget_is_stored_at_once(uow_factory, monkeypatch):
     services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
     store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
     with uow_factory() as uow:
-        uow.mail_waiting = []
+        uow.mail_waiting = MailWaiting()
         first, second = (parse_message(uow.inbound.raw(record.id))
                          for record in uow.inbound.pending("bury"))
         act_on(services, uow, context, first, NOW)
         assert uow.mail_waiting
         monkeypatch.setattr(messaging, "WAITING_BYTES", 1)
         act_on(services, uow, context, second, NOW)
-        assert uow.mail_waiting == []  # both referrals' mail went to the outbox
+        assert not uow.mail_waiting  # both referrals' mail went to the outbox
         stored = uow.session.scalar(select(func.count()).select_from(OutboxMessageRow))
         assert stored >= 4

@@ -83,7 +83,7 @@ class FakeUnitOfWork:
             self.work.clear()
             self.work.update(before)
             if self.mail_waiting:
-                self.mail_waiting.clear()
+                self.mail_waiting.take()
             raise
 
 

@@ -24,7 +24,7 @@ from mailbot.adapters.sqlalchemy_store.records import SqlCaseRecords
 from mailbot.adapters.sqlalchemy_store.sql import translated, upsert
 from mailbot.adapters.sqlalchemy_store.upkeep import SqlUpkeep
 from mailbot.adapters.sqlalchemy_store.vouching import SqlCommandLog, SqlKnownAddresses
-from mailbot.services.ports import Waiting
+from mailbot.services.stored import MailWaiting
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class SqlAlchemyUnitOfWork:
     leases: SqlLeases
     records: SqlCaseRecords
     upkeep: SqlUpkeep
-    mail_waiting: Waiting | None
+    mail_waiting: MailWaiting | None
 
     def __init__(self, session_factory: Callable[[], Session],
                  clock: Callable[[], datetime] = utc_now,
@@ -147,7 +147,7 @@ class SqlAlchemyUnitOfWork:
             finally:
                 self.cases.undo_to(mark)
                 if self.mail_waiting:
-                    self.mail_waiting.clear()
+                    self.mail_waiting.take()
             raise
 
     @translated

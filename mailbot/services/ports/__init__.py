@@ -35,7 +35,6 @@ from mailbot.services.ports.store import (
     StateStore,
     UnitOfWork,
     Upkeep,
-    Waiting,
 )
 
 __all__ = [
@@ -61,5 +60,4 @@ __all__ = [
     "TokenProvider",
     "UnitOfWork",
     "Upkeep",
-    "Waiting",
 ]

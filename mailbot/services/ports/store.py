@@ -10,7 +10,6 @@ from typing import Protocol
 
 from mailbot.domain.case import Case
 from mailbot.domain.digest import CaseDates
-from mailbot.domain.notices import Notice
 from mailbot.domain.reporting import CaseOutline
 from mailbot.services.stored import (
     CaseSummary,
@@ -20,6 +19,7 @@ from mailbot.services.stored import (
     InboundStatus,
     Lease,
     MailErased,
+    MailWaiting,
     OutboxItem,
     OutboxRow,
     OutgoingEntry,
@@ -156,11 +156,6 @@ class Leases(Protocol):
     def running(self, prefix: str, now: datetime) -> list[Lease]: ...
 
 
-# Mail composed in a transaction and not yet written to the outbox: each notice, with the row
-# it makes for one recipient.
-Waiting = list[tuple[Notice, OutboxItem]]
-
-
 class UnitOfWork(Protocol):
     cases: CaseRepository
     inbound: InboundLog
@@ -179,7 +174,7 @@ class UnitOfWork(Protocol):
     # releases unsent rows stores the waiting mail first (the loop guard,
     # ``outgoing.accept``). A savepoint may not begin with mail waiting, and its rollback
     # drops the mail composed inside it.
-    mail_waiting: Waiting | None
+    mail_waiting: MailWaiting | None
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...  # rolls back what was not committed
