@@ -56,35 +56,41 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
     label); ``stop_at_signature`` ends the reading at a sign-off, as emails need.
     """
     key, buffer, start = first_key, [], 1
-    for number, raw_line in _split_lines(lines):
-        # Most lines hold neither a quote marker nor a CR: those are not copied or searched.
-        line = _unquote(raw_line) if ">" in raw_line or "\r" in raw_line else raw_line
-        if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
-            break
-        opened = label_at_start(line, section)
-        if opened is None and (heading := L.section_of_heading(line)):
-            _flush(builder, key, buffer, where, start, first_key)
-            key, buffer, section = None, [], heading
-            continue
-        if opened is None:
-            buffer.append(line)
-            continue
-        _flush(builder, key, buffer, where, start, first_key)
-        key, buffer, start = opened[0], [opened[2]], number
+    for number, paragraph in enumerate(lines, start=1):
+        # A paragraph of one line without a colon (most answers) is its one line as it is; it
+        # is not split, nor handed out by a generator, which cost more than reading it.
+        for raw_line in _lines_of(paragraph) if "\n" in paragraph or ":" in paragraph \
+                else (paragraph,):
+            # Most lines hold neither a quote marker nor a CR: those are not copied or searched.
+            line = _unquote(raw_line) if ">" in raw_line or "\r" in raw_line else raw_line
+            if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
+                _flush(builder, key, buffer, where, start, first_key)
+                return
+            opened = _label_at_start_cached(line, section) if len(line) <= 400 else \
+                _label_at_start(line, section)
+            if opened is not None:
+                _flush(builder, key, buffer, where, start, first_key)
+                key, buffer, start = opened[0], [opened[2]], number
+            elif heading := L.section_of_heading(line):
+                _flush(builder, key, buffer, where, start, first_key)
+                key, buffer, section = None, [], heading
+            else:
+                buffer.append(line)
     _flush(builder, key, buffer, where, start, first_key)
 
 
-def _split_lines(lines: Iterable[str]):
-    """(line number, text) for every line, a paragraph's line breaks and a label that follows
-    another answer on the same line ("Yes   Name of safeguarding lead: Jo") each starting one."""
-    for number, paragraph in enumerate(lines, start=1):
-        for line in paragraph.split("\n"):
-            if ":" not in line:  # every inline label ends in a colon
-                yield number, line
-                continue
-            for part in L.INLINE_LABELS.split(line):
-                if part or not line:
-                    yield number, part
+def _lines_of(paragraph: str) -> list[str]:
+    """A paragraph's lines, its line breaks and a label that follows another answer on the
+    same line ("Yes   Name of safeguarding lead: Jo") each starting one."""
+    found: list[str] = []
+    for line in paragraph.split("\n"):
+        if ":" not in line:  # every inline label ends in a colon
+            found.append(line)
+            continue
+        for part in L.INLINE_LABELS.split(line):
+            if part or not line:
+                found.append(part)
+    return found
 
 
 def _flush(builder: ReadingBuilder, key: str | None, buffer: list[str], where: str,
