@@ -161,7 +161,9 @@ class _TableReader:
         read_lines(lines, self.builder, where, section=section, stop_at_signature=False)
 
     def _answer(self, key: str, lines: list[str], where: str, section: str) -> None:
-        lines = [unprompted(line) for line in lines]
+        # ``unprompted`` of every line, written out: a call for each line cost more than this.
+        lines = ["" if len(bare := line.strip()) <= _LONGEST_PROMPT
+                 and bare.lower() in PLACEHOLDER_TEXTS else line for line in lines]
         read_lines(lines, self.builder, where, section=section, first_key=key,
                    stop_at_signature=False)
 

@@ -224,8 +224,8 @@ class Walker:
             return
         if kind == "date" and value and not placeholder:
             value = X.attr(settings.get("date"), "fullDate") or value
-        tag = X.attr(settings.get("tag"), "val") or ""
-        alias = X.attr(settings.get("alias"), "val") or ""
+        tag = _val(settings.get("tag")) or ""
+        alias = _val(settings.get("alias")) or ""
         self.doc.controls.append(FormControl("content control", kind, tag, value, alias,
                                              placeholder, options))
 
@@ -324,6 +324,18 @@ class Walker:
                 out.append("\n")
             elif name == "noBreakHyphen":
                 out.append("-")
+
+
+_VAL = X.tags("val")[0]
+
+
+def _val(el: etree._Element | None) -> str | None:
+    """``X.attr(el, "val")``, its transitional w:val (as nearly every document writes it)
+    asked for here, without the call and look-up that find its qualified names."""
+    if el is None:
+        return None
+    value = el.get(_VAL)
+    return value if value is not None else X.attr(el, "val")
 
 
 def _marks(props: etree._Element) -> bool:

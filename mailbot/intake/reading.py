@@ -15,6 +15,8 @@ from typing import NamedTuple
 from mailbot.domain.referral import AgencyType
 from mailbot.intake import field_labels as L
 from mailbot.intake import fields as F
+from mailbot.intake.field_values import MARK_CLOSE as _MARK_CLOSE
+from mailbot.intake.field_values import MARK_OPEN as _MARK_OPEN
 
 
 # The two values a form holds dozens of are named tuples: as immutable as a frozen dataclass,
@@ -86,7 +88,11 @@ class ReadingBuilder:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
         spec = F.FIELD_BY_KEY.get(key)
         if spec is None or spec.kind is not F.YES_NO:
-            raw = F.unmarked(raw).strip()  # a highlight says something only about Yes / No
+            # A highlight says something only about Yes / No. Nearly every answer holds no
+            # mark, and is not handed to unmarked() to be found so (issue 18).
+            if _MARK_OPEN in raw or _MARK_CLOSE in raw:
+                raw = F.unmarked(raw)
+            raw = raw.strip()
             if not raw:
                 return
         else:
@@ -107,7 +113,8 @@ class ReadingBuilder:
             self._record_error(key, F.unmarked(raw), str(error), where)
             return
         kept = key in self._fields
-        self.add_typed(key, value, F.unmarked(raw), where)
+        self.add_typed(key, value, F.unmarked(raw) if _MARK_OPEN in raw or _MARK_CLOSE in raw
+                       else raw, where)
         if not kept and key in self._fields:
             self._read_from[key] = raw
 
