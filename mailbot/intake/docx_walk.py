@@ -41,6 +41,7 @@ _NO_SPAN: tuple[None, None] = (None, None)
 _Spans = dict[etree._Element | None, tuple[etree._Element | None, etree._Element | None]]
 # The run properties that change what a run says: struck through, highlighted or shaded.
 _MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
+_LONGEST_PROMPT = max(map(len, X.PLACEHOLDER_TEXTS))
 
 
 class Walker:
@@ -208,11 +209,14 @@ class Walker:
             self._blocks(X.first_child(content), out, placeholder)
         elif content is not None and not placeholder:
             self._inline(content, out)
-        text = ("" if inline else "\n").join(out[start:])
-        if not placeholder and text.strip().lower() in X.PLACEHOLDER_TEXTS:
+        text = ("" if inline else "\n").join(out[start:]).strip()
+        # Only a text as short as a prompt can be one: a long answer is not lower-cased to
+        # be looked up (a form's summary and evidence run to a thousand characters).
+        if not placeholder and len(text) <= _LONGEST_PROMPT and \
+                text.lower() in X.PLACEHOLDER_TEXTS:
             del out[start:]
             placeholder = True
-        self._record(props, settings, "" if placeholder else text.strip(), placeholder)
+        self._record(props, settings, "" if placeholder else text, placeholder)
 
     def _record(self, props: etree._Element | None, settings: dict[str | None, etree._Element],
                 value: str | bool, placeholder: bool = False) -> None:

@@ -120,6 +120,9 @@ def highlighted(rpr: dict[str | None, etree._Element]) -> bool:
     return fill not in ("auto", "ffffff", "none")
 
 
+_DISPLAY_TEXT = tags("displayText")[0]
+
+
 def sdt_kind(settings: dict[str | None, etree._Element]) -> tuple[str, tuple[str, ...]]:
     """A content control's kind and, for a list, its entries. ``settings``: the children of
     its w:sdtPr by name (``kids``)."""
@@ -131,7 +134,12 @@ def sdt_kind(settings: dict[str | None, etree._Element]) -> tuple[str, tuple[str
             item = first_child(entries)
             while item is not None:
                 if NAMES[item.tag] == "listItem":
-                    items.append(attr(item, "displayText") or attr(item, "value") or "")
+                    # ``attr(item, "displayText")``, its transitional name asked for first as
+                    # the lists of our forms hold a dozen entries a form (issue 18)
+                    shown = item.get(_DISPLAY_TEXT)
+                    if shown is None:
+                        shown = attr(item, "displayText")
+                    items.append(shown or attr(item, "value") or "")
                 item = item.getnext()
             return kind, tuple(items)
     for name, kind in (("date", "date"), ("text", "text"), ("picture", "picture"),

@@ -195,5 +195,6 @@ def parse_value(key: str, raw: str) -> object:
     if kind is AGENCY_TYPE:
         return parse_agency_type(text)
     if kind is LONG_TEXT:
-        return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+        # A list, not a generator: join() makes one of a generator first, at a cost per line.
+        return "\n".join([line.rstrip() for line in text.splitlines()]).strip()
     return " ".join(text.split())
