@@ -13,20 +13,18 @@ import functools
 
 from mailbot.intake import field_labels as L
 from mailbot.intake.docx_page import Cell, Table
-from mailbot.intake.docx_xml import PLACEHOLDER_TEXTS
+from mailbot.intake.docx_xml import LONGEST_PLACEHOLDER, PLACEHOLDER_TEXTS
 from mailbot.intake.labelled_text import label_at_start, read_lines
 from mailbot.intake.outcome_table import is_outcome_table, read_outcome_table
 from mailbot.intake.reading import ReadingBuilder
 
 Label = tuple[str, tuple[str, ...]]  # (field key, the answer lines after it in its cell)
-# The longest placeholder prompt: anything longer is an answer, with no need to look it up.
-_LONGEST_PROMPT = max(map(len, PLACEHOLDER_TEXTS))
 
 
 def unprompted(text: str) -> str:
     """The text, or "" when it is only a control's prompt ("Click or tap here...")."""
     stripped = text.strip()
-    if len(stripped) > _LONGEST_PROMPT:  # lower() never shortens a text
+    if len(stripped) > LONGEST_PLACEHOLDER:  # lower() never shortens a text
         return text
     return "" if stripped.lower() in PLACEHOLDER_TEXTS else text
 
@@ -66,7 +64,7 @@ def _fold_into(above: list[Cell], row: list[Cell]) -> None:
 def cell_label(cell: Cell, section: str) -> Label | None:
     """(field key, the answer lines after the label in the same cell) for a label cell."""
     text = cell.text
-    if len(text) > 400 + _LONGEST_PROMPT:  # too long for a label, even after a prompt
+    if len(text) > 400 + LONGEST_PLACEHOLDER:  # too long for a label, even after a prompt
         return None
     return _cell_label(text, section)
 
@@ -161,9 +159,7 @@ class _TableReader:
         read_lines(lines, self.builder, where, section=section, stop_at_signature=False)
 
     def _answer(self, key: str, lines: list[str], where: str, section: str) -> None:
-        # ``unprompted`` of every line, written out: a call for each line cost more than this.
-        lines = ["" if len(bare := line.strip()) <= _LONGEST_PROMPT
-                 and bare.lower() in PLACEHOLDER_TEXTS else line for line in lines]
+        lines = [unprompted(line) for line in lines]
         read_lines(lines, self.builder, where, section=section, first_key=key,
                    stop_at_signature=False)
 

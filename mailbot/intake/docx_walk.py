@@ -41,7 +41,6 @@ _NO_SPAN: tuple[None, None] = (None, None)
 _Spans = dict[etree._Element | None, tuple[etree._Element | None, etree._Element | None]]
 # The run properties that change what a run says: struck through, highlighted or shaded.
 _MARKING = frozenset({"strike", "dstrike", "highlight", "shd"})
-_LONGEST_PROMPT = max(map(len, X.PLACEHOLDER_TEXTS))
 
 
 class Walker:
@@ -212,7 +211,7 @@ class Walker:
         text = ("" if inline else "\n").join(out[start:]).strip()
         # Only a text as short as a prompt can be one: a long answer is not lower-cased to
         # be looked up (a form's summary and evidence run to a thousand characters).
-        if not placeholder and len(text) <= _LONGEST_PROMPT and \
+        if not placeholder and len(text) <= X.LONGEST_PLACEHOLDER and \
                 text.lower() in X.PLACEHOLDER_TEXTS:
             del out[start:]
             placeholder = True

@@ -28,6 +28,8 @@ PLACEHOLDER_TEXTS = frozenset({
     "click or tap to enter a date.", "click here to enter a date.", "enter a date.",
     "click or tap here to enter text", "choose an item", "enter text here.",
 })
+# The longest of them: a longer text is an answer, with no need to lower-case and look it up.
+LONGEST_PLACEHOLDER = max(map(len, PLACEHOLDER_TEXTS))
 # Containers whose children are read as if they stood in the container's place.
 TRANSPARENT = frozenset({"hyperlink", "ins", "smartTag", "customXml", "fldSimple", "moveTo", "bdo",
                          "dir", "sdtContent"})
