@@ -282,7 +282,8 @@ class ImapMailbox:
         if self._processed.mode == "flag":
             self._processed.flag(client, uids)
         elif self._mover is not None and not self._mover.failed:
-            self._mover.move(self._uidvalidity, uids)
+            left = len(self._backlog.uids) + (len(ahead.uids) if ahead is not None else 0)
+            self._mover.move(self._uidvalidity, uids, left)
             self.batches_moved_aside += 1
         else:
             self._processed.move_or_recreate(client, uids)

@@ -391,3 +391,43 @@ def test_batches_handed_over_while_a_move_runs_are_moved_in_one_command(world):
     assert mover.finish(adapter._uidvalidity) == []
     assert calls == [[1, 2], [3, 4, 5, 6]]
     adapter.close()
+
+
+def test_a_backlog_is_moved_in_parts_of_a_quarter_of_what_is_left_not_a_batch_at_a_time(world):
+    """Issue 19: on Dovecot's Maildir each MOVE re-reads the folder's directory, so a backlog
+    moved a batch at a time cost the server a pass over what was left per batch."""
+    world.server.append_many(world.account, [message(n) for n in range(2)])
+    adapter = world.open()
+    adapter.fetch_new()
+    calls, moved = [], threading.Semaphore(0)
+
+    def move(client, uids):
+        calls.append(uids)
+        moved.release()
+
+    mover = Mover("test", adapter._settings, "INBOX", move)
+    valid = adapter._uidvalidity
+    mover.move(valid, [2, 1], left=18)  # 2 of 20: waits
+    mover.move(valid, [3, 4], left=16)  # 4 of 20: waits
+    assert mover.in_flight() == {1, 2, 3, 4}, "not offered again while waiting"
+    mover.move(valid, [5, 6], left=14)  # 6 of 20: a quarter and more, moved
+    assert moved.acquire(timeout=10)
+    mover.move(valid, [7, 8], left=12)  # 2 of 14: waits
+    mover.move(valid, [9, 10], left=0)  # the backlog's last batch: whatever waits is moved
+    assert moved.acquire(timeout=10)
+    mover.move(valid, [11], left=5)  # 1 of 6: waits, until the backlog is finished
+    assert calls == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10]]
+    assert mover.finish(valid) == []
+    assert calls == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10], [11]]
+    adapter.close()
+
+
+def test_a_backlog_moved_in_parts_leaves_nothing_behind_in_six_commands_or_fewer(world, caplog):
+    world.server.append_many(world.account, [message(n) for n in range(100)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    assert _take_backlog(adapter) == [message(n) for n in range(100)]
+    adapter.close()
+    assert 1 <= _commands(caplog, "UID MOVE") <= 6  # 30, 20, 20, 10, 10, 10 unless merged more
+    assert world.waiting() == []
+    assert sorted(world.processed()) == sorted(message(n) for n in range(100))
