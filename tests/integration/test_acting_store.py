@@ -17,7 +17,7 @@ from mailbot.adapters.sqlalchemy_store.orm import CaseRow, InboundMessageRow, Ou
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
 from mailbot.domain.referral import Person
-from mailbot.intake.message import parse_message
+from mailbot.intake.message import InboundMessage, parse_message
 from mailbot.services import intake, messaging, outgoing
 from mailbot.services.context import MailboxContext, Services
 from mailbot.services.intake import act_on_pending, store_messages
@@ -119,14 +119,23 @@ def test_mail_held_and_still_waiting_in_the_transaction_is_released_by_accept(uo
     assert statuses["stranger@other.test"] == "queued"
 
 
-def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_inside_it(
-        uow_factory):
+def _two_referrals_stored(uow_factory) -> tuple[Services, MailboxContext]:
     services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
     store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
+    return services, context
+
+
+def _keeping_mail_waiting(uow) -> list[InboundMessage]:
+    """Sets the unit of work to keep its mail waiting; the messages pending, parsed."""
+    uow.mail_waiting = MailWaiting()
+    return [parse_message(uow.inbound.raw(record.id)) for record in uow.inbound.pending("bury")]
+
+
+def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_inside_it(
+        uow_factory):
+    services, context = _two_referrals_stored(uow_factory)
     with uow_factory() as uow:
-        uow.mail_waiting = MailWaiting()
-        first, second = (parse_message(uow.inbound.raw(record.id))
-                         for record in uow.inbound.pending("bury"))
+        first, second = _keeping_mail_waiting(uow)
         act_on(services, uow, context, first, NOW)
         with pytest.raises(RuntimeError, match="before a savepoint"), uow.savepoint():
             pass
@@ -139,12 +148,9 @@ def test_a_savepoint_begins_with_no_mail_waiting_and_drops_the_mail_composed_ins
 
 
 def test_mail_waiting_past_its_byte_budget_is_stored_at_once(uow_factory, monkeypatch):
-    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
-    store_messages(services, [RawMessage("bury", 1, str(n), referral(n)) for n in (1, 2)])
+    services, context = _two_referrals_stored(uow_factory)
     with uow_factory() as uow:
-        uow.mail_waiting = MailWaiting()
-        first, second = (parse_message(uow.inbound.raw(record.id))
-                         for record in uow.inbound.pending("bury"))
+        first, second = _keeping_mail_waiting(uow)
         act_on(services, uow, context, first, NOW)
         assert uow.mail_waiting
         monkeypatch.setattr(messaging, "WAITING_BYTES", 1)

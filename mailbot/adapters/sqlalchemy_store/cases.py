@@ -170,10 +170,12 @@ class SqlCaseRepository:
         """Writes these cases' changes: one UPDATE (run for many) per set of columns changed
         and one INSERT of all their new events, not two statements a case: per case, those
         had been half the deadline pass's database time (issue 19)."""
-        self._insert([tracked for tracked in cases if tracked.case_id is None])
+        now = [(tracked, comparable(tracked.case)) for tracked in cases]
+        self._insert([(tracked, columns) for tracked, columns in now if tracked.case_id is None])
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         events: list[dict[str, Any]] = []
-        done = [(tracked, *self._changes(tracked, updates, events)) for tracked in cases]
+        done = [(tracked, columns, self._changes(tracked, columns, updates, events))
+                for tracked, columns in now]
         for rows in updates.values():
             self._session.connection().execute(_UPDATE_CASE, rows)
         if events:
@@ -182,27 +184,28 @@ class SqlCaseRepository:
             tracked.columns, tracked.stored = columns, tuple(tracked.case.history)
             self.written.extend((tracked.case.reference, event) for event in new_events)
 
-    def _insert(self, new: list[_Tracked]) -> None:
-        """INSERTs the cases added and not yet written, in one statement, and learns their ids;
-        ``_changes`` then finds their columns unchanged and writes their events."""
+    def _insert(self, new: list[tuple[_Tracked, dict[str, Any]]]) -> None:
+        """INSERTs the cases added and not yet written (with their columns now), in one
+        statement, and learns their ids; ``_changes`` then finds their columns unchanged and
+        writes their events."""
         if not new:
             return
-        columns = [comparable(tracked.case) for tracked in new]
         ids = self._session.connection().execute(
-            _INSERT_CASES, [sql_values(values) for values in columns]).scalars().all()
-        for tracked, values, case_id in zip(new, columns, ids, strict=True):
-            tracked.case_id, tracked.columns = case_id, values
+            _INSERT_CASES, [sql_values(columns) for _, columns in new]).scalars().all()
+        for (tracked, columns), case_id in zip(new, ids, strict=True):
+            tracked.case_id, tracked.columns = case_id, columns
 
     @staticmethod
-    def _changes(tracked: _Tracked, updates: dict[tuple[str, ...], list[dict[str, Any]]],
-                 events: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Event]]:
-        """Adds the case's changed columns to ``updates`` (by which columns changed) and its
-        new events to ``events``; returns its columns now and those events."""
+    def _changes(tracked: _Tracked, columns: dict[str, Any],
+                 updates: dict[tuple[str, ...], list[dict[str, Any]]],
+                 events: list[dict[str, Any]]) -> list[Event]:
+        """Adds the case's changed columns (``columns``: ``comparable`` of it now) to
+        ``updates``, by which columns changed, and its new events to ``events``; returns
+        those events."""
         case, stored = tracked.case, tracked.stored
         if tuple(case.history[:len(stored)]) != stored:
             raise PermanentError(f"the history of {case.reference} is append-only, but events"
                                  " already recorded were changed or removed")
-        columns = comparable(case)
         changed = {name: value for name, value in columns.items()
                    if tracked.columns.get(name) != value}
         if changed:
@@ -211,7 +214,7 @@ class SqlCaseRepository:
         new_events = case.history[len(stored):]
         events.extend(event_values(tracked.case_id, seq, event)
                       for seq, event in enumerate(new_events, start=len(stored) + 1))
-        return columns, new_events
+        return new_events
 
     @translated
     def next_reference(self, prefix: str, year: int) -> str:
