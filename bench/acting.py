@@ -45,7 +45,7 @@ PARTS = (
     ("validate it", "mailbot.intake.form_validation:validate"),
     ("open the case (engine)", "mailbot.domain.engine:CaseEngine.open_case"),
     ("claim and mark the message (SQL)", "mailbot.adapters.sqlalchemy_store.inbound:"
-                                         "SqlInboundLog.claim SqlInboundLog.mark"
+                                         "SqlInboundLog.claim_many SqlInboundLog.mark"
                                          " SqlInboundLog.mark_many"),
     ("the case's reference (SQL)", "mailbot.adapters.sqlalchemy_store.cases:"
                                    "SqlCaseRepository.next_reference"),

@@ -80,6 +80,10 @@ ACT_CHUNK = 50  # messages a transaction: one commit each, the write lock held b
 # ... and a transaction is committed after this long whatever its size, so a slow machine, or
 # a pass that is killed again and again, still makes progress (tests/e2e/test_crash_recovery).
 CHUNK_SECONDS = 0.25
+# Messages claimed in one statement: a claim a message had been a round trip each, about a
+# tenth of acting's time on PostgreSQL (issue 18). Those claimed and not reached before the
+# chunk commits are let go by the commit, still pending.
+CLAIM_AHEAD = 10
 
 
 def _act_on_chunk(services: Services, mailbox: MailboxContext, records: Sequence[InboundRecord],
@@ -153,11 +157,15 @@ def _act_until(services: Services, records: Sequence[InboundRecord], act: ActOne
     with services.uow_factory() as uow:
         if mail_waits:
             uow.mail_waiting = MailWaiting()
-        for record in records:
+        claimed: set[int] = set()
+        for position, record in enumerate(records):
             if tried and time.monotonic() > commit_by:
                 break
             tried += 1
-            if not uow.inbound.claim(record.id):
+            if position % CLAIM_AHEAD == 0:
+                claimed = uow.inbound.claim_many(
+                    [r.id for r in records[position:position + CLAIM_AHEAD]])
+            if record.id not in claimed:
                 continue
             message = parse_message(uow.inbound.raw(record.id))  # one in memory at a time
             outcomes.append((message, act(uow, record, message, marks)))

@@ -4,6 +4,8 @@ quarantined (issue 18). Once per database."""
 
 from __future__ import annotations
 
+import os
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from mailbot.adapters.jinja_renderer import JinjaRenderer
 from mailbot.adapters.mail_composer import MailComposer
 from mailbot.adapters.policy_files import calendar_for, load_policy
+from mailbot.adapters.sqlalchemy_store import inbound
 from mailbot.adapters.sqlalchemy_store.orm import CaseRow, InboundMessageRow, OutboxMessageRow
 from mailbot.domain.engine import CaseEngine
 from mailbot.domain.notices import Partnership
@@ -71,6 +74,9 @@ def test_a_message_that_fails_is_undone_alone_and_quarantined_with_the_others_ac
                             "4": "processed"}
         # The failed referral's case and mail were undone with it; the others stand.
         assert session.scalar(select(func.count()).select_from(CaseRow)) == 3
+        # Its reference was given again: the three cases hold the first three numbers.
+        numbers = sorted(int(r.rpartition("-")[2]) for r in session.scalars(select(CaseRow.reference)))
+        assert numbers == [1, 2, 3]
         recipients = set(session.scalars(select(OutboxMessageRow.recipient)))
         assert "referrer2@agency.test" not in recipients
         assert {"referrer1@agency.test", "referrer3@agency.test"} <= recipients
@@ -88,10 +94,13 @@ def test_a_chunk_that_nothing_fails_in_takes_no_savepoint_and_stores_its_mail_at
 
     assert act_on_pending(services, context, lambda: NOW) == 4
 
-    kinds = Counter(next((kind for kind in ("SAVEPOINT", "INSERT INTO outbox")
+    kinds = Counter(next((kind for kind in ("SAVEPOINT", "INSERT INTO outbox",
+                                            "FROM inbound_messages")
                           if kind in statement), "other") for statement in sent)
     assert kinds["SAVEPOINT"] == 0
     assert kinds["INSERT INTO outbox"] == 1  # the four referrals' mail, in one statement
+    # The four messages claimed in one statement, after the one that found them pending.
+    assert kinds["FROM inbound_messages"] == 2
     with uow_factory() as uow:
         assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 4
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessageRow)) >= 8
@@ -158,3 +167,22 @@ def test_mail_waiting_past_its_byte_budget_is_stored_at_once(uow_factory, monkey
         assert not uow.mail_waiting  # both referrals' mail went to the outbox
         stored = uow.session.scalar(select(func.count()).select_from(OutboxMessageRow))
         assert stored >= 4
+
+
+def test_a_message_too_large_to_come_with_its_claim_is_acted_on_with_the_others(uow_factory):
+    services, context = _bury(uow_factory, MailComposer(JinjaRenderer()))
+    padding = b"".join(b"X-Padding: %s\r\n" % os.urandom(30).hex().encode()
+                       for _ in range(12000))  # about 450 KB after zlib
+    large = referral(2).replace(b"Subject:", padding + b"Subject:")
+    assert len(zlib.compress(large, 1)) > inbound._CARRIED_BYTES
+    store_messages(services, [RawMessage("bury", 1, "1", referral(1)),
+                              RawMessage("bury", 1, "2", large),
+                              RawMessage("bury", 1, "3", referral(3))])
+
+    assert act_on_pending(services, context, lambda: NOW) == 3
+
+    with uow_factory() as uow:
+        statuses = set(uow.session.scalars(select(InboundMessageRow.status)))
+        referrers = set(uow.session.scalars(select(OutboxMessageRow.recipient)))
+    assert statuses == {"processed"}
+    assert "referrer2@agency.test" in referrers

@@ -164,6 +164,9 @@ class _Inbound:
     def claim(self, record_id) -> bool:
         return self.work["inbound"][record_id].status == InboundStatus.RECEIVED
 
+    def claim_many(self, record_ids) -> set[int]:
+        return {record_id for record_id in record_ids if self.claim(record_id)}
+
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]
         self.work["inbound"][record_id] = replace(record, status=InboundStatus(status),

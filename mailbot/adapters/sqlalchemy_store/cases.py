@@ -15,22 +15,15 @@ of the deadline pass's and of acting's database time (issues 18 and 19).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     Select,
-    Text,
     bindparam,
-    cast,
-    exists,
-    func,
     insert,
-    literal_column,
     select,
     text,
     update,
@@ -51,7 +44,8 @@ from mailbot.adapters.sqlalchemy_store.orm import (
     CaseRow,
     ReferenceCounterRow,
 )
-from mailbot.adapters.sqlalchemy_store.sql import statements, translated, upsert, upsert_for
+from mailbot.adapters.sqlalchemy_store.references import CounterMark, ReferenceCounter
+from mailbot.adapters.sqlalchemy_store.sql import statements, translated, upsert
 from mailbot.domain.case import Case, Event
 from mailbot.domain.errors import PermanentError
 from mailbot.services.stored import CaseSummary
@@ -79,6 +73,10 @@ class _Tracked:
     columns: dict[str, Any] = field(default_factory=dict)  # ``comparable``, as last written
 
 
+# Where a savepoint began: cases tracked, events written, references issued, the counters.
+_Mark = tuple[frozenset[str], int, int, CounterMark]
+
+
 class SqlCaseRepository:
     def __init__(self, session: Session):
         self._session = session
@@ -86,6 +84,7 @@ class SqlCaseRepository:
         self._touched: set[str] = set()  # handed out since the last ``mark``
         self.written: list[tuple[str, Event]] = []  # for the unit of work's log, once committed
         self.issued: list[str] = []  # references given out, for the marker once committed
+        self._counter = ReferenceCounter(session)
 
     @translated
     def add(self, case: Case) -> None:
@@ -129,22 +128,23 @@ class SqlCaseRepository:
                 self._tracked[row.reference] = _Tracked(case, case_id, tuple(case.history),
                                                         comparable(case))
 
-    def mark(self) -> tuple[frozenset[str], int, int]:
+    def mark(self) -> _Mark:
         """Where a savepoint begins: the cases tracked, the events written and the references
-        issued, so far."""
+        issued, so far, and the numbers taken from the counters and not yet given out."""
         self._touched = set()
-        return frozenset(self._tracked), len(self.written), len(self.issued)
+        return frozenset(self._tracked), len(self.written), len(self.issued), self._counter.mark()
 
-    def undo_to(self, mark: tuple[frozenset[str], int, int]) -> None:
+    def undo_to(self, mark: _Mark) -> None:
         """After a savepoint's rollback: forget every case handed out or added since ``mark``
         (its changes in memory were undone in the database), so commit never writes them, and
         every reference issued since (its counter went back too), so the marker never
         counts one the database does not know."""
-        tracked, written, issued = mark
+        tracked, written, issued, counted = mark
         for reference in self._touched | (self._tracked.keys() - tracked):
             self._tracked.pop(reference, None)
         del self.written[written:]
         del self.issued[issued:]
+        self._counter.undo_to(counted)
         self._touched = set()
 
     @translated
@@ -160,6 +160,7 @@ class SqlCaseRepository:
     def write_all(self) -> None:
         """Called by the unit of work just before it commits."""
         self._write(list(self._tracked.values()))
+        self._counter.give_back()
 
     @translated
     def write_touched(self) -> None:
@@ -218,19 +219,10 @@ class SqlCaseRepository:
 
     @translated
     def next_reference(self, prefix: str, year: int) -> str:
-        """``PREFIX-YYYY-NNNN``: the counter row is bumped in one statement, which locks it
-        until commit, so concurrent writers queue and each gets its own number. A number a
-        stored case already has is skipped, even if the counter was somehow lost: the same
-        statement tells whether one has."""
-        statement = _bump_statement(self._session.get_bind().dialect.name)
-        stem = f"{prefix}-{year:04d}-"
-        while True:
-            number, taken = self._session.connection().execute(
-                statement, {"prefix": prefix, "year": year, "stem": stem}).one()
-            if not taken:
-                reference = f"{stem}{number:04d}"
-                self.issued.append(reference)
-                return reference
+        """``PREFIX-YYYY-NNNN``, the next number of the series (``references``)."""
+        reference = self._counter.next(prefix, year)
+        self.issued.append(reference)
+        return reference
 
     @translated
     def reference_counters(self) -> dict[str, int]:
@@ -243,6 +235,7 @@ class SqlCaseRepository:
     def raise_counters(self, at_least: dict[str, int]) -> None:
         """Counters below these numbers are raised to them: references issued from a database
         since lost are never given out again."""
+        self._counter.give_back()  # numbers this transaction took and holds go back first
         table = ReferenceCounterRow.__table__
         for series, number in at_least.items():
             prefix, _, year = series.rpartition("-")
@@ -273,28 +266,3 @@ def due_for_chasing_query(now: datetime, limit: int = 500) -> Select[tuple[str]]
             .where(text(OPEN_CASES), CaseRow.next_chase_at <= now)
             .order_by(CaseRow.next_chase_at)
             .limit(limit))
-
-
-@functools.cache
-def _bump_statement(dialect: str) -> Any:
-    """The counter's upsert, built once per dialect: the next number of a series, and whether
-    a stored case already has the reference it makes (``stem`` and the number, four digits
-    at least). One statement, not a second to look the reference up: on PostgreSQL that
-    look had been a tenth of acting on a referral (bench/acting.py, issue 18)."""
-    table = ReferenceCounterRow.__table__
-    number = table.c.last_number
-    # The row just written, named as it is rather than as a column of the table, which
-    # SQLAlchemy would add to the look-up's FROM (it does not correlate inside RETURNING).
-    written = literal_column("reference_counters.last_number", Integer)
-    if dialect == "sqlite":
-        digits = func.printf("%04d", written)
-    else:
-        as_text = cast(written, Text)
-        digits = func.lpad(as_text, func.greatest(4, func.length(as_text)), "0")
-    taken = exists().where(_CASES.c.reference == bindparam("stem", type_=Text()) + digits)
-    statement = upsert_for(dialect, table).values(prefix=bindparam("prefix"),
-                                                  year=bindparam("year"), last_number=1)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.prefix, table.c.year],
-        set_={"last_number": number + 1},
-    ).returning(number, taken)

@@ -21,7 +21,8 @@ import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, literal_column, null, or_, select, update
+from sqlalchemy import bindparam, func, literal_column, null, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from mailbot.adapters.sqlalchemy_store.orm import MESSAGE_ID, InboundMessageRow
@@ -38,9 +39,14 @@ _TABLE = InboundMessageRow.__table__
 _MARK = (update(_TABLE).where(_TABLE.c.id == bindparam("record_id"))
          .values(status=bindparam("status"), case_reference=bindparam("case_reference"),
                  error=bindparam("error")))
-# A claim reads the bytes too: a second statement per message for them was worth saving.
-_CLAIM = (select(InboundMessageRow.id, InboundMessageRow.raw)
-          .where(InboundMessageRow.id == bindparam("record_id"),
+# A claim reads the bytes too: a second statement per message for them was worth saving. A
+# few messages are claimed in one statement (``claim_many``), each with its bytes unless they
+# are large, so a claim holds a bounded amount of mail however big the messages are.
+_CARRIED_BYTES = 256 * 1024  # stored (compressed) size past which a message's bytes wait for ``raw``
+_CLAIM = (select(InboundMessageRow.id,
+                 sql_case((func.length(InboundMessageRow.raw) <= _CARRIED_BYTES,
+                           InboundMessageRow.raw), else_=null()).label("raw"))
+          .where(InboundMessageRow.id.in_(bindparam("record_ids", expanding=True)),
                  InboundMessageRow.status == RECEIVED))
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
 MAX_ERROR = 4000  # a traceback's last words are enough; the raw message is kept anyway
@@ -53,7 +59,8 @@ RAW_LEVEL = 1
 class SqlInboundLog:
     def __init__(self, session: Session, clock: Callable[[], datetime]):
         self._session, self._clock = session, clock
-        self._claimed: tuple[int, bytes | None] | None = None  # the last claim's bytes, once
+        # The last claim's bytes, each handed out once by ``raw`` (None: too large to carry).
+        self._claimed: dict[int, bytes | None] = {}
 
     @translated
     def record(self, mailbox: str, uidvalidity: int, uid: str, message_id: str,
@@ -113,16 +120,21 @@ class SqlInboundLog:
             .where(t.mailbox == mailbox, t.status == RECEIVED).order_by(t.id).limit(limit))
         return [InboundRecord(*row) for row in rows]
 
-    @translated
     def claim(self, record_id: int) -> bool:
-        """Takes a stored message to act on, until this transaction ends: False when it was
-        acted on already or another worker's transaction is acting on it now. The message's
-        bytes come with the claim and are kept for the ``raw`` that follows it."""
+        return record_id in self.claim_many([record_id])
+
+    @translated
+    def claim_many(self, record_ids: Sequence[int]) -> set[int]:
+        """Takes stored messages to act on, until this transaction ends, in one statement:
+        the ids of those taken. A message is passed by when it was acted on already or
+        another worker's transaction is acting on it now. The messages' bytes come with the
+        claim (unless large) and are kept for the ``raw`` that follows each; a claim drops
+        what the claim before it carried."""
         postgres = self._session.get_bind().dialect.name == "postgresql"
-        row = self._session.connection().execute(_CLAIM_LOCKED if postgres else _CLAIM,
-                                                 {"record_id": record_id}).one_or_none()
-        self._claimed = None if row is None else (record_id, row.raw)
-        return row is not None
+        rows = self._session.connection().execute(_CLAIM_LOCKED if postgres else _CLAIM,
+                                                  {"record_ids": list(record_ids)})
+        self._claimed = {row.id: row.raw for row in rows}
+        return set(self._claimed)
 
     @translated
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
@@ -145,9 +157,8 @@ class SqlInboundLog:
 
     @translated
     def raw(self, record_id: int) -> bytes:
-        if self._claimed is not None and self._claimed[0] == record_id:
-            data, self._claimed = self._claimed[1], None
-        else:
+        data = self._claimed.pop(record_id, None)
+        if data is None:
             data = self._session.scalar(
                 select(InboundMessageRow.raw).where(InboundMessageRow.id == record_id))
         if data is None:

@@ -55,6 +55,7 @@ class InboundLog(Protocol):
     def pending(self, mailbox: str, limit: int = 200) -> list[InboundRecord]: ...  # oldest first
     # Takes a pending message for this transaction; False: done already, or another worker has it.
     def claim(self, record_id: int) -> bool: ...
+    def claim_many(self, record_ids: Sequence[int]) -> set[int]: ...  # claim() each: ids taken
     def mark(self, record_id: int, status: InboundStatus, case_reference: str | None = None,
              error: str = "") -> None: ...
     # mark() for each (record_id, status, case_reference, error), in one go
