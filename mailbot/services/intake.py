@@ -80,9 +80,9 @@ ACT_CHUNK = 50  # messages a transaction: one commit each, the write lock held b
 # ... and a transaction is committed after this long whatever its size, so a slow machine, or
 # a pass that is killed again and again, still makes progress (tests/e2e/test_crash_recovery).
 CHUNK_SECONDS = 0.25
-# Messages claimed in one statement: a claim a message had been a round trip each, about a
-# tenth of acting's time on PostgreSQL (issue 18). Those claimed and not reached before the
-# chunk commits are let go by the commit, still pending.
+# Messages claimed in one statement: a claim a message had been a round trip a message on
+# PostgreSQL (issue 18). Those claimed and not reached before the chunk commits are let go
+# by the commit, still pending.
 CLAIM_AHEAD = 10
 
 
@@ -167,7 +167,7 @@ def _act_until(services: Services, records: Sequence[InboundRecord], act: ActOne
                     [r.id for r in records[position:position + CLAIM_AHEAD]])
             if record.id not in claimed:
                 continue
-            message = parse_message(uow.inbound.raw(record.id))  # one in memory at a time
+            message = parse_message(uow.inbound.raw(record.id))  # one parsed at a time
             outcomes.append((message, act(uow, record, message, marks)))
         store_mail_waiting(uow)
         uow.inbound.mark_many(marks)
