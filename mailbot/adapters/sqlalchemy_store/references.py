@@ -3,8 +3,8 @@
 Bumping the counter locks its row until commit, so concurrent writers queue and each gets its
 own numbers. A transaction that opens many cases (a chunk of referrals) takes its numbers a
 few at a time, twice as many each time (1, 2, 4 ... 16), rather than one statement a case:
-that statement had been a round trip a referral on PostgreSQL, about a tenth of acting's time
-(issue 18). Numbers taken and not given out go back to the counter just before the commit,
+that statement had been a round trip a referral on PostgreSQL, and 0.2 ms of this process's
+CPU (issue 18). Numbers taken and not given out go back to the counter just before the commit,
 while its row is still locked, so references stay gapless; a transaction that opens one
 case runs the one statement it always did.
 
