@@ -119,6 +119,8 @@ def _wait_until_done(deployment: Deployment, survivor: Worker, messages: int, st
     """Waits until every message is acted on, every outbox row sent and the survivor holds
     every mailbox; returns the seconds since the start."""
     holder = f":{survivor.process.pid}:"
+    acted = unsent = 0
+    held: list = []
     while time.monotonic() - started < timeout:
         if survivor.process.poll() is not None:
             raise AssertionError(f"the survivor exited {survivor.process.returncode}:\n"
@@ -130,7 +132,9 @@ def _wait_until_done(deployment: Deployment, survivor: Worker, messages: int, st
                 holder in h for (h,) in held):
             return time.monotonic() - started
         time.sleep(0.5)
-    raise AssertionError(f"not done within {timeout}s:\n{survivor.output()[-3000:]}")
+    raise AssertionError(f"not done within {timeout}s: {acted} of {messages} messages acted on,"
+                         f" {unsent} outbox row(s) not sent, mailbox leases {held} (the"
+                         f" survivor is {holder}):\n{survivor.output()[-3000:]}")
 
 
 def _takeover(deployment: Deployment, survivor: Worker, killed_at: datetime) -> float:
