@@ -50,6 +50,17 @@ def _take_backlog(adapter: ImapMailbox) -> list[bytes]:
     return offered
 
 
+def _backlog_taken(world, caplog, count: int) -> list[bytes]:
+    """``count`` messages appended at once and taken as a backlog (``_take_backlog``) by a
+    mailbox then closed, with imapclient's commands logged for ``_commands``."""
+    world.server.append_many(world.account, [message(n) for n in range(count)])
+    adapter = world.open()
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    offered = _take_backlog(adapter)
+    adapter.close()
+    return offered
+
+
 def test_a_long_session_does_not_pile_up_untagged_responses(world):
     for number in range(30):
         world.deliver(message(number))
@@ -212,11 +223,7 @@ def test_a_batch_stops_at_the_byte_limit_but_always_carries_one_message(world):
 
 
 def test_a_backlog_of_small_mail_asks_the_sizes_once_not_once_a_batch(world, caplog):
-    world.server.append_many(world.account, [message(n) for n in range(25)])
-    adapter = world.open()
-    caplog.set_level(logging.DEBUG, logger="imapclient")
-    assert _take_backlog(adapter) == [message(n) for n in range(25)]
-    adapter.close()
+    assert _backlog_taken(world, caplog, 25) == [message(n) for n in range(25)]
     assert _commands(caplog, r"UID SEARCH UID \S+ LARGER") == 1, "one SEARCH for the backlog"
     assert _commands(caplog, "UID FETCH .*RFC822.SIZE") == 0
     assert world.waiting() == []
@@ -268,11 +275,7 @@ def test_without_move_or_uidplus_processed_mail_is_flagged_and_skipped(dovecot_m
 
 
 def test_a_backlog_moved_aside_is_heard_as_ranges_not_a_line_per_message(world, caplog):
-    world.server.append_many(world.account, [message(n) for n in range(25)])
-    adapter = world.open()
-    caplog.set_level(logging.DEBUG, logger="imapclient")
-    _take_backlog(adapter)
-    adapter.close()
+    _backlog_taken(world, caplog, 25)
     assert _commands(caplog, "ENABLE QRESYNC") == 2, "both sessions ask for ranges"
     heard = [record.getMessage() for record in caplog.records]
     assert any(re.search(r"< b'\* VANISHED \d+", line) for line in heard)
@@ -283,11 +286,7 @@ def test_a_backlog_moved_aside_is_heard_as_ranges_not_a_line_per_message(world, 
 def test_a_server_without_qresync_is_not_asked_for_it(dovecot_exchange_like, caplog):
     world = ImapWorld(dovecot_exchange_like)
     try:
-        world.server.append_many(world.account, [message(n) for n in range(25)])
-        adapter = world.open()
-        caplog.set_level(logging.DEBUG, logger="imapclient")
-        _take_backlog(adapter)
-        adapter.close()
+        _backlog_taken(world, caplog, 25)
         assert _commands(caplog, "ENABLE") == 0
         assert world.waiting() == []
         assert sorted(world.processed()) == sorted(message(n) for n in range(25))
@@ -423,11 +422,7 @@ def test_a_backlog_is_moved_in_parts_of_a_quarter_of_what_is_left_not_a_batch_at
 
 
 def test_a_backlog_moved_in_parts_leaves_nothing_behind_in_six_commands_or_fewer(world, caplog):
-    world.server.append_many(world.account, [message(n) for n in range(100)])
-    adapter = world.open()
-    caplog.set_level(logging.DEBUG, logger="imapclient")
-    assert _take_backlog(adapter) == [message(n) for n in range(100)]
-    adapter.close()
+    assert _backlog_taken(world, caplog, 100) == [message(n) for n in range(100)]
     assert 1 <= _commands(caplog, "UID MOVE") <= 6  # 30, 20, 20, 10, 10, 10 unless merged more
     assert world.waiting() == []
     assert sorted(world.processed()) == sorted(message(n) for n in range(100))
