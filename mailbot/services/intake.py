@@ -5,7 +5,7 @@ lost; a whole batch from the mailbox is stored in one (``store_messages``), afte
 mailbox may let go of it. Acting on a stored message (opening a case, applying commands,
 queueing replies) is a second transaction that also marks it processed, so a crash anywhere
 leaves it either fully done or still pending in the store: never half done, never twice.
-That second transaction first claims the message (``InboundLog.claim``), so pollers and
+That second transaction first claims the message (``InboundLog.claim_many``), so pollers and
 workers sharing one database never act on one message twice; it holds a chunk of messages
 (``act_on_pending``).
 An error while acting quarantines that one message and tells the business managers; the
@@ -90,7 +90,7 @@ def _act_on_chunk(services: Services, mailbox: MailboxContext, records: Sequence
                   now: Callable[[], datetime]) -> tuple[int, int]:
     """Acts on the first of ``records`` in one transaction. Returns how many it went through
     (at least one) and how many of those it acted on: the others another poller or worker
-    acted on, or is acting on now (``InboundLog.claim``). A passing error (the database busy
+    acted on, or is acting on now (``InboundLog.claim_many``). A passing error (the database busy
     or gone) undoes the chunk, which stays pending, and goes up: the pass stops and backs off.
 
     The chunk is acted on all together first. A savepoint a message, and the mail of each

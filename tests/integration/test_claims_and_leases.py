@@ -81,15 +81,15 @@ def test_a_message_being_acted_on_is_passed_by_and_one_acted_on_is_not_taken_aga
     store_messages(services, _raws(1))
     [record] = _rows(services, InboundMessageRow)
     with services.uow_factory() as first:
-        assert first.inbound.claim(record.id)
+        assert first.inbound.claim_many([record.id]) == {record.id}
         if first.session.get_bind().dialect.name == "postgresql":
             # SQLite's second transaction would wait for the write lock; PostgreSQL's skips.
             with services.uow_factory() as second:
-                assert not second.inbound.claim(record.id)
+                assert not second.inbound.claim_many([record.id])
         first.inbound.mark(record.id, "processed")
         first.commit()
     with services.uow_factory() as later:
-        assert not later.inbound.claim(record.id)
+        assert not later.inbound.claim_many([record.id])
 
 
 def test_two_deadline_passes_at_once_queue_each_chaser_once(services):  # noqa: F811

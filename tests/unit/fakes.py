@@ -161,11 +161,9 @@ class _Inbound:
         return [r for r in self.work["inbound"].values()
                 if r.mailbox == mailbox and r.status == InboundStatus.RECEIVED][:limit]
 
-    def claim(self, record_id) -> bool:
-        return self.work["inbound"][record_id].status == InboundStatus.RECEIVED
-
     def claim_many(self, record_ids) -> set[int]:
-        return {record_id for record_id in record_ids if self.claim(record_id)}
+        return {record_id for record_id in record_ids
+                if self.work["inbound"][record_id].status == InboundStatus.RECEIVED}
 
     def mark(self, record_id, status, case_reference=None, error=""):
         record = self.work["inbound"][record_id]

@@ -6,7 +6,7 @@ replay after a crash, a restart or a UIDVALIDITY change is recognised and not ac
 The insert and the check are one statement (ON CONFLICT DO NOTHING), so two workers racing
 over the same message cannot both win.
 
-Acting on a stored message starts with ``claim`` in the same transaction that marks it done:
+Acting on a stored message starts with ``claim_many`` in the same transaction that marks it done:
 on PostgreSQL a row lock taken with SKIP LOCKED (a worker already acting on it is passed by,
 and one that died lets go with its connection); on SQLite the transaction holds the database's
 write lock from BEGIN IMMEDIATE, so re-reading the status is enough. Either way two pollers or
@@ -119,9 +119,6 @@ class SqlInboundLog:
                    t.case_reference)
             .where(t.mailbox == mailbox, t.status == RECEIVED).order_by(t.id).limit(limit))
         return [InboundRecord(*row) for row in rows]
-
-    def claim(self, record_id: int) -> bool:
-        return record_id in self.claim_many([record_id])
 
     @translated
     def claim_many(self, record_ids: Sequence[int]) -> set[int]:

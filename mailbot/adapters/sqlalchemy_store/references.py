@@ -69,11 +69,11 @@ class ReferenceCounter:
         series = (prefix, year)
         taken = self._taken.get(series)
         while taken is None or not taken.free:
-            taken = self._taken[series] = self._bump(prefix, year,
-                                                     min(2 * taken.size, MOST_TAKEN) if taken else 1)
+            taken = self._taken[series] = self._bump(prefix, year)
         return _reference(prefix, year, taken.free.pop(0))
 
-    def _bump(self, prefix: str, year: int, size: int) -> _Taken:
+    def _bump(self, prefix: str, year: int) -> _Taken:
+        """Takes more numbers of the series: one at first, then twice as many as the last time."""
         connection = self._session.connection()
         last = self._taken.get((prefix, year))
         if last is None:  # the counter is not yet known: one number, looked up as it is taken
@@ -84,6 +84,7 @@ class ReferenceCounter:
             return _Taken(top, 1, [] if stored else [top])
         # The counter's row is this transaction's since the first bump, so the numbers the
         # next takes are known, and whether a stored case has one is asked in the same statement.
+        size = min(2 * last.size, MOST_TAKEN)
         numbers = range(last.top + 1, last.top + size + 1)
         references = {_reference(prefix, year, n): n for n in numbers}
         top, any_stored = connection.execute(
