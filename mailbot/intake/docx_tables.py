@@ -9,8 +9,6 @@ meaning; vertically merged cells folded into the row where they start; Bury's ou
 
 from __future__ import annotations
 
-import functools
-
 from mailbot.intake import field_labels as L
 from mailbot.intake.docx_page import Cell, Table
 from mailbot.intake.docx_xml import LONGEST_PLACEHOLDER, PLACEHOLDER_TEXTS
@@ -64,14 +62,24 @@ def _fold_into(above: list[Cell], row: list[Cell]) -> None:
 def cell_label(cell: Cell, section: str) -> Label | None:
     """(field key, the answer lines after the label in the same cell) for a label cell."""
     text = cell.text
+    if (found := _LABELS.get((text, section), L.LabelMemo.UNSEEN)) is not L.LabelMemo.UNSEEN:
+        return found
     if len(text) > 400 + LONGEST_PLACEHOLDER:  # too long for a label, even after a prompt
         return None
-    return _cell_label(text, section)
+    if not L.may_start_with_label(text):  # an answer: not worked out, nor kept
+        return None
+    # A form prints the same labels in every copy: each is worked out once (issue 18). A
+    # cell that holds an answer after its label is new each time, and not kept.
+    found = _cell_label(text, section)
+    if found is None or not any(found[1]):
+        _LABELS.keep((text, section), found)
+    return found
 
 
-@functools.lru_cache(maxsize=8192)
+_LABELS = L.LabelMemo()
+
+
 def _cell_label(text: str, section: str) -> Label | None:
-    # A form prints the same labels in every copy: each is worked out once (issue 18).
     text = unprompted(text)
     if not text or len(text) > 400:
         return None

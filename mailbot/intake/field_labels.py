@@ -10,8 +10,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import TypeVar
 
 from mailbot.intake.fields import FIELDS
+
+T = TypeVar("T")
 
 # Labels that may follow another answer on the same line of one cell: Bury's Appendix 1 puts
 # "Yes / No" and "Name of safeguarding lead:" in one box, and people type both on one line.
@@ -99,14 +103,105 @@ _SECTION_ALIASES = {s: {normalise_label(k): v for k, v in m.items()}
                     for s, m in SECTION_LABELS.items()}
 
 
-def match_label(text: str, section: str = "referrer") -> str | None:
-    """The field key (or ``CONTACT``) a printed label names, or None when it names none."""
-    if len(text) <= _CACHED_LENGTH:
-        return _match_short(text, section)
-    return None if _surely_longer(text, _LONGEST_LABEL) else _match(text, section)
+# ---------------------------------------------------------------- what cannot be a label
+# Every line and cell of a form is asked whether it is a label or a heading, its answers too,
+# and each answer is new text: folding them cost more than the rest of reading them (issue 18),
+# and remembering them kept children's details in memory. Folding keeps each ASCII letter
+# and digit in order (lower-cased, "&" spelt "and") and makes everything else a space or
+# nothing, so for text of ASCII and the punctuation Word types, its letters and digits alone
+# show that no label or heading is there: folded text cannot start with a label whose own
+# letters and digits it does not start with. Such text is turned away unfolded, unremembered.
 
+# Characters NFKC leaves as they are (or makes a space) and folding then makes a space or an
+# apostrophe: curly quotes, dashes, a non-breaking space.
+_TYPED_PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                                    "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+
+
+def _letters_and_digits(text: str) -> bytes | None:
+    """The letters and digits of ``normalise_label(text)``, in order; None when the text
+    holds a character folding could make letters of (accents, ligatures, other scripts)."""
+    if not text.isascii():
+        text = text.translate(_TYPED_PUNCTUATION)
+        if not text.isascii():
+            return None
+    return text.encode().lower().replace(b"&", b"and").translate(None, _NOT_ASCII_ALNUM)
+
+
+def _any_of(spellings: Iterable[str]) -> re.Pattern[bytes]:
+    """One pattern for the letters and digits of every one of ``spellings``."""
+    spelt = {words.encode().translate(None, _NOT_ASCII_ALNUM) for words in spellings}
+    return re.compile(b"|".join(map(re.escape, sorted(spelt, key=len, reverse=True))))
+
+
+_LABEL_NAMES = {*_ALIASES, *(a for m in _SECTION_ALIASES.values() for a in m)}
+_LABEL = _any_of(_LABEL_NAMES)
+# How every label's letters and digits open, as many of them as the shortest label has: most
+# answers open otherwise, and are told so by one look-up rather than by the whole pattern.
+_OPENING = min(len(name.encode().translate(None, _NOT_ASCII_ALNUM)) for name in _LABEL_NAMES)
+_LABEL_OPENINGS = frozenset(name.encode().translate(None, _NOT_ASCII_ALNUM)[:_OPENING]
+                            for name in _LABEL_NAMES)
+_HEADING_WORDS = _any_of(words for words, _ in _SECTION_WORDS)
+
+
+def may_start_with_label(text: str) -> bool:
+    """False when neither ``text`` nor any start of it (a line before its colon) can be a
+    label of any section; True when it may be, or when only folding it can tell."""
+    spelt = _letters_and_digits(text)
+    return spelt is None or _opens_with_label(spelt)
+
+
+def _opens_with_label(spelt: bytes) -> bool:
+    return spelt[:_OPENING] in _LABEL_OPENINGS and _LABEL.match(spelt) is not None
+
+
+def _may_be_heading(text: str) -> bool:
+    spelt = _letters_and_digits(text)
+    return spelt is None or _HEADING_WORDS.search(spelt) is not None
+
+
+def is_plain_answer(line: str) -> bool:
+    """True when ``line`` can neither start with a label nor be a heading, told in one look
+    (the commonest line of a form, asked both)."""
+    spelt = _letters_and_digits(line)
+    return spelt is not None and not _opens_with_label(spelt) and \
+        _HEADING_WORDS.search(spelt) is None
+
+
+class LabelMemo(dict):
+    """What was worked out for texts that may be labels, by text: a form prints the same few
+    hundred every time. Only what passes ``may_start_with_label`` (or ``_may_be_heading``) is
+    kept, and the memo empties when full, so it holds a bounded number of texts."""
+
+    UNSEEN = object()
+
+    def __init__(self, size: int = 8192) -> None:
+        super().__init__()
+        self._size = size
+
+    def keep(self, key: object, found: T) -> T:
+        if len(self) >= self._size:
+            self.clear()
+        self[key] = found
+        return found
+
+
+# ---------------------------------------------------------------- labels and headings
 
 _LONGEST_LABEL, _LONGEST_HEADING = 200, 80
+_MATCHES = LabelMemo()
+_HEADINGS = LabelMemo()
+
+
+def match_label(text: str, section: str = "referrer") -> str | None:
+    """The field key (or ``CONTACT``) a printed label names, or None when it names none."""
+    if (found := _MATCHES.get((text, section), LabelMemo.UNSEEN)) is not LabelMemo.UNSEEN:
+        return found
+    if not may_start_with_label(text):
+        return None
+    if len(text) > _CACHED_LENGTH:
+        return None if _surely_longer(text, _LONGEST_LABEL) else _match(text, section)
+    return _MATCHES.keep((text, section), _match(text, section))
 
 
 def _match(text: str, section: str) -> str | None:
@@ -120,14 +215,15 @@ def _match(text: str, section: str) -> str | None:
     return next((_ALIASES[a] for a in candidates if norm.startswith(a + " ")), None)
 
 
-_match_short = functools.lru_cache(maxsize=8192)(_match)
-
-
 def section_of_heading(text: str) -> str | None:
     """The section a heading line opens ("Referrer details", "Other agency"), if any."""
-    if len(text) <= _CACHED_LENGTH:
-        return _section_short(text)
-    return None if _surely_longer(text, _LONGEST_HEADING) else _section_of_heading(text)
+    if (found := _HEADINGS.get(text, LabelMemo.UNSEEN)) is not LabelMemo.UNSEEN:
+        return found
+    if not _may_be_heading(text):
+        return None
+    if len(text) > _CACHED_LENGTH:
+        return None if _surely_longer(text, _LONGEST_HEADING) else _section_of_heading(text)
+    return _HEADINGS.keep(text, _section_of_heading(text))
 
 
 def _section_of_heading(text: str) -> str | None:
@@ -135,6 +231,3 @@ def _section_of_heading(text: str) -> str | None:
     if len(norm) > _LONGEST_HEADING or match_label(text) not in (None, "referrer_name"):
         return None
     return next((s for words, s in _SECTION_WORDS if words in norm), None)
-
-
-_section_short = functools.lru_cache(maxsize=8192)(_section_of_heading)

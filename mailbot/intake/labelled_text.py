@@ -7,7 +7,6 @@ reply header ends the last answer.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 
@@ -27,9 +26,23 @@ _END_OF_FORM = re.compile(
 
 def label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     """(field key, the label as written, the rest of the line) if the line opens a field."""
-    if len(line) <= 400:  # the same printed labels on every form: each is worked out once
-        return _label_at_start_cached(line, section)
-    return _label_at_start(line, section)
+    if (found := _OPENED.get((line, section), L.LabelMemo.UNSEEN)) is not L.LabelMemo.UNSEEN:
+        return found
+    if not L.may_start_with_label(line):  # most lines of a form are answers
+        return None
+    return _worked_out(line, section)
+
+
+def _worked_out(line: str, section: str) -> tuple[str, str, str] | None:
+    """``_label_at_start``, kept for the next form: the same printed labels are on every
+    form. A line that holds an answer after its label is new each time, and not kept."""
+    opened = _label_at_start(line, section)
+    if len(line) <= 400 and (opened is None or not opened[2]):
+        _OPENED.keep((line, section), opened)
+    return opened
+
+
+_OPENED = L.LabelMemo()
 
 
 def _label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
@@ -42,9 +55,6 @@ def _label_at_start(line: str, section: str) -> tuple[str, str, str] | None:
     if key:  # a label alone on its line, the answer below it
         return key, text, ""
     return None
-
-
-_label_at_start_cached = functools.lru_cache(maxsize=8192)(_label_at_start)
 
 
 def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
@@ -66,8 +76,12 @@ def read_lines(lines: Iterable[str], builder: ReadingBuilder, where: str, *,
             if stop_at_signature and (_END_OF_FORM.match(line.strip()) or SIGN_OFF.match(line)):
                 _flush(builder, key, buffer, where, start, first_key)
                 return
-            opened = _label_at_start_cached(line, section) if len(line) <= 400 else \
-                _label_at_start(line, section)
+            opened = _OPENED.get((line, section), L.LabelMemo.UNSEEN)
+            if opened is L.LabelMemo.UNSEEN:  # not a printed label met before
+                if L.is_plain_answer(line):
+                    buffer.append(line)
+                    continue
+                opened = _worked_out(line, section)
             if opened is not None:
                 _flush(builder, key, buffer, where, start, first_key)
                 key, buffer, start = opened[0], [opened[2]], number
