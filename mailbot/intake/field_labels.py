@@ -57,6 +57,11 @@ def normalise_label(text: str) -> str:
     return _normalise_short(text) if len(text) <= _CACHED_LENGTH else _normalise(text)
 
 
+def normalise_once(text: str) -> str:
+    """``normalise_label`` for a text that may be an answer: worked out, not remembered."""
+    return _normalise(text)
+
+
 # A form prints the same few hundred labels every time: reading them was most of a form's
 # reading time until each short text was worked out once per process (issue 18).
 _CACHED_LENGTH = 400
@@ -170,8 +175,9 @@ def is_plain_answer(line: str) -> bool:
 
 class LabelMemo(dict):
     """What was worked out for texts that may be labels, by text: a form prints the same few
-    hundred every time. Only what passes ``may_start_with_label`` (or ``_may_be_heading``) is
-    kept, and the memo empties when full, so it holds a bounded number of texts."""
+    hundred every time. Only texts that pass ``may_start_with_label`` (or hold a heading's
+    words) are kept, and the memo empties when full, so it holds a bounded number of them.
+    (``normalise_label`` remembers the same texts, as only their look-ups fold them.)"""
 
     UNSEEN = object()
 

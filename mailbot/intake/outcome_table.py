@@ -24,7 +24,7 @@ FIELDS = {3: ("stage_3_outcome_date", "stage_3_evidence"),
 def is_outcome_table(rows: list[list[Cell]]) -> bool:
     if not rows or len(rows[0]) < 3:
         return False
-    head = [L.normalise_label(cell.text) for cell in rows[0][:3]]
+    head = [L.normalise_once(cell.text) for cell in rows[0][:3]]  # answers, as likely
     return (head[0] == "stage" and head[1].startswith("date outcome")
             and head[2].startswith("supporting evidence"))
 
