@@ -30,6 +30,7 @@ from deadlines import postgres_scratch  # noqa: E402
 from mailbot.bootstrap import bootstrap  # noqa: E402
 from mailbot.config import load_settings  # noqa: E402
 from mailbot.domain.working_days import LONDON  # noqa: E402
+from mailbot.entrypoints.startup import settle_start_up  # noqa: E402
 from mailbot.services.intake import act_on_pending, store_messages  # noqa: E402
 from mailbot.services.ports import RawMessage  # noqa: E402
 
@@ -122,6 +123,7 @@ def referral(number: int, forms: bool) -> bytes:
 def run(name: str, url: str, count: int, forms: bool, profile: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = bootstrap(load_settings(write_config(Path(folder), url)))
+        settle_start_up()  # as `mailbot run` does after its start-up
         context = app.services.mailboxes["bury"]
         # One first, so that templates, caches and connections are warm.
         store_messages(app.services, [RawMessage("bury", 1, "warm", referral(-1, forms))])

@@ -155,7 +155,7 @@ def _app(args, *, migrate: bool = False, settings: Settings | None = None):
     """The app on the config's database. Only the commands that do the work (run, poll, chase,
     send, demo) migrate the schema at start; the others stop and say when an upgrade is due."""
     from mailbot.bootstrap import bootstrap
-    from mailbot.entrypoints.startup import require_known_database, warn_unsafe_files
+    from mailbot.entrypoints.startup import require_known_database, settle_start_up, warn_unsafe_files
 
     settings = settings or settings_from(args)
     app = bootstrap(settings, migrate_database=migrate)
@@ -165,6 +165,7 @@ def _app(args, *, migrate: bool = False, settings: Settings | None = None):
         require_known_database(app, f"mailbot --config {path} poll --new-database" if path
                                else "mailbot poll --new-database",
                                accept=getattr(args, "new_database", False))
+        settle_start_up()
     return app
 
 

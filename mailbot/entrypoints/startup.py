@@ -6,6 +6,7 @@ A service started in the wrong folder, or on the wrong config, shows it in its f
 
 from __future__ import annotations
 
+import gc
 import logging
 import stat
 from pathlib import Path
@@ -28,6 +29,19 @@ def log_start(app: App) -> None:
     for mailbox in settings.mailbox:
         log.info("watching mailbox %s <%s>: %s; policy %s", mailbox.name, mailbox.address,
                  describe(settings, mailbox), mailbox.policy)
+
+
+def settle_start_up() -> None:
+    """Keep what start-up made (modules, policies, templates, the database's mappers: some
+    130,000 objects that live as long as the worker) out of every later garbage collection.
+
+    Each full collection walked them all, about 50 ms, and a backlog of 1,000 referrals ran
+    five (issue 18: acting 2 to 7% faster without). Start-up's own garbage is collected first,
+    so that only what lives on is frozen. For the commands that work for long (run, poll,
+    chase, send), not for start-up in tests, whose frozen objects would never be freed.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def warn_unsafe_files(settings: Settings) -> list[str]:
