@@ -155,7 +155,7 @@ def _app(args, *, migrate: bool = False, settings: Settings | None = None):
     """The app on the config's database. Only the commands that do the work (run, poll, chase,
     send, demo) migrate the schema at start; the others stop and say when an upgrade is due."""
     from mailbot.bootstrap import bootstrap
-    from mailbot.entrypoints.startup import require_known_database, settle_start_up, warn_unsafe_files
+    from mailbot.entrypoints.startup import require_known_database, warn_unsafe_files
 
     settings = settings or settings_from(args)
     app = bootstrap(settings, migrate_database=migrate)
@@ -165,17 +165,18 @@ def _app(args, *, migrate: bool = False, settings: Settings | None = None):
         require_known_database(app, f"mailbot --config {path} poll --new-database" if path
                                else "mailbot poll --new-database",
                                accept=getattr(args, "new_database", False))
-        settle_start_up()
     return app
 
 
 def _poll(args, now) -> int:
     from mailbot.entrypoints.passes import mail_stuck, poll_all, send_all
     from mailbot.entrypoints.single_worker import only_worker
+    from mailbot.entrypoints.startup import settle_start_up
 
     settings = settings_from(args)
     with only_worker(settings.database.url, "poll"):  # SQLite: one worker at a time
         app = _app(args, migrate=True, settings=settings)
+        settle_start_up()  # a backlog may take hours
         failures = poll_all(app, now)
         stuck = mail_stuck(send_all(app, now))
     return 1 if failures or stuck else 0
@@ -208,11 +209,13 @@ def _run(args, now) -> int:
                           " edit it, and run `mailbot --config /etc/mailbot/config.toml run`; to run"
                           " the demo set-up instead, say so: `mailbot run --embedded-default`.")
     from mailbot.entrypoints.single_worker import only_worker
+    from mailbot.entrypoints.startup import settle_start_up
 
     settings = settings_from(args)
     with only_worker(settings.database.url, "run"):  # SQLite: one worker at a time
-        return run_worker(_app(args, migrate=True, settings=settings), now,
-                          fixed_clock=args.now is not None)
+        app = _app(args, migrate=True, settings=settings)
+        settle_start_up()
+        return run_worker(app, now, fixed_clock=args.now is not None)
 
 
 def _cases(args, now) -> int:
