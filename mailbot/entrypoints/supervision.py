@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from mailbot.domain.errors import MailbotError, TransientError, is_database_trouble
@@ -45,6 +46,10 @@ class Supervision:
         self._good_polls: dict[str, datetime] = {}  # not yet written, by mailbox name
         self._polls_recorded: set[str] = set()
         self._polls_due = 0.0  # time.monotonic() at which those waiting are written
+        # One thread at a time tells of a key's failure or recovery: two threads meeting the
+        # end of one outage had both told its untold failure (the second after the first had
+        # told the recovery), so the managers heard of it twice.
+        self._telling: dict[str, threading.Lock] = {}
 
     # --- mailboxes ------------------------------------------------------------------------
 
@@ -119,27 +124,48 @@ class Supervision:
     # --- shared ---------------------------------------------------------------------------
 
     def _store(self, key: str, problem: str, report: Callable[[datetime], None]) -> None:
-        when = self.now()
-        if self._quietly(lambda: report(when)):
-            with self._lock:
-                self._healthy[key] = False
-                self._unreported.pop(key, None)
-        else:  # not stored: failing, as far as anyone else knows nothing yet
-            with self._lock:
-                self._healthy.pop(key, None)
-                self._unreported.setdefault(key, (problem, when))
+        with self._telling_of(key) as alone:
+            if not alone or self._healthy.get(key) is False:
+                return  # another thread is telling of it, or has told it
+            when = self.now()
+            if self._quietly(lambda: report(when)):
+                with self._lock:
+                    self._healthy[key] = False
+                    self._unreported.pop(key, None)
+            else:  # not stored: failing, as far as anyone else knows nothing yet
+                with self._lock:
+                    self._healthy.pop(key, None)
+                    self._unreported.setdefault(key, (problem, when))
 
     def _recovered(self, key: str, report: Callable[[datetime, str], None]) -> None:
-        with self._lock:
-            missed = self._unreported.get(key)
-        if missed is not None:  # the failure could not be stored then: tell it now, then this
-            problem, since = missed
-            if not self._quietly(lambda: report(since, problem)):
-                return
-        if self._quietly(lambda: report(self.now(), "")):
+        with self._telling_of(key) as alone:
+            if not alone or self._healthy.get(key) is True:
+                return  # another thread is telling of it (the next success tries again)
             with self._lock:
-                self._healthy[key] = True
-                self._unreported.pop(key, None)
+                missed = self._unreported.get(key)
+            if missed is not None:  # the failure could not be stored then: tell it now, then this
+                problem, since = missed
+                if not self._quietly(lambda: report(since, problem)):
+                    return
+                with self._lock:  # told: not to be told again, even if the recovery cannot be
+                    self._unreported.pop(key, None)
+                    self._healthy[key] = False
+            if self._quietly(lambda: report(self.now(), "")):
+                with self._lock:
+                    self._healthy[key] = True
+
+    @contextmanager
+    def _telling_of(self, key: str) -> Iterator[bool]:
+        """Whether this thread may tell of ``key`` now: not while another one does. It does
+        not wait for it, so that a watcher is never held up by another's report."""
+        with self._lock:
+            lock = self._telling.setdefault(key, threading.Lock())
+        alone = lock.acquire(blocking=False)
+        try:
+            yield alone
+        finally:
+            if alone:
+                lock.release()
 
     @staticmethod
     def _quietly(action: Callable[[], None]) -> bool:
