@@ -103,4 +103,7 @@ def report(label: str, arguments: list[str], folder: str, env: dict[str, str],
 
 
 if __name__ == "__main__":
+    from machine import describe
+
+    print(describe(), flush=True)
     main()

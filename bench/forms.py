@@ -257,4 +257,7 @@ def _entity_bomb() -> bytes:
 
 
 if __name__ == "__main__":
+    from machine import describe
+
+    print(describe(), flush=True)
     main()

@@ -421,4 +421,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from machine import describe
+
+    print(describe(), flush=True)
     main()
