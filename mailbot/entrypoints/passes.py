@@ -55,15 +55,17 @@ class _CountingMailer:
         return bool(asked is not None and asked(message_id))
 
 
-def send_all(app: App, now: Callable[[], datetime], sender: str | None = None) -> SendPass:
-    """Sends the due mail (only that from the ``sender`` address when given)."""
+def send_all(app: App, now: Callable[[], datetime], sender: str | None = None,
+             stopping: Callable[[], bool] = lambda: False) -> SendPass:
+    """Sends the due mail (only that from the ``sender`` address when given), claiming no more
+    once ``stopping()`` (``sending.send_queued``)."""
     result = SendPass()
     # A claim lasts as long as a worker's lease: mail a dead worker had claimed moves on
     # to another worker as soon as its mailboxes do.
     result.delivered = send_queued(app.services, _CountingMailer(app.mailer, result), now(),
                                    redirect_all_to=app.settings.outgoing.redirect_all_to,
                                    claim_for=timedelta(seconds=app.settings.worker.lease_seconds),
-                                   clock=real_now, sender=sender)
+                                   clock=real_now, sender=sender, stopping=stopping)
     return result
 
 

@@ -77,8 +77,9 @@ class Worker:
         self.health.run_job("send", lambda: self._send_now(sender))
 
     def _send_now(self, sender: str | None) -> bool:
-        with self.send_lock:
-            return self.mailer.watch_pass(lambda: send_all(self.app, self.now, sender))
+        with self.send_lock:  # a stop ends the pass at its next batch of claims
+            return self.mailer.watch_pass(lambda: send_all(self.app, self.now, sender,
+                                                           stopping=self.stopping.is_set))
 
     def chase(self) -> None:
         if not self.leases.holds_deadline_pass():

@@ -42,18 +42,21 @@ CLAIM_BATCH = 25
 
 def send_queued(services: Services, mailer: Mailer, now: datetime, *,
                 redirect_all_to: str = "", limit: int = 500, claim_for: timedelta = CLAIM_FOR,
-                clock: Callable[[], datetime] | None = None, sender: str | None = None) -> int:
+                clock: Callable[[], datetime] | None = None, sender: str | None = None,
+                stopping: Callable[[], bool] = lambda: False) -> int:
     """Sends every outbox row due at ``now`` (only those from ``sender`` when given); returns
     how many were delivered. ``clock`` (the worker's real clock, default ``now``) times the
     claims, each batch's as it is made, so a long pass never claims in the past and a dead
-    pass's claims run out even under --now."""
+    pass's claims run out even under --now. Once ``stopping()`` says so, the pass sends what it
+    has claimed and claims no more: a stopping worker is not held up by a long queue, and what
+    it leaves is unclaimed, due to the next pass at once."""
     clock = clock or (lambda: now)
     with services.uow_factory() as uow:
         rows = uow.outbox.due(now, limit, claims_at=clock(), sender=sender)
     delivered = 0
     refused: dict[str, AuthenticationFailed] = {}  # envelope sender -> why its login failed
     waiting: list[OutboxRow] = []
-    for row in _claimed(services, rows, now, clock, claim_for):
+    for row in _claimed(services, rows, now, clock, claim_for, stopping):
         if row.item.envelope_from in refused:
             waiting.append(row)
             continue
@@ -108,11 +111,15 @@ def _delivered_before(mailer: Mailer, row: OutboxRow) -> bool:
 
 
 def _claimed(services: Services, rows: list[OutboxRow], now: datetime,
-             clock: Callable[[], datetime], claim_for: timedelta) -> Iterator[OutboxRow]:
+             clock: Callable[[], datetime], claim_for: timedelta,
+             stopping: Callable[[], bool]) -> Iterator[OutboxRow]:
     """The rows this pass claims, a batch at a time: two workers read the same due rows, and
     only the pass that claims a row sends it (one commit per batch, not per message). A batch
-    still sending when half its claim has passed renews the claim on what is left."""
+    still sending when half its claim has passed renews the claim on what is left. No batch is
+    claimed once ``stopping()``."""
     for start in range(0, len(rows), CLAIM_BATCH):
+        if stopping():
+            return
         batch = rows[start:start + CLAIM_BATCH]
         claimed_at = clock()
         until = claimed_at + claim_for

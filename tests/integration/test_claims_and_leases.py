@@ -18,7 +18,7 @@ from mailbot.services.deadlines import run_deadline_pass
 from mailbot.services.intake import act_on_pending, store_messages
 from mailbot.services.leases import DEADLINE_PASS, keep_share, let_go
 from mailbot.services.ports import OutgoingEmail, RawMessage
-from mailbot.services.sending import send_queued
+from mailbot.services.sending import CLAIM_BATCH, send_queued
 from tests.integration.test_smtp_outage import MONDAY, referral, services  # noqa: F401 (fixture)
 
 pytest_plugins = ["tests.integration.db_fixtures"]
@@ -208,3 +208,23 @@ def test_mail_a_dead_send_pass_had_written_is_not_written_again(services, tmp_pa
     assert send_queued(services, mailer, MONDAY + timedelta(minutes=2)) == len(rows)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(rows)
     assert {row.status for row in _rows(services, OutboxMessageRow)} == {"sent"}
+
+
+def test_a_send_pass_told_to_stop_sends_what_it_claimed_and_leaves_the_rest_unclaimed(
+        services, tmp_path):  # noqa: F811
+    store_messages(services, _raws(20))
+    act_on_pending(services, services.mailboxes["bury"], lambda: MONDAY)
+    queued = len(_rows(services, OutboxMessageRow))
+    assert queued > 2 * CLAIM_BATCH, "enough mail for more than one batch of claims"
+    mailer = DirectoryMailer(tmp_path / "outbox")
+    written = lambda: len(list((tmp_path / "outbox").glob("*.eml")))  # noqa: E731
+
+    # The worker is told to stop while the pass writes its first message.
+    assert send_queued(services, mailer, MONDAY, stopping=lambda: written() > 0) == CLAIM_BATCH
+    rows = _rows(services, OutboxMessageRow)
+    assert sum(row.status == "sent" for row in rows) == CLAIM_BATCH
+    left = [row for row in rows if row.status != "sent"]
+    assert left and all(row.claimed_until is None for row in left), "nothing left claimed"
+    # The next pass takes the rest at once, not once a claim has run out.
+    assert send_queued(services, mailer, MONDAY) == queued - CLAIM_BATCH
+    assert written() == queued
