@@ -150,6 +150,7 @@ def _stop(worker: Worker, threads: list[threading.Thread]) -> None:
     worker.scheduler.shutdown(wait=True)
     for thread in threads:
         thread.join(timeout=30)
+    assert not [t.name for t in threads if t.is_alive()], "a watcher outlived its stop"
 
 
 def _cases(app) -> int:

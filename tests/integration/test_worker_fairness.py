@@ -112,6 +112,7 @@ def worker(tmp_path: Path):
     made.scheduler.shutdown(wait=True)
     for thread in made.threads:
         thread.join(timeout=30)
+    assert not [t.name for t in made.threads if t.is_alive()], "a watcher outlived its stop"
 
 
 def test_a_referral_is_acknowledged_while_another_mailbox_still_has_its_backlog(worker, tmp_path):
