@@ -167,6 +167,12 @@ class _TableReader:
         read_lines(lines, self.builder, where, section=section, stop_at_signature=False)
 
     def _answer(self, key: str, lines: list[str], where: str, section: str) -> None:
+        # A cell holding the very words a content control tagged with this field already gave
+        # says nothing new (nearly every answer of a tagged form): its lines are not read
+        # again for labels, which inside an answer are the referrer's words, not fields.
+        said = "\n".join(lines).strip()
+        if not said or self.builder.read_from(key, said):
+            return
         lines = [unprompted(line) for line in lines]
         read_lines(lines, self.builder, where, section=section, first_key=key,
                    stop_at_signature=False)

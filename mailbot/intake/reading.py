@@ -84,6 +84,11 @@ class ReadingBuilder:
     def has(self, key: str) -> bool:
         return key in self._fields or key in self._errors
 
+    def read_from(self, key: str, text: str) -> bool:
+        """Whether ``text`` is, word for word, what the answer kept for ``key`` was read from:
+        a table cell holding the content control already read says nothing new."""
+        return self._read_from.get(key) == text
+
     def add_text(self, key: str, raw: str, where: str) -> None:
         """A written answer for ``key`` (or Bury's combined contact box), typed on the way in."""
         spec = F.FIELD_BY_KEY.get(key)

@@ -91,6 +91,29 @@ def test_a_different_answer_in_the_table_is_still_warned_about_after_the_same_on
     assert len(reading.warnings) == 1 and "answered twice" in reading.warnings[0]
 
 
+def test_a_tagged_answer_is_the_control_s_alone_though_a_line_of_it_reads_like_a_label():
+    """A summary that quotes another field's label is still one answer, read once: its cell
+    is not read again, so it neither fills that field nor is warned about as a second answer
+    to the summary."""
+    summary = ("<w:p>" + run_of("The school has not shared attendance.") + "</w:p>"
+               + "<w:p>" + run_of("Desired outcome: the school's view, they said.") + "</w:p>")
+    rows = (f"<w:tr>{cell('Summary of disagreement')}"
+            f"<w:tc>{control('summary', summary)}</w:tc></w:tr>")
+    reading = read(f"<w:tbl>{rows}</w:tbl>")
+    assert reading.value("summary") == ("The school has not shared attendance.\n"
+                                        "Desired outcome: the school's view, they said.")
+    assert reading.value("desired_outcome") is None
+    assert not reading.warnings
+
+
+def test_an_empty_answer_cell_leaves_its_field_to_a_later_answer():
+    rows = (f"<w:tr>{cell('Child name')}{cell('')}</w:tr>"
+            f"<w:tr>{cell('Name of child')}{cell('Sam Smith')}</w:tr>")
+    reading = read(f"<w:tbl>{rows}</w:tbl>")
+    assert reading.value("child_name") == "Sam Smith"
+    assert reading.fields["child_name"].where == "table 1 row 2"
+
+
 @pytest.mark.parametrize("codec", ["utf-8", "utf-16-le", "utf-16-be"])
 def test_a_document_type_declaration_is_refused_in_every_encoding_the_gate_looks_for(codec):
     xml = '<!DOCTYPE w:document [<!ENTITY a "b">]><w:document xmlns:w="x"/>'
