@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from datetime import datetime
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 FORMATS = ("text", "json")
@@ -50,9 +51,23 @@ class JsonFormatter(_ZonedFormatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is at each line, as logging's own last resort does: a
+    stream replaced after start-up, and the old one closed (by a test's capture, or a host
+    embedding ``main()``), would otherwise get each line as a "Logging error"."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _ignored: object) -> None:
+        pass  # StreamHandler sets it; the stream is always sys.stderr's of the moment
+
+
 def configure(*, verbose: bool = False, log_format: str = "text") -> None:
     """Sends mailbot's log to stderr (the journal, under systemd) in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StandardError()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.set_name(_OURS)
     root = logging.getLogger()
