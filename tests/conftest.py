@@ -18,6 +18,8 @@ def _root_logger_restored() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    for handler in [h for h in root.handlers if h not in handlers]:
+    # Only mailbot's own ("mailbot", as logs.configure names it): pytest's capture handlers
+    # come and go with each phase of a test, and are pytest's to remove.
+    for handler in [h for h in root.handlers if h not in handlers and h.get_name() == "mailbot"]:
         root.removeHandler(handler)
     root.setLevel(level)
