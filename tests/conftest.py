@@ -12,14 +12,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from mailbot.entrypoints.logs import HANDLER_NAME
+
 
 @pytest.fixture(autouse=True)
 def _root_logger_restored() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    # Only mailbot's own ("mailbot", as logs.configure names it): pytest's capture handlers
-    # come and go with each phase of a test, and are pytest's to remove.
-    for handler in [h for h in root.handlers if h not in handlers and h.get_name() == "mailbot"]:
+    # Only mailbot's own: pytest's capture handlers come and go with each phase of a test, and
+    # are pytest's to remove.
+    for handler in [h for h in root.handlers
+                    if h not in handlers and h.get_name() == HANDLER_NAME]:
         root.removeHandler(handler)
     root.setLevel(level)

@@ -23,7 +23,7 @@ FORMATS = ("text", "json")
 # birth among them), Graph URLs with mailbox addresses, tokens. -v is for mailbot's own lines.
 QUIET_LIBRARIES = ("apscheduler", "alembic", "httpx", "httpcore", "msal", "imapclient",
                    "exchangelib", "sqlalchemy", "urllib3", "requests_ntlm", "spnego", "mail.log")
-_OURS = "mailbot"
+HANDLER_NAME = "mailbot"  # the root handler configure installs, found again by this name
 
 
 class _ZonedFormatter(logging.Formatter):
@@ -69,9 +69,9 @@ def configure(*, verbose: bool = False, log_format: str = "text") -> None:
     """Sends mailbot's log to stderr (the journal, under systemd) in the chosen format."""
     handler = _StandardError()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.set_name(_OURS)
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _OURS]:  # a second main() in one process
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:  # a second main() in one process
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
